@@ -1,0 +1,143 @@
+"""Settings from the environment (SPEC §3), validated in one place.
+
+Half-set configuration is an error, never a silent fallback, and every error is one line.
+Secrets are held as `SecretStr` so that they never reach a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
+DEFAULT_START_DATE = dt.date(2025, 1, 1)
+DEFAULT_TIMEZONE = "Asia/Seoul"
+DEFAULT_LOCAL_DIR = "./.stream-stats-data"
+DEFAULT_STATS_BUCKET = "points-system-bucket"
+DEFAULT_LOG_BUCKET = "logs-bucket"
+DEFAULT_TOP_VIDEOS = 1000
+
+
+class ConfigError(ValueError):
+    """Missing, half-set or invalid configuration; the message is one line."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: Literal["cloudflare", "simulator"]
+    api_base_url: str = DEFAULT_API_BASE_URL
+    account_id: str | None = None
+    api_token: SecretStr | None = None
+
+    r2_endpoint_url: str | None = None
+    r2_access_key_id: SecretStr | None = None
+    r2_secret_access_key: SecretStr | None = None
+    local_dir: str = DEFAULT_LOCAL_DIR
+
+    stats_bucket: str = DEFAULT_STATS_BUCKET
+    log_bucket: str = DEFAULT_LOG_BUCKET
+    timezone: str = DEFAULT_TIMEZONE
+    start_date: dt.date = DEFAULT_START_DATE
+    top_videos: int = Field(default=DEFAULT_TOP_VIDEOS, ge=1, le=10000)
+
+    @property
+    def storage_kind(self) -> Literal["r2", "local"]:
+        return "r2" if self.r2_endpoint_url else "local"
+
+    def describe(self) -> str:
+        """One line for logs and the CLI: which source and storage a run uses (no secrets)."""
+        src = (
+            "built-in Cloudflare simulator"
+            if self.source == "simulator"
+            else f"Cloudflare account {self.account_id} at {self.api_base_url}"
+        )
+        dst = (
+            f"R2 {self.r2_endpoint_url}"
+            if self.storage_kind == "r2"
+            else f"local directory {os.path.abspath(self.local_dir)}"
+        )
+        return f"source: {src}; storage: {dst}; time zone {self.timezone}"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read SPEC §3's variables; raise ConfigError with one line naming what is wrong."""
+    env = os.environ if env is None else env
+    account_id = _get(env, "CLOUDFLARE_ACCOUNT_ID")
+    token = _get(env, "CLOUDFLARE_API_TOKEN")
+    if token and not account_id:
+        raise ConfigError("CLOUDFLARE_API_TOKEN is set but CLOUDFLARE_ACCOUNT_ID is missing")
+    if account_id and not token:
+        raise ConfigError("CLOUDFLARE_ACCOUNT_ID is set but CLOUDFLARE_API_TOKEN is missing")
+
+    explicit = _get(env, "STREAM_STATS_SOURCE")
+    if explicit not in (None, "cloudflare", "simulator"):
+        raise ConfigError(f"STREAM_STATS_SOURCE must be 'cloudflare' or 'simulator', not {explicit!r}")
+    source = explicit or ("cloudflare" if token else "simulator")
+    if source == "cloudflare" and not token:
+        raise ConfigError(
+            "STREAM_STATS_SOURCE=cloudflare needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN"
+        )
+
+    endpoint = _get(env, "R2_ENDPOINT_URL")
+    r2_account = _get(env, "R2_ACCOUNT_ID")
+    if not endpoint and r2_account:
+        endpoint = f"https://{r2_account}.r2.cloudflarestorage.com"
+    key_id = _get(env, "R2_ACCESS_KEY_ID")
+    secret = _get(env, "R2_SECRET_ACCESS_KEY")
+    if (key_id or secret) and not endpoint:
+        raise ConfigError("R2 keys are set but R2_ENDPOINT_URL (or R2_ACCOUNT_ID) is missing")
+    if endpoint and not (key_id and secret):
+        missing = [n for n, v in (("R2_ACCESS_KEY_ID", key_id), ("R2_SECRET_ACCESS_KEY", secret)) if not v]
+        raise ConfigError(f"R2 endpoint is set but {' and '.join(missing)} is missing")
+    if endpoint and not token and explicit != "simulator":
+        raise ConfigError(
+            "R2 is configured but no Cloudflare token is set: refusing to write simulator data "
+            "to a real bucket (set STREAM_STATS_SOURCE=simulator to do it on purpose)"
+        )
+
+    timezone = _get(env, "STREAM_STATS_TIMEZONE") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"STREAM_STATS_TIMEZONE {timezone!r} is not a known time zone") from None
+
+    start_text = _get(env, "STREAM_STATS_START_DATE")
+    try:
+        start = dt.date.fromisoformat(start_text) if start_text else DEFAULT_START_DATE
+    except ValueError:
+        raise ConfigError(f"STREAM_STATS_START_DATE {start_text!r} is not YYYY-MM-DD") from None
+
+    top_text = _get(env, "STREAM_STATS_TOP_VIDEOS")
+    try:
+        top = int(top_text) if top_text else DEFAULT_TOP_VIDEOS
+    except ValueError:
+        top = -1
+    if not 1 <= top <= 10000:
+        raise ConfigError(f"STREAM_STATS_TOP_VIDEOS must be an integer in 1..10000, not {top_text!r}")
+
+    return Settings(
+        source=source,
+        api_base_url=(_get(env, "CLOUDFLARE_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/"),
+        account_id=account_id,
+        api_token=SecretStr(token) if token else None,
+        r2_endpoint_url=endpoint,
+        r2_access_key_id=SecretStr(key_id) if key_id else None,
+        r2_secret_access_key=SecretStr(secret) if secret else None,
+        local_dir=_get(env, "STREAM_STATS_LOCAL_DIR") or DEFAULT_LOCAL_DIR,
+        stats_bucket=_get(env, "STATS_BUCKET") or DEFAULT_STATS_BUCKET,
+        log_bucket=_get(env, "LOG_BUCKET") or DEFAULT_LOG_BUCKET,
+        timezone=timezone,
+        start_date=start,
+        top_videos=top,
+    )

@@ -1,0 +1,96 @@
+"""Report-day arithmetic: report days are local days in the report time zone, Cloudflare speaks UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+UTC = dt.UTC
+
+
+class BadDateError(ValueError):
+    """A date argument that is not a real YYYY-MM-DD day."""
+
+
+def parse_day(text: str) -> dt.date:
+    """Parse a YYYY-MM-DD partition key or CLI date, with a one-line error."""
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise BadDateError(f"bad date {text!r}: expected YYYY-MM-DD (e.g. 2025-03-11)") from None
+
+
+@dataclass(frozen=True)
+class ReportDay:
+    """One local day and its UTC bounds, e.g. KST 2025-03-11 = 03-10T15:00Z .. 03-11T15:00Z."""
+
+    day: dt.date
+    timezone: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def key(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def start_utc(self) -> dt.datetime:
+        return local_midnight(self.day, self.tz).astimezone(UTC)
+
+    @property
+    def end_utc(self) -> dt.datetime:
+        return local_midnight(self.day + dt.timedelta(days=1), self.tz).astimezone(UTC)
+
+    def local_hours(self) -> list[dt.datetime]:
+        """Every local hour start of the day (23 or 25 of them on DST change days)."""
+        hours, t = [], self.start_utc
+        while t < self.end_utc:
+            hours.append(t.astimezone(self.tz))
+            t += dt.timedelta(hours=1)
+        # Fold ambiguous/duplicated wall hours onto distinct instants: keep order by instant.
+        return hours
+
+    def whole_hour_offsets(self) -> bool:
+        """True when every UTC hour bucket of the day lies inside one local hour (e.g. KST)."""
+        return all(h.utcoffset().total_seconds() % 3600 == 0 for h in self.local_hours())
+
+
+def local_midnight(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+
+
+def to_utc_z(t: dt.datetime) -> str:
+    """RFC 3339 with Z, the form Cloudflare documents for Time values."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_hour_label(t: dt.datetime) -> str:
+    """`2025-03-11T00:00:00+09:00`: the hourlyTrend label of a local hour."""
+    return t.isoformat(timespec="seconds")
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Inclusive list of days."""
+    if last < first:
+        raise BadDateError(f"empty range: {first} is after {last}")
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def window_days(end: dt.date, length: int = 7) -> list[dt.date]:
+    """The `length` days ending at `end`, ascending (d-6..d)."""
+    return [end - dt.timedelta(days=i) for i in range(length - 1, -1, -1)]
+
+
+def monday_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def iso_week_label(monday: dt.date) -> str:
+    """`2025-01` for Monday 2024-12-30: ISO week-year and zero-padded week."""
+    year, week, _ = monday.isocalendar()
+    return f"{year:04d}-{week:02d}"
