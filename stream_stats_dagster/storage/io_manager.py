@@ -1,0 +1,116 @@
+"""The IO manager: every asset is one JSON file per partition at its SPEC §4 key.
+
+Assets always return `{partition_key: document}` and always receive partitioned inputs
+as `{partition_key: document}` (only the partitions that exist), so single partitions,
+ranges of up to 31 days and 7-day windows all go through the same code. Rolling files
+also move the `rolling/last7days-*` pointer, but only forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+
+import dagster as dg
+from pydantic import BaseModel
+
+from ..files import ASSET_FILES, CACHE_CONTROL, AssetFile
+from . import jsonbytes
+from .base import ObjectStore, put_if_newer
+from .resource import StorageResource
+
+LOAD_CONCURRENCY = 8
+
+
+class MissingUpstreamError(Exception):
+    """An input file that must exist is not in storage."""
+
+
+def _asset_file(asset_key: dg.AssetKey) -> AssetFile:
+    name = asset_key.path[-1]
+    try:
+        return ASSET_FILES[name]
+    except KeyError:
+        raise ValueError(f"asset {name!r} has no file in files.ASSET_FILES") from None
+
+
+def rolling_is_newer(doc: BaseModel):
+    """Only-forward rule of the rolling pointer: the same end date replaces, older never does."""
+    end = doc.endDate  # type: ignore[attr-defined]
+
+    def is_newer(current: bytes | None) -> bool:
+        return current is None or jsonbytes.loads(current).get("endDate", "") <= end
+
+    return is_newer
+
+
+def write_documents(
+    store: ObjectStore, bucket: str, spec: AssetFile, docs: Mapping[str, BaseModel]
+) -> dict[str, int]:
+    """Write each partition's document (and move the rolling pointer); returns counters."""
+    written = skipped = moved = size = 0
+    for partition_key in sorted(docs):
+        doc = docs[partition_key]
+        body = jsonbytes.dumps(doc)
+        size += len(body)
+        result = store.put(bucket, spec.key(partition_key), body, cache_control=spec.cache_control)
+        written += result.written
+        skipped += not result.written
+        if spec.pointer_key:
+            moved += put_if_newer(
+                store,
+                bucket,
+                spec.pointer_key,
+                body,
+                is_newer=rolling_is_newer(doc),
+                cache_control=CACHE_CONTROL["pointer"],
+            )
+    return {
+        "files_written": written,
+        "files_unchanged": skipped,
+        "bytes": size,
+        "pointer_moved": moved,
+    }
+
+
+def read_documents(
+    store: ObjectStore, bucket: str, spec: AssetFile, partition_keys: list[str]
+) -> dict[str, BaseModel]:
+    """Read the partitions that exist, concurrently (a 7-day window is 7 round trips)."""
+
+    def read(pk: str) -> tuple[str, BaseModel | None]:
+        obj = store.get(bucket, spec.key(pk))
+        return pk, None if obj is None else spec.model.model_validate_json(obj.body)
+
+    if len(partition_keys) == 1:
+        pairs = [read(partition_keys[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(LOAD_CONCURRENCY, len(partition_keys))) as pool:
+            pairs = list(pool.map(read, partition_keys))
+    return {pk: doc for pk, doc in pairs if doc is not None}
+
+
+class ReportIOManager(dg.ConfigurableIOManager):
+    storage: dg.ResourceDependency[StorageResource]
+
+    def handle_output(self, context: dg.OutputContext, obj: Mapping[str, BaseModel]) -> None:
+        spec = _asset_file(context.asset_key)
+        expected = set(context.asset_partition_keys)
+        if set(obj) != expected:
+            raise ValueError(
+                f"{context.asset_key.to_user_string()} returned partitions {sorted(obj)}, "
+                f"expected {sorted(expected)}"
+            )
+        counters = write_documents(self.storage.get_store(), self.storage.stats_bucket, spec, obj)
+        first = min(obj)
+        context.add_output_metadata(
+            {
+                "key": spec.key(first) if len(obj) == 1 else f"{spec.key(first)} (+{len(obj) - 1})",
+                **counters,
+            }
+        )
+
+    def load_input(self, context: dg.InputContext) -> dict[str, BaseModel]:
+        spec = _asset_file(context.asset_key)
+        keys = list(context.asset_partition_keys)
+        return read_documents(self.storage.get_store(), self.storage.stats_bucket, spec, keys)

@@ -1,0 +1,48 @@
+"""The storage resource: one object store (local directory or R2) and the two bucket names.
+
+Assets, the IO manager, the metadata cache and the operation log all reach storage
+through this resource, so switching local <-> R2 happens in exactly one place.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from ..config import DEFAULT_LOCAL_DIR, DEFAULT_LOG_BUCKET, DEFAULT_STATS_BUCKET
+from .base import ObjectStore
+
+
+class StorageResource(dg.ConfigurableResource):
+    """`kind="local"` stores `<local_dir>/<bucket>/<key>`; `kind="r2"` talks S3 to R2."""
+
+    kind: str = "local"
+    local_dir: str = DEFAULT_LOCAL_DIR
+    endpoint_url: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    stats_bucket: str = DEFAULT_STATS_BUCKET
+    log_bucket: str = DEFAULT_LOG_BUCKET
+
+    _store: ObjectStore | None = PrivateAttr(default=None)
+
+    def get_store(self) -> ObjectStore:
+        if self._store is None:
+            self._store = self._build_store()
+        return self._store
+
+    def _build_store(self) -> ObjectStore:
+        if self.kind == "r2":
+            # Lazy: boto3 + dagster-aws cost over a second; local runs never pay for them.
+            from .r2 import R2Store
+            from .r2_resource import R2Resource
+
+            client = R2Resource(
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id=self.access_key_id,
+                aws_secret_access_key=self.secret_access_key,
+            ).get_client()
+            return R2Store(client, self.endpoint_url or "")
+        from .local import LocalStore
+
+        return LocalStore(self.local_dir)

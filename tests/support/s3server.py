@@ -1,0 +1,245 @@
+"""Loopback S3 servers for tests: `moto_server` as a subprocess, and a scripted stub.
+
+`moto_server()` starts moto's S3 API on 127.0.0.1 (a random port) in its own process, so a
+test can also stop it mid-run (`server.stop()`) to exercise an unreachable endpoint. moto
+accepts any credentials and implements conditional PUTs atomically (412 like R2).
+
+`stub_s3_server(handler)` serves every request with a function of the request, e.g. 403 with
+R2's XML error body to test refused credentials (which moto never refuses).
+
+`clear_aws_env(monkeypatch)` removes every `AWS_*` variable and points the AWS config files at
+/dev/null, so that nothing on the machine (profiles, endpoint overrides, CA bundles, checksum
+settings) changes what a test's client does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TEST_ACCESS_KEY_ID = "test-access-key-id"
+TEST_SECRET_ACCESS_KEY = "test-secret-access-key"
+
+_PORT_LINE = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
+
+
+def clear_aws_env(monkeypatch: Any, **keep: str) -> None:
+    """Delete every AWS_* variable, then set the AWS config files to /dev/null and `keep`."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    for name, value in keep.items():
+        monkeypatch.setenv(name, value)
+
+
+def free_port() -> int:
+    """A port nobody listens on (bound and released, so connecting to it is refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def moto_executable() -> Path:
+    path = Path(sys.executable).parent / "moto_server"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: install the dev group (moto[server])")
+    return path
+
+
+@dataclass
+class S3Server:
+    endpoint_url: str
+    process: subprocess.Popen[str]
+    log: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+    started_in: float = 0.0
+    _client: Any = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server (idempotent); afterwards its port refuses connections."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+    def reset(self) -> None:
+        """Forget every bucket and object (moto's reset endpoint)."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+
+    def client(self) -> Any:
+        """A plain boto3 client (us-east-1) for test setup: creating buckets, inspecting objects."""
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=self.endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id=TEST_ACCESS_KEY_ID,
+                aws_secret_access_key=TEST_SECRET_ACCESS_KEY,
+            )
+        return self._client
+
+    def create_bucket(self, name: str) -> None:
+        """Create a bucket (us-east-1: moto rejects CreateBucket in region `auto`)."""
+        self.client().create_bucket(Bucket=name)
+
+
+@contextlib.contextmanager
+def moto_server(timeout: float = 20.0) -> Iterator[S3Server]:
+    """Run `moto_server -H 127.0.0.1 -p 0` as a subprocess; yield it once it answers."""
+    started = time.monotonic()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [str(moto_executable()), "-H", "127.0.0.1", "-p", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    log: deque[str] = deque(maxlen=200)
+    port_found = threading.Event()
+    port: list[int] = []
+
+    def drain() -> None:
+        # Keep reading: werkzeug logs every request to stderr and would block on a full pipe.
+        assert process.stderr is not None
+        for line in process.stderr:
+            log.append(line.rstrip())
+            if not port_found.is_set() and (match := _PORT_LINE.search(line)):
+                port.append(int(match.group(1)))
+                port_found.set()
+
+    threading.Thread(target=drain, name="moto_server-log", daemon=True).start()
+    server = S3Server(endpoint_url="", process=process, log=log)
+    try:
+        if not port_found.wait(timeout):
+            raise RuntimeError(f"moto_server printed no port within {timeout} s: {list(log)}")
+        server.endpoint_url = f"http://127.0.0.1:{port[0]}"
+        deadline = started + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(server.endpoint_url + "/", timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break  # any HTTP answer means it serves
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"moto_server does not answer: {list(log)}") from None
+                time.sleep(0.02)
+        server.started_in = time.monotonic() - started
+        yield server
+    finally:
+        server.stop()
+
+
+def r2_store_for(endpoint_url: str, **client_options: Any) -> Any:
+    """An `R2Store` with the test keys; `client_options` go to `make_r2_client`
+    (e.g. `max_attempts=0, connect_timeout=2` for fast fault tests)."""
+    from stream_stats_dagster.storage.r2 import R2Store, make_r2_client
+
+    options: dict[str, Any] = {
+        "aws_access_key_id": TEST_ACCESS_KEY_ID,
+        "aws_secret_access_key": TEST_SECRET_ACCESS_KEY,
+        **client_options,
+    }
+    return R2Store(make_r2_client(endpoint_url=endpoint_url, **options), endpoint_url)
+
+
+# -- scripted stub -----------------------------------------------------------------------
+
+
+@dataclass
+class StubRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class StubResponse:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def s3_error(status: int, code: str, message: str = "") -> StubResponse:
+    """An S3/R2-style XML error response."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{code}</Code><Message>{message or code}</Message></Error>"
+    ).encode()
+    return StubResponse(status, body, {"Content-Type": "application/xml"})
+
+
+@dataclass
+class StubServer:
+    endpoint_url: str
+    requests: list[StubRequest]
+
+
+@contextlib.contextmanager
+def stub_s3_server(handler: Callable[[StubRequest], StubResponse]) -> Iterator[StubServer]:
+    """An HTTP server on 127.0.0.1 answering every request with `handler(request)`."""
+    seen: list[StubRequest] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            request = StubRequest(self.command, self.path, dict(self.headers.items()), body)
+            seen.append(request)
+            response = handler(request)
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="stub-s3", daemon=True
+    )
+    thread.start()
+    try:
+        yield StubServer(f"http://127.0.0.1:{httpd.server_address[1]}", seen)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
