@@ -1,5 +1,8 @@
 """Seven-day documents: rolling (d-6..d) and weekly (Monday..Sunday), from daily documents.
 
+Creator and country windows accept either the daily documents or the raw extracts of the
+seven days (the assets pass the raw extracts: same rows, no trends to load).
+
 A window is the exact sum of its seven daily documents. The caller passes mappings
 `{date: doc or None}` holding the daily partitions it found; a day absent or None is
 zero-filled when it lies before the start date and raises `MissingDaysError` otherwise
@@ -21,6 +24,8 @@ from stream_stats_dagster.dates import window_days
 from stream_stats_dagster.reports.models import (
     CountriesDoc,
     CreatorsDoc,
+    RawCountryMinutes,
+    RawCreatorMinutes,
     RollingCountriesDoc,
     RollingCreatorsDoc,
     RollingSummaryDoc,
@@ -35,6 +40,7 @@ from stream_stats_dagster.reports.rules import (
     bulk_build,
     key_series,
     merge_rows,
+    null_key,
     rank_key,
     resolve_window,
     series,
@@ -53,9 +59,21 @@ __all__ = [
 
 TOP_LIST_SIZE = 10
 
-_by_creator = attrgetter("creator")
-_by_country = attrgetter("clientCountryName")
 _by_uid = attrgetter("uid")
+
+
+def _by_creator(row: Any) -> str:
+    return null_key(row.creator)
+
+
+def _by_country(row: Any) -> str:
+    return null_key(row.clientCountryName)
+
+
+def _day_rows(doc: Any, field: str) -> Sequence[Any]:
+    """A day's entries: a daily document's list (`creators`/`countries`), or the `rows` of
+    the raw extract (smaller and cheaper to load: windows need no trends)."""
+    return getattr(doc, field) if hasattr(doc, field) else doc.rows
 
 
 def _week_days(monday: dt.date) -> list[dt.date]:
@@ -105,14 +123,14 @@ def _key_windows(
 
 def _creator_windows(days, creators_docs, start_date) -> list[dict]:
     docs = _resolve(days, creators_docs, start_date)
-    per_day = [merge_rows(doc.creators, _by_creator) if doc else {} for doc in docs]
+    per_day = [merge_rows(_day_rows(doc, "creators"), _by_creator) if doc else {} for doc in docs]
     return _key_windows(days, per_day, "creator")
 
 
 @bulk_build
 def rolling_creators(
     end: dt.date,
-    creators_docs: Mapping[dt.date, CreatorsDoc | None],
+    creators_docs: Mapping[dt.date, CreatorsDoc | RawCreatorMinutes | None],
     *,
     start_date: dt.date,
 ) -> RollingCreatorsDoc:
@@ -130,14 +148,14 @@ def rolling_creators(
 @bulk_build
 def rolling_countries(
     end: dt.date,
-    countries_docs: Mapping[dt.date, CountriesDoc | None],
+    countries_docs: Mapping[dt.date, CountriesDoc | RawCountryMinutes | None],
     *,
     start_date: dt.date,
 ) -> RollingCountriesDoc:
     """Every country with views on any of d-6..d, with dailyStats ×7 and window totals."""
     days = window_days(end)
     docs = _resolve(days, countries_docs, start_date)
-    per_day = [merge_rows(doc.countries, _by_country) if doc else {} for doc in docs]
+    per_day = [merge_rows(_day_rows(doc, "countries"), _by_country) if doc else {} for doc in docs]
     return RollingCountriesDoc.model_validate(
         {
             "startDate": days[0].isoformat(),
@@ -150,7 +168,7 @@ def rolling_countries(
 @bulk_build
 def weekly_creators(
     monday: dt.date,
-    creators_docs: Mapping[dt.date, CreatorsDoc | None],
+    creators_docs: Mapping[dt.date, CreatorsDoc | RawCreatorMinutes | None],
     *,
     start_date: dt.date,
 ) -> WeeklyCreatorsDoc:
@@ -262,7 +280,7 @@ def weekly_summary(
     monday: dt.date,
     summaries: Mapping[dt.date, SummaryDoc | None],
     videos_docs: Mapping[dt.date, VideosWithPostsDoc | None],
-    countries_docs: Mapping[dt.date, CountriesDoc | None],
+    countries_docs: Mapping[dt.date, CountriesDoc | RawCountryMinutes | None],
     *,
     creators: WeeklyCreatorsDoc,
     start_date: dt.date,
@@ -282,7 +300,7 @@ def weekly_summary(
     for day in days:
         doc = countries_docs.get(day)
         if doc is not None:
-            merge_rows(doc.countries, _by_country, into=countries)
+            merge_rows(_day_rows(doc, "countries"), _by_country, into=countries)
     return WeeklySummaryDoc.model_validate(
         {
             "weekStart": first,
