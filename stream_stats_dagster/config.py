@@ -82,7 +82,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     explicit = _get(env, "STREAM_STATS_SOURCE")
     if explicit not in (None, "cloudflare", "simulator"):
-        raise ConfigError(f"STREAM_STATS_SOURCE must be 'cloudflare' or 'simulator', not {explicit!r}")
+        raise ConfigError(
+            f"STREAM_STATS_SOURCE must be 'cloudflare' or 'simulator', not {explicit!r}"
+        )
     source = explicit or ("cloudflare" if token else "simulator")
     if source == "cloudflare" and not token:
         raise ConfigError(
@@ -98,7 +100,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if (key_id or secret) and not endpoint:
         raise ConfigError("R2 keys are set but R2_ENDPOINT_URL (or R2_ACCOUNT_ID) is missing")
     if endpoint and not (key_id and secret):
-        missing = [n for n, v in (("R2_ACCESS_KEY_ID", key_id), ("R2_SECRET_ACCESS_KEY", secret)) if not v]
+        missing = [
+            n for n, v in (("R2_ACCESS_KEY_ID", key_id), ("R2_SECRET_ACCESS_KEY", secret)) if not v
+        ]
         raise ConfigError(f"R2 endpoint is set but {' and '.join(missing)} is missing")
     if endpoint and not token and explicit != "simulator":
         raise ConfigError(
@@ -124,7 +128,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     except ValueError:
         top = -1
     if not 1 <= top <= 10000:
-        raise ConfigError(f"STREAM_STATS_TOP_VIDEOS must be an integer in 1..10000, not {top_text!r}")
+        raise ConfigError(
+            f"STREAM_STATS_TOP_VIDEOS must be an integer in 1..10000, not {top_text!r}"
+        )
 
     return Settings(
         source=source,

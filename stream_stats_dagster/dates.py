@@ -1,4 +1,5 @@
-"""Report-day arithmetic: report days are local days in the report time zone, Cloudflare speaks UTC."""
+"""Report-day arithmetic: report days are local days in the report time zone;
+Cloudflare speaks UTC."""
 
 from __future__ import annotations
 

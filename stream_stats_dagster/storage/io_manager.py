@@ -6,7 +6,6 @@ ranges of up to 31 days and 7-day windows all go through the same code. Rolling 
 also move the `rolling/last7days-*` pointer, but only forward.
 """
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor

@@ -1,0 +1,38 @@
+# The few commands a person types. Everything installs into ./.venv from uv.lock.
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test check lint ui simulator bench
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet --compile-bytecode
+	touch $@
+
+demo: $(VENV)/.synced  ## install, then collect the last 7 days from the built-in simulator
+	$(VENV)/bin/stream-stats collect
+
+test: $(VENV)/.synced  ## the whole test suite (CI runs this)
+	$(VENV)/bin/pytest -q
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
+	$(VENV)/bin/stream-stats check
+
+ui: $(VENV)/.synced  ## Dagster UI on the persistent instance in ./.dagster_home
+	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+simulator: $(VENV)/.synced
+	$(VENV)/bin/stream-stats simulator --port 8787
+
+bench: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.run

@@ -1,0 +1,103 @@
+"""`stream-stats`: collect, rebuild, check and serve the simulator (SPEC §8)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from zoneinfo import ZoneInfo
+
+from .config import ConfigError, Settings, load_settings
+from .dates import BadDateError, parse_day
+
+
+def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.date]:
+    """--date D, or --from A --to B, or (no dates) the last 7 days: yesterday-6..yesterday."""
+    if args.date and (args.start or args.end):
+        raise BadDateError("give either --date or --from/--to, not both")
+    if args.date:
+        day = parse_day(args.date)
+        return day, day
+    if bool(args.start) != bool(args.end):
+        raise BadDateError("--from and --to go together")
+    if args.start:
+        first, last = parse_day(args.start), parse_day(args.end)
+        if last < first:
+            raise BadDateError(f"--from {first} is after --to {last}")
+        return first, last
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    return today - dt.timedelta(days=7), today - dt.timedelta(days=1)
+
+
+def _add_range_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", help="one report day, YYYY-MM-DD")
+    parser.add_argument("--from", dest="start", help="first report day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="end", help="last report day, YYYY-MM-DD")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run logs")
+
+
+def _materialize(args: argparse.Namespace, mode: str) -> int:
+    from .runner import Runner, dagster_home, fail
+
+    try:
+        settings = load_settings()
+        first, last = _range(args, settings)
+    except (ConfigError, BadDateError) as exc:
+        return fail(str(exc), 2)
+    if last < settings.start_date:
+        return fail(f"{last} is before STREAM_STATS_START_DATE {settings.start_date}", 2)
+
+    import dagster as dg
+
+    from .definitions import build_definitions
+
+    home = dagster_home()
+    print(f"stream-stats {mode} {first}..{last}")
+    print(f"  {settings.describe()}")
+    print(f"  Dagster instance: {home}")
+    with dg.DagsterInstance.get() as instance:
+        runner = Runner(build_definitions(settings), settings, instance, verbose=args.verbose)
+        report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
+    if not report.success:
+        return fail(report.first_error or "run failed")
+    where = runner.store.describe()
+    print(f"done: {len(report.outcomes)} runs ok; files in {where}")
+    print(f"  reports:  {settings.stats_bucket}/stream-stats/{{daily,weekly,rolling,raw}}/...")
+    print(f"  op logs:  {settings.log_bucket}/stream-stats/YYYY-MM/YYYY-MM-DD/")
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from .simulator import SimulatorConfig, run_server
+
+    run_server(args.port, host=args.host, config=SimulatorConfig(latency_seconds=args.latency))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stream-stats", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    collect = sub.add_parser("collect", help="materialize raw, daily, rolling and weekly files")
+    _add_range_args(collect)
+    rebuild = sub.add_parser(
+        "rebuild", help="re-derive every derived file from stored raw extracts"
+    )
+    _add_range_args(rebuild)
+    sim = sub.add_parser("simulator", help="serve the built-in Cloudflare simulator over HTTP")
+    sim.add_argument("--port", type=int, required=True)
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
+    sub.add_parser("check", help="preflight: Cloudflare token and bucket access")
+    args = parser.parse_args(argv)
+
+    if args.command in ("collect", "rebuild"):
+        return _materialize(args, args.command)
+    if args.command == "simulator":
+        return _simulator(args)
+    from .preflight import run_checks
+
+    return run_checks()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

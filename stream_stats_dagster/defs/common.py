@@ -1,0 +1,62 @@
+"""Small pieces every asset module uses: partition days, failures, metadata previews."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+
+import dagster as dg
+
+from ..cloudflare.errors import CloudflareError
+from ..dates import BadDateError
+from ..reports.windows import MissingDaysError
+from ..storage.base import StorageError
+
+
+def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The run's days (one, or a backfill range of up to 31)."""
+    return [dt.date.fromisoformat(k) for k in context.partition_keys]
+
+
+def by_date(docs: Mapping[str, object]) -> dict[dt.date, object]:
+    return {dt.date.fromisoformat(k): v for k, v in docs.items()}
+
+
+@contextlib.contextmanager
+def clear_failures() -> Iterator[None]:
+    """Turn the errors we understand into a one-line `Failure`.
+
+    Non-transient errors (bad data, missing days, auth, unknown fields, storage refusals)
+    are not retried by Dagster either; transient Cloudflare errors that exhausted the
+    client's own retries may be retried once more by the step's RetryPolicy.
+    """
+    try:
+        yield
+    except CloudflareError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=exc.transient) from None
+    except (MissingDaysError, StorageError, BadDateError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+def markdown_table(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[str], limit: int = 10
+) -> dg.MetadataValue:
+    """A markdown preview of the top rows for the Dagster UI."""
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "".join(
+        "| " + " | ".join(str(row.get(c, "")) for c in columns) + " |\n" for row in rows[:limit]
+    )
+    return dg.MetadataValue.md(head + body)
+
+
+def require(docs: Mapping[str, object], partition_key: str, asset: str):
+    """The input document of one partition, or a one-line failure naming what is missing."""
+    try:
+        return docs[partition_key]
+    except KeyError:
+        raise dg.Failure(
+            description=f"missing upstream {asset} for {partition_key}: materialize it first "
+            f"(stream-stats collect --date {partition_key})",
+            allow_retries=False,
+        ) from None

@@ -1,0 +1,83 @@
+"""Operation-log hooks: each collection writes its record to LOG_BUCKET (SPEC §6).
+
+The terminal asset of an operation (`summary`, `rolling_summary`, `weekly_summary`) runs
+only when the operation's other assets succeeded, so its success hook logs a success;
+a failure hook on every asset of the operation logs the failure. A run that dies without
+reaching a hook is logged by the run-failure sensor instead.
+"""
+
+import time
+from collections.abc import Mapping
+
+import dagster as dg
+
+from .. import oplog
+from ..storage.resource import StorageResource
+
+
+def run_partition_keys(
+    instance: dg.DagsterInstance, run_id: str, partitions_def: dg.PartitionsDefinition
+) -> list[str]:
+    """The partition keys a run covered: one key, or a backfill range."""
+    run = instance.get_run_by_id(run_id)
+    tags = run.tags if run else {}
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    start = tags.get("dagster/asset_partition_range_start")
+    end = tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return list(partitions_def.get_partition_keys_in_range(dg.PartitionKeyRange(start, end)))
+    return []
+
+
+def run_duration(instance: dg.DagsterInstance, run_id: str) -> float:
+    stats = instance.get_run_stats(run_id)
+    start = stats.start_time or stats.launch_time or time.time()
+    return round(time.time() - start, 3)
+
+
+def one_line(error: BaseException | str | None) -> str:
+    text = str(error or "run failed").strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _metadata_json(metadata: Mapping[str, object], key: str) -> dict:
+    value = metadata.get(key)
+    return getattr(value, "data", value) or {}
+
+
+def operation_hooks(
+    operation: oplog.Operation, partitions_def: dg.PartitionsDefinition, source: str
+) -> tuple[dg.HookDefinition, dg.HookDefinition]:
+    """(failure hook for every asset of the operation, success hook for its terminal asset)."""
+
+    def write(
+        context: dg.HookContext, success: bool, details: Mapping[str, dict], error: str | None
+    ):
+        storage: StorageResource = context.resources.storage
+        store = storage.get_store()
+        duration = run_duration(context.instance, context.run_id)
+        for key in run_partition_keys(context.instance, context.run_id, partitions_def):
+            record = oplog.OperationRecord(
+                timestamp=oplog.utc_timestamp(),
+                operation=operation,
+                date=key,
+                success=success,
+                duration=duration,
+                details=oplog.OperationDetails(**details.get(key, {})),
+                error=error,
+                runId=context.run_id,
+                source=source,
+            )
+            oplog.write_record(store, storage.log_bucket, record)
+
+    @dg.failure_hook(name=f"{operation}_failure_log", required_resource_keys={"storage"})
+    def on_failure(context: dg.HookContext) -> None:
+        write(context, False, {}, f"{context.op.name}: {one_line(context.op_exception)}")
+
+    @dg.success_hook(name=f"{operation}_success_log", required_resource_keys={"storage"})
+    def on_success(context: dg.HookContext) -> None:
+        metadata = next(iter(context.op_output_metadata.values()), {})
+        write(context, True, _metadata_json(metadata, "oplog_details"), None)
+
+    return on_failure, on_success

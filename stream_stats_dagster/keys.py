@@ -1,0 +1,39 @@
+"""Object keys (SPEC §4): the one place that knows where each file lives.
+
+Report keys live in `STATS_BUCKET`, operation-log keys in `LOG_BUCKET`.
+Dates are report-time-zone dates; weekly files use the ISO week-year of their Monday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .dates import iso_week_label
+
+PREFIX = "stream-stats"
+METADATA_CACHE_KEY = f"{PREFIX}/cache/video-metadata.json"
+INDEX_KEY = f"{PREFIX}/index.json"
+
+
+def raw_key(day: dt.date, name: str) -> str:
+    return f"{PREFIX}/raw/{day:%Y-%m}/{day.isoformat()}-{name}.json"
+
+
+def daily_key(day: dt.date, name: str) -> str:
+    return f"{PREFIX}/daily/{day:%Y-%m}/{day.isoformat()}-{name}.json"
+
+
+def weekly_key(monday: dt.date, name: str) -> str:
+    return f"{PREFIX}/weekly/{monday:%Y-%m}/{iso_week_label(monday)}-{name}.json"
+
+
+def rolling_pointer_key(name: str) -> str:
+    return f"{PREFIX}/rolling/last7days-{name}.json"
+
+
+def rolling_history_key(end: dt.date, name: str) -> str:
+    return f"{PREFIX}/rolling/history/{end:%Y-%m}/{end.isoformat()}-last7days-{name}.json"
+
+
+def oplog_key(day: dt.date, operation: str, run_id: str) -> str:
+    return f"{PREFIX}/{day:%Y-%m}/{day.isoformat()}/{operation}-{run_id}.json"

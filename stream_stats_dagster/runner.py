@@ -1,0 +1,221 @@
+"""In-process runs for the CLI: plan which partitions to materialize, run them through
+the Dagster instance in `DAGSTER_HOME` (so they appear in the UI's run history), and
+report progress and the first failure in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from .config import Settings
+from .dates import days_between, monday_of
+from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
+from .files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS
+from .partitions import MAX_DAYS_PER_RUN
+
+WEEKS_PER_RUN = 4
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+
+
+def dagster_home() -> Path:
+    """`DAGSTER_HOME`, defaulting to ./.dagster_home, created with the project's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    if not (home / "dagster.yaml").exists() and REPO_DAGSTER_YAML.exists():
+        shutil.copyfile(REPO_DAGSTER_YAML, home / "dagster.yaml")
+    return home
+
+
+@dataclass
+class RunOutcome:
+    label: str
+    success: bool
+    seconds: float
+    run_id: str
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    outcomes: list[RunOutcome] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def first_error(self) -> str | None:
+        return next((f"{o.label}: {o.error}" for o in self.outcomes if not o.success), None)
+
+
+def chunks(days: Sequence[dt.date], size: int = MAX_DAYS_PER_RUN) -> list[list[dt.date]]:
+    """Split days into runs of consecutive days, at most `size` each."""
+    out: list[list[dt.date]] = []
+    for day in sorted(days):
+        if out and len(out[-1]) < size and out[-1][-1] + dt.timedelta(days=1) == day:
+            out[-1].append(day)
+        else:
+            out.append([day])
+    return out
+
+
+def complete_weeks(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Mondays of the weeks whose seven days all lie in first..last."""
+    monday = monday_of(first)
+    if monday < first:
+        monday += dt.timedelta(days=7)
+    weeks = []
+    while monday + dt.timedelta(days=6) <= last:
+        weeks.append(monday)
+        monday += dt.timedelta(days=7)
+    return weeks
+
+
+def range_tags(keys: Sequence[str]) -> dict[str, str]:
+    if len(keys) == 1:
+        return {}
+    return {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+
+
+def step_error(result: dg.ExecuteInProcessResult) -> str:
+    """The first step failure's message, one line, without Dagster's wrapping."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            while error and error.cause and "Failure" not in error.cls_name:
+                error = error.cause
+            message = (error.message if error else "step failed").strip().splitlines()[0]
+            for prefix in ("dagster._core.definitions.events.Failure: ", "Failure: "):
+                message = message.removeprefix(prefix)
+            return f"{event.step_key}: {message}"
+    return "run failed"
+
+
+class Runner:
+    """Runs jobs of one Definitions object in-process against one instance."""
+
+    def __init__(
+        self,
+        defs: dg.Definitions,
+        settings: Settings,
+        instance: dg.DagsterInstance,
+        *,
+        echo: Callable[[str], None] = print,
+        verbose: bool = False,
+    ):
+        self.defs, self.settings, self.instance, self.echo = defs, settings, instance, echo
+        self.verbose = verbose
+        self.report = Report()
+        self.store = defs.resources["storage"].get_store()  # type: ignore[union-attr]
+
+    def run(
+        self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
+    ) -> bool:
+        job = self.defs.resolve_job_def(job_name)
+        started = time.monotonic()
+        self.echo(f"  {label} ...")
+        result = job.execute_in_process(
+            instance=self.instance,
+            partition_key=keys[0] if len(keys) == 1 else None,
+            tags=range_tags(keys),
+            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+            run_config=None if self.verbose else QUIET_LOGS,
+            raise_on_error=False,
+        )
+        seconds = time.monotonic() - started
+        error = None if result.success else step_error(result)
+        self.report.outcomes.append(
+            RunOutcome(label, result.success, seconds, result.run_id, error)
+        )
+        status = "ok" if result.success else f"FAILED ({error})"
+        self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
+        return result.success
+
+    def _present(self, day: dt.date, assets: Sequence[str]) -> bool:
+        bucket = self.settings.stats_bucket
+        return all(
+            self.store.head(bucket, ASSET_FILES[a].key(day.isoformat())) is not None for a in assets
+        )
+
+    def _days(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """first..last clipped to the partitions (days before the start date don't exist)."""
+        if last < self.settings.start_date:
+            return []
+        return days_between(max(first, self.settings.start_date), last)
+
+    def collect(self, first: dt.date, last: dt.date) -> Report:
+        """Raw + daily + rolling for first..last, and weekly for its complete weeks.
+
+        A window ending on `first` reads the daily files of the six days before it, and
+        their trends read six more raw days: whatever of those is missing is fetched
+        (raw) or derived (daily) first.
+        """
+        week = dt.timedelta(days=6)
+        lead_raw = self._days(first - 2 * week, first - dt.timedelta(days=1))
+        lead_daily = self._days(first - week, first - dt.timedelta(days=1))
+        steps = [
+            ([d for d in lead_raw if not self._present(d, RAW_ASSETS)], RAW_ASSETS, "raw"),
+            ([d for d in lead_daily if not self._present(d, DAILY_ASSETS)], DAILY_ASSETS, "daily"),
+        ]
+        for missing, assets, what in steps:
+            for chunk in chunks(missing):
+                label = f"{what} {_span(chunk)} (for 7-day windows)"
+                if not self.run(DAILY_JOB, _keys(chunk), label, assets):
+                    return self.report
+        for chunk in chunks(self._days(first, last)):
+            if not self.run(DAILY_JOB, _keys(chunk), f"raw+daily+rolling {_span(chunk)}"):
+                return self.report
+        self._weekly(first, last)
+        return self.report
+
+    def rebuild(self, first: dt.date, last: dt.date) -> Report:
+        """Daily, rolling and weekly files of first..last from stored raw extracts only."""
+        for chunk in chunks(self._days(first, last)):
+            if not self.run(
+                REBUILD_DAILY_JOB, _keys(chunk), f"daily+rolling {_span(chunk)} from raw"
+            ):
+                return self.report
+        self._weekly(first, last)
+        return self.report
+
+    def _weekly(self, first: dt.date, last: dt.date) -> None:
+        weeks = [
+            m
+            for m in complete_weeks(first, last)
+            if m + dt.timedelta(days=6) >= self.settings.start_date
+        ]
+        for i in range(0, len(weeks), WEEKS_PER_RUN):
+            keys = [m.isoformat() for m in weeks[i : i + WEEKS_PER_RUN]]
+            if not self.run(WEEKLY_JOB, keys, f"weekly {_weeks_span(keys)}"):
+                return
+
+
+def _keys(days: Sequence[dt.date]) -> list[str]:
+    return [d.isoformat() for d in days]
+
+
+def _span(days: Sequence[dt.date]) -> str:
+    return days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+
+
+def _weeks_span(keys: Sequence[str]) -> str:
+    return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"stream-stats: error: {message}", file=sys.stderr)
+    return code

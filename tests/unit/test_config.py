@@ -1,0 +1,62 @@
+import datetime as dt
+
+import pytest
+
+from stream_stats_dagster.config import ConfigError, load_settings
+
+
+def test_defaults_use_simulator_and_local_directory():
+    s = load_settings({})
+    assert s.source == "simulator" and s.storage_kind == "local"
+    assert (s.timezone, s.stats_bucket, s.log_bucket) == (
+        "Asia/Seoul",
+        "points-system-bucket",
+        "logs-bucket",
+    )
+    assert s.start_date == dt.date(2025, 1, 1) and s.top_videos == 1000
+
+
+def test_token_selects_cloudflare_and_is_never_in_repr():
+    s = load_settings({"CLOUDFLARE_ACCOUNT_ID": "acc", "CLOUDFLARE_API_TOKEN": "tok-SECRET"})
+    assert s.source == "cloudflare"
+    assert "tok-SECRET" not in repr(s) and "tok-SECRET" not in s.describe()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"CLOUDFLARE_API_TOKEN": "t"}, "CLOUDFLARE_ACCOUNT_ID is missing"),
+        ({"CLOUDFLARE_ACCOUNT_ID": "a"}, "CLOUDFLARE_API_TOKEN is missing"),
+        ({"R2_ACCESS_KEY_ID": "k", "R2_SECRET_ACCESS_KEY": "s"}, "R2_ENDPOINT_URL"),
+        ({"R2_ENDPOINT_URL": "http://x", "R2_ACCESS_KEY_ID": "k"}, "R2_SECRET_ACCESS_KEY is missing"),
+        (
+            {"R2_ENDPOINT_URL": "http://x", "R2_ACCESS_KEY_ID": "k", "R2_SECRET_ACCESS_KEY": "s"},
+            "refusing to write simulator data",
+        ),
+        ({"STREAM_STATS_SOURCE": "cloudflare"}, "needs CLOUDFLARE_ACCOUNT_ID"),
+        ({"STREAM_STATS_SOURCE": "other"}, "must be 'cloudflare' or 'simulator'"),
+        ({"STREAM_STATS_TIMEZONE": "Mars/Base"}, "not a known time zone"),
+        ({"STREAM_STATS_START_DATE": "2025-13-01"}, "not YYYY-MM-DD"),
+        ({"STREAM_STATS_TOP_VIDEOS": "0"}, "1..10000"),
+        ({"STREAM_STATS_TOP_VIDEOS": "10001"}, "1..10000"),
+        ({"STREAM_STATS_TOP_VIDEOS": "many"}, "1..10000"),
+    ],
+)
+def test_half_set_or_bad_configuration_is_one_line_error(env, message):
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_r2_with_simulator_on_purpose_and_account_id_endpoint():
+    s = load_settings(
+        {
+            "R2_ACCOUNT_ID": "abc",
+            "R2_ACCESS_KEY_ID": "k",
+            "R2_SECRET_ACCESS_KEY": "secret-value",
+            "STREAM_STATS_SOURCE": "simulator",
+        }
+    )
+    assert s.storage_kind == "r2"
+    assert s.r2_endpoint_url == "https://abc.r2.cloudflarestorage.com"
+    assert "secret-value" not in repr(s)

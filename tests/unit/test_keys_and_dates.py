@@ -1,0 +1,72 @@
+import datetime as dt
+
+import pytest
+
+from stream_stats_dagster import keys
+from stream_stats_dagster.dates import BadDateError, ReportDay, parse_day
+from stream_stats_dagster.files import ASSET_FILES
+from stream_stats_dagster.runner import chunks, complete_weeks
+
+D = dt.date
+
+
+def test_report_day_bounds_are_kst_midnights_in_utc():
+    day = ReportDay(D(2025, 3, 11), "Asia/Seoul")
+    assert day.start_utc.isoformat() == "2025-03-10T15:00:00+00:00"
+    assert day.end_utc.isoformat() == "2025-03-11T15:00:00+00:00"
+    assert len(day.local_hours()) == 24
+    assert day.local_hours()[0].isoformat() == "2025-03-11T00:00:00+09:00"
+
+
+def test_dst_days_have_23_and_25_hours():
+    assert len(ReportDay(D(2025, 3, 9), "America/New_York").local_hours()) == 23
+    assert len(ReportDay(D(2025, 11, 2), "America/New_York").local_hours()) == 25
+
+
+def test_spec_keys():
+    day = D(2025, 3, 11)
+    assert ASSET_FILES["creators"].key("2025-03-11") == (
+        "stream-stats/daily/2025-03/2025-03-11-creators.json"
+    )
+    assert ASSET_FILES["videos_with_posts"].key("2025-03-11").endswith(
+        "2025-03-11-videos-with-posts.json"
+    )
+    assert ASSET_FILES["raw_hourly_minutes"].key("2025-03-11") == (
+        "stream-stats/raw/2025-03/2025-03-11-hourly-minutes.json"
+    )
+    assert ASSET_FILES["rolling_summary"].key("2025-03-11") == (
+        "stream-stats/rolling/history/2025-03/2025-03-11-last7days-summary.json"
+    )
+    assert ASSET_FILES["rolling_countries"].pointer_key == (
+        "stream-stats/rolling/last7days-countries.json"
+    )
+    assert keys.oplog_key(day, "collectDailyStats", "abc") == (
+        "stream-stats/2025-03/2025-03-11/collectDailyStats-abc.json"
+    )
+
+
+def test_weekly_keys_use_iso_week_year_of_the_monday():
+    assert ASSET_FILES["weekly_creators"].key("2024-12-30") == (
+        "stream-stats/weekly/2024-12/2025-01-creators.json"
+    )
+    assert ASSET_FILES["weekly_summary"].key("2025-03-03") == (
+        "stream-stats/weekly/2025-03/2025-10-summary.json"
+    )
+
+
+@pytest.mark.parametrize("text", ["2025-3-1", "2025-02-30", "yesterday", "", "2025-03-011"])
+def test_bad_dates_are_one_line(text):
+    with pytest.raises(BadDateError, match="expected YYYY-MM-DD"):
+        parse_day(text)
+
+
+def test_chunks_split_runs_of_consecutive_days_at_31():
+    days = [D(2025, 1, 1) + dt.timedelta(days=i) for i in range(40)] + [D(2025, 3, 1)]
+    out = chunks(days)
+    assert [len(c) for c in out] == [31, 9, 1]
+
+
+def test_complete_weeks_need_all_seven_days_in_range():
+    assert complete_weeks(D(2025, 3, 3), D(2025, 3, 9)) == [D(2025, 3, 3)]
+    assert complete_weeks(D(2025, 3, 4), D(2025, 3, 16)) == [D(2025, 3, 10)]
+    assert complete_weeks(D(2025, 3, 3), D(2025, 3, 8)) == []
