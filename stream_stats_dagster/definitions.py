@@ -6,8 +6,6 @@ start date), one domain module at a time; nothing here touches the network at lo
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
 
 from . import oplog
@@ -20,11 +18,6 @@ from .defs.resources import build_resources
 from .defs.rolling.assets import build_rolling_assets
 from .defs.weekly.assets import build_weekly_assets
 from .partitions import daily_partitions, weekly_partitions
-
-
-# backfill_policy and pools are marked beta/preview in 1.13; the warnings say nothing new.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -40,7 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     return dg.Definitions(
         assets=assets,
-        jobs=build_jobs(settings),
+        jobs=build_jobs(),
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

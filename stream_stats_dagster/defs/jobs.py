@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..config import Settings
-from ..partitions import daily_partitions, weekly_partitions
-
 DAILY_JOB = "daily_stats_job"
 WEEKLY_JOB = "weekly_stats_job"
 REBUILD_DAILY_JOB = "rebuild_daily_job"
@@ -17,25 +14,22 @@ ROLLING = dg.AssetSelection.groups("rolling")
 WEEKLY = dg.AssetSelection.groups("weekly")
 
 
-def build_jobs(settings: Settings) -> list[dg.UnresolvedAssetJobDefinition]:
-    daily = daily_partitions(settings)
+def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
+    """Partitions are inferred from the selected assets (daily, or weekly)."""
     return [
         dg.define_asset_job(
             DAILY_JOB,
             selection=RAW | DAILY | ROLLING,
-            partitions_def=daily,
             description="Collect a day from Cloudflare: raw extracts, daily files, rolling window.",
         ),
         dg.define_asset_job(
             REBUILD_DAILY_JOB,
             selection=DAILY | ROLLING,
-            partitions_def=daily,
             description="Re-derive daily files and rolling windows from stored raw extracts.",
         ),
         dg.define_asset_job(
             WEEKLY_JOB,
             selection=WEEKLY,
-            partitions_def=weekly_partitions(settings),
             description="Build the ISO week's files from its seven daily partitions.",
         ),
     ]
