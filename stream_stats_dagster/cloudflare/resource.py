@@ -1,0 +1,97 @@
+"""`CloudflareResource`: how Dagster assets get a `CloudflareClient`.
+
+The token comes in as `dg.EnvVar("CLOUDFLARE_API_TOKEN")`, so the UI shows the variable's name,
+never its value. With `source="simulator"` the client talks to the built-in simulator in-process
+(same client code, different httpx transport), with the simulator's own account id and token.
+
+Clients made by resources of the same token in one process share one `Pacer`, because
+Cloudflare's budgets are per user/token, not per client: steps of an in-process run (and the
+`collect` CLI) then pace together. Separate processes cannot see each other's spending; cap
+them with a Dagster pool on the Cloudflare steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any
+
+import dagster as dg
+
+from ..config import DEFAULT_API_BASE_URL, DEFAULT_TIMEZONE, ConfigError
+from .client import ClientLimits, CloudflareClient
+from .pacing import Pacer
+
+SIMULATOR_BASE_URL = "http://simulator.invalid/client/v4"  # in-process: the host is never resolved
+_PACERS: dict[tuple[str, str, str], Pacer] = {}
+_PACERS_LOCK = threading.Lock()
+
+
+def shared_pacer(base_url: str, account_id: str, api_token: str, limits: ClientLimits) -> Pacer:
+    """The process-wide pacer of one token (keyed by a hash, so the token is not kept twice)."""
+    key = (base_url, account_id, hashlib.sha256(api_token.encode()).hexdigest())
+    with _PACERS_LOCK:
+        pacer = _PACERS.get(key)
+        if pacer is None:
+            pacer = _PACERS[key] = Pacer(
+                nodes_per_window=limits.nodes_per_window,
+                calls_per_window=limits.calls_per_window,
+                window_seconds=limits.window_seconds,
+                max_wait_seconds=limits.max_wait_seconds,
+                clock=time.monotonic,
+                sleep=time.sleep,
+            )
+        return pacer
+
+
+class CloudflareResource(dg.ConfigurableResource):
+    """Cloudflare Stream analytics for one account (or the built-in simulator)."""
+
+    api_base_url: str = DEFAULT_API_BASE_URL
+    account_id: str = ""
+    api_token: str = ""
+    source: str = "cloudflare"  # "cloudflare" | "simulator"
+    timezone: str = DEFAULT_TIMEZONE
+    max_wait_seconds: float = 330.0
+
+    def __repr_args__(self):  # pydantic's repr: never show the token
+        for name, value in super().__repr_args__():
+            yield name, ("[redacted]" if name == "api_token" and value else value)
+
+    def client(self, logger: Any = None) -> CloudflareClient:
+        """A new client (use it as a context manager); `logger` is e.g. `context.log`."""
+        limits = ClientLimits(max_wait_seconds=self.max_wait_seconds)
+        if self.source == "simulator":
+            from ..simulator import default_simulator
+
+            sim = default_simulator()
+            account_id, token = sim.config.account_id, sim.config.api_token
+            base_url, transport = SIMULATOR_BASE_URL, sim.transport()
+        elif self.source == "cloudflare":
+            missing = [
+                n
+                for n, v in (("account_id", self.account_id), ("api_token", self.api_token))
+                if not v
+            ]
+            if missing:
+                raise ConfigError(
+                    f"CloudflareResource: {' and '.join(missing)} missing for source 'cloudflare'"
+                )
+            account_id, token = self.account_id, self.api_token
+            base_url, transport = self.api_base_url, None
+        else:
+            raise ConfigError(
+                "CloudflareResource.source must be 'cloudflare' or 'simulator', "
+                f"not {self.source!r}"
+            )
+        return CloudflareClient(
+            base_url,
+            account_id,
+            token,
+            timezone=self.timezone,
+            transport=transport,
+            limits=limits,
+            logger=logger,
+            pacer=shared_pacer(base_url, account_id, token, limits),
+        )
