@@ -70,5 +70,8 @@ ASSET_FILES: dict[str, AssetFile] = {
     "weekly_summary": AssetFile("weekly", "summary", m.WeeklySummaryDoc),
 }
 
+# The terminal asset of each report kind: writing it moves `stream-stats/index.json`.
+INDEXED_ASSETS = {"summary": "daily", "weekly_summary": "weekly", "rolling_summary": "rolling"}
+
 RAW_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "raw"]
 DAILY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "daily"]

@@ -112,6 +112,52 @@ class ObjectStore(Protocol):
         ...
 
 
+def update_object(
+    store: ObjectStore,
+    bucket: str,
+    key: str,
+    update: Callable[[bytes | None], bytes | None],
+    *,
+    retries: int = 5,
+    content_type: str = JSON_CONTENT_TYPE,
+    cache_control: str | None = None,
+) -> bool:
+    """Read-modify-write of one object that can never lose a concurrent update.
+
+    Reads the current object, asks `update(current_body_or_None)` for the new body (None:
+    leave it as it is), and writes conditionally on exactly what was read (`if_match=etag`,
+    or `if_none_match` when absent). If another writer got in between, the PUT fails with
+    412 and `update` runs again on the new current object. Returns True if this call wrote.
+    Raises `PreconditionFailed` if it lost the race more than `retries` times in a row (each
+    loss means another writer made progress).
+    """
+    for attempt in range(retries + 1):
+        current = store.get(bucket, key)
+        body = update(None if current is None else current.body)
+        if body is None:
+            return False
+        try:
+            result = store.put(
+                bucket,
+                key,
+                body,
+                content_type=content_type,
+                cache_control=cache_control,
+                if_match=None if current is None else current.etag,
+                if_none_match=current is None,
+            )
+            return result.written
+        except PreconditionFailed:
+            if attempt == retries:
+                raise PreconditionFailed(
+                    f"{key} in bucket {bucket} kept changing under {retries + 1} conditional "
+                    f"writes at {store.describe()}"
+                ) from None
+            # Small jittered pause so that a crowd of writers does not retry in lockstep.
+            time.sleep(random.uniform(0, 0.01 * (2**attempt)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def put_if_newer(
     store: ObjectStore,
     bucket: str,
@@ -125,47 +171,18 @@ def put_if_newer(
 ) -> bool:
     """Move a pointer object forward only (SPEC §4's `rolling/last7days-*`).
 
-    Reads the current object, asks `is_newer(current_body_or_None)` whether `body` should
-    replace it, and writes conditionally on exactly what was read (`if_match=etag`, or
-    `if_none_match` when absent). If another writer got in between, the PUT fails with 412 and
-    the decision is taken again on the new current object. Every write is therefore based on
-    the object it replaces, so concurrent writers can never move the pointer backwards.
-
-    `is_newer` should return True for an equal position too (a window with the same end date
-    replaces the pointer with late data); identical bytes are then skipped by `put`.
-    Returns True if this call wrote the object. Raises `PreconditionFailed` if it lost the race
-    more than `retries` times in a row (each loss means another writer made progress).
+    `is_newer(current_body_or_None)` decides whether `body` replaces the current object; it
+    should return True for an equal position too (a window with the same end date replaces
+    the pointer with late data); identical bytes are then skipped by `put`. Every write is
+    conditional on the object it replaces, so concurrent writers can never move the pointer
+    backwards. Returns True if this call wrote the object.
     """
-    for attempt in range(retries + 1):
-        current = store.get(bucket, key)
-        if not is_newer(None if current is None else current.body):
-            return False
-        try:
-            if current is None:
-                result = store.put(
-                    bucket,
-                    key,
-                    body,
-                    content_type=content_type,
-                    cache_control=cache_control,
-                    if_none_match=True,
-                )
-            else:
-                result = store.put(
-                    bucket,
-                    key,
-                    body,
-                    content_type=content_type,
-                    cache_control=cache_control,
-                    if_match=current.etag,
-                )
-            return result.written
-        except PreconditionFailed:
-            if attempt == retries:
-                raise PreconditionFailed(
-                    f"{key} in bucket {bucket} kept changing under {retries + 1} conditional "
-                    f"writes at {store.describe()}"
-                ) from None
-            # Small jittered pause so that a crowd of writers does not retry in lockstep.
-            time.sleep(random.uniform(0, 0.01 * (2**attempt)))
-    raise AssertionError("unreachable")  # pragma: no cover
+    return update_object(
+        store,
+        bucket,
+        key,
+        lambda current: body if is_newer(current) else None,
+        retries=retries,
+        content_type=content_type,
+        cache_control=cache_control,
+    )

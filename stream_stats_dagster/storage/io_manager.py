@@ -6,14 +6,14 @@ ranges of up to 31 days and 7-day windows all go through the same code. Rolling 
 also move the `rolling/last7days-*` pointer, but only forward.
 """
 
-
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 from pydantic import BaseModel
 
-from ..files import ASSET_FILES, CACHE_CONTROL, AssetFile
+from ..files import ASSET_FILES, CACHE_CONTROL, INDEXED_ASSETS, AssetFile
+from ..index import advance_index
 from . import jsonbytes
 from .base import ObjectStore, put_if_newer
 from .resource import StorageResource
@@ -100,7 +100,11 @@ class ReportIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} returned partitions {sorted(obj)}, "
                 f"expected {sorted(expected)}"
             )
-        counters = write_documents(self.storage.get_store(), self.storage.stats_bucket, spec, obj)
+        store, bucket = self.storage.get_store(), self.storage.stats_bucket
+        counters = write_documents(store, bucket, spec, obj)
+        kind = INDEXED_ASSETS.get(context.asset_key.path[-1])
+        if kind:
+            counters["index_moved"] = advance_index(store, bucket, kind, max(obj))
         first = min(obj)
         context.add_output_metadata(
             {
