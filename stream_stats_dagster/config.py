@@ -45,6 +45,7 @@ class Settings(BaseModel):
     timezone: str = DEFAULT_TIMEZONE
     start_date: dt.date = DEFAULT_START_DATE
     top_videos: int = Field(default=DEFAULT_TOP_VIDEOS, ge=1, le=10000)
+    automation: Literal["running", "stopped"] = "running"  # schedules and sensors at load
 
     @property
     def storage_kind(self) -> Literal["r2", "local"]:
@@ -132,8 +133,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"STREAM_STATS_TOP_VIDEOS must be an integer in 1..10000, not {top_text!r}"
         )
 
+    automation = (_get(env, "STREAM_STATS_AUTOMATION") or "running").lower()
+    if automation not in ("running", "stopped"):
+        raise ConfigError(
+            f"STREAM_STATS_AUTOMATION must be 'running' or 'stopped', not {automation!r}"
+        )
+
     return Settings(
         source=source,
+        automation=automation,
         api_base_url=(_get(env, "CLOUDFLARE_API_BASE_URL") or DEFAULT_API_BASE_URL).rstrip("/"),
         account_id=account_id,
         api_token=SecretStr(token) if token else None,

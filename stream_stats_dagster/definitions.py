@@ -10,6 +10,7 @@ import dagster as dg
 
 from . import oplog
 from .config import Settings, load_settings
+from .defs.automation import build_automation
 from .defs.daily.assets import build_daily_assets
 from .defs.jobs import build_jobs
 from .defs.oplog_hooks import operation_hooks
@@ -31,9 +32,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *build_rolling_assets(settings, rolling_fail, rolling_ok),
         *build_weekly_assets(settings, weekly_fail, weekly_ok),
     ]
+    jobs = build_jobs()
+    schedules, sensors = build_automation(settings, jobs, daily, weekly)
     return dg.Definitions(
         assets=assets,
-        jobs=build_jobs(),
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

@@ -59,5 +59,8 @@ def write_record(store: ObjectStore, bucket: str, record: OperationRecord) -> st
     return key
 
 
-def has_record(store: ObjectStore, bucket: str, operation: str, day: str, run_id: str) -> bool:
-    return store.head(bucket, oplog_key(dt.date.fromisoformat(day), operation, run_id)) is not None
+def read_record(
+    store: ObjectStore, bucket: str, operation: str, day: str, run_id: str
+) -> OperationRecord | None:
+    obj = store.get(bucket, oplog_key(dt.date.fromisoformat(day), operation, run_id))
+    return None if obj is None else OperationRecord.model_validate_json(obj.body)

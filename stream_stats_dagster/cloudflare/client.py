@@ -319,18 +319,23 @@ class CloudflareClient:
         return {s.report.key: s.facts() for s in states}
 
     def fetch_hourly(
-        self, start_utc: dt.datetime, end_utc: dt.datetime
+        self, start_utc: dt.datetime, end_utc: dt.datetime, *, quarter_hours: bool = False
     ) -> list[tuple[dt.datetime, int, int]]:
-        """(UTC hour start, minutes, count) of every hour with views in [start, end), ascending,
-        in one node: what a late-data sensor compares against the stored facts. Hours without
-        views are absent (Cloudflare omits empty groups)."""
+        """(UTC bucket start, minutes, count) of every hour with views in [start, end),
+        ascending, in one node: what a late-data sensor compares against the stored facts.
+        Buckets without views are absent (Cloudflare omits empty groups). `quarter_hours`
+        asks for 15-minute buckets, for report time zones whose days do not start on a UTC
+        hour (e.g. +05:30)."""
         if start_utc.tzinfo is None or end_utc.tzinfo is None:
             raise ValueError("fetch_hourly needs time-zone-aware datetimes")
         if not start_utc < end_utc:
             raise ValueError("fetch_hourly needs start < end")
-        if end_utc - start_utc > dt.timedelta(hours=queries.SERIES_LIMIT):
-            raise ValueError(f"fetch_hourly covers at most {queries.SERIES_LIMIT} hours")
-        node = queries.series_node("hours", "datetimeHour", to_utc_z(start_utc), to_utc_z(end_utc))
+        dimension, per_hour = ("datetimeHour", 1)
+        if quarter_hours:
+            dimension, per_hour = ("datetimeFifteenMinutes", 4)
+        if (end_utc - start_utc) * per_hour > dt.timedelta(hours=queries.SERIES_LIMIT):
+            raise ValueError(f"fetch_hourly covers at most {queries.SERIES_LIMIT} buckets")
+        node = queries.series_node("hours", dimension, to_utc_z(start_utc), to_utc_z(end_utc))
         deadline = self._clock() + self.limits.deadline_seconds
         what = f"hourly series {node.start}..{node.end}"
         rows = self._rows(self._graphql([node], what, deadline)["hours"], node, what)
@@ -338,7 +343,7 @@ class CloudflareClient:
             raise CloudflareResponseError(f"{what}: {len(rows)} rows, more than one page of hours")
         totals: dict[dt.datetime, list[int]] = {}
         for dims, count, minutes in rows:
-            hour = _parse_time(dims["datetimeHour"], what)
+            hour = _parse_time(dims[dimension], what)
             total = totals.setdefault(hour, [0, 0])
             total[0] += minutes
             total[1] += count
@@ -660,8 +665,8 @@ class CloudflareClient:
                     )
                 if attempt >= limits.max_attempts:
                     raise CloudflareUnavailableError(
-                        f"{what}: still failing after {attempt} attempts; "
-                        f"last error: {retry.reason}"
+                        f"{what}: still failing after {attempt} attempts at "
+                        f"{self.base_url}; last error: {retry.reason}"
                     )
                 backoff = min(
                     limits.backoff_max_seconds, limits.backoff_base_seconds * 2 ** (attempt - 1)

@@ -59,9 +59,12 @@ class CloudflareResource(dg.ConfigurableResource):
         for name, value in super().__repr_args__():
             yield name, ("[redacted]" if name == "api_token" and value else value)
 
-    def client(self, logger: Any = None) -> CloudflareClient:
-        """A new client (use it as a context manager); `logger` is e.g. `context.log`."""
-        limits = ClientLimits(max_wait_seconds=self.max_wait_seconds)
+    def client(self, logger: Any = None, *, limits: ClientLimits | None = None) -> CloudflareClient:
+        """A new client (use it as a context manager); `logger` is e.g. `context.log`.
+
+        Custom `limits` (e.g. a sensor that must never wait) get a pacer of their own."""
+        custom = limits is not None
+        limits = limits or ClientLimits(max_wait_seconds=self.max_wait_seconds)
         if self.source == "simulator":
             from ..simulator import default_simulator
 
@@ -93,5 +96,5 @@ class CloudflareResource(dg.ConfigurableResource):
             transport=transport,
             limits=limits,
             logger=logger,
-            pacer=shared_pacer(base_url, account_id, token, limits),
+            pacer=None if custom else shared_pacer(base_url, account_id, token, limits),
         )

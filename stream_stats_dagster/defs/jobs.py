@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 DAILY_JOB = "daily_stats_job"
 WEEKLY_JOB = "weekly_stats_job"
@@ -14,7 +15,7 @@ ROLLING = dg.AssetSelection.groups("rolling")
 WEEKLY = dg.AssetSelection.groups("weekly")
 
 
-def build_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
+def build_jobs() -> list[UnresolvedAssetJobDefinition]:
     """Partitions are inferred from the selected assets (daily, or weekly)."""
     return [
         dg.define_asset_job(

@@ -122,3 +122,34 @@ def test_cli_process_end_to_end(env):
     assert proc.returncode == 0, proc.stderr
     assert "done:" in proc.stdout and "raw+daily+rolling 2025-03-02: ok" in proc.stdout
     assert "sim-token" not in proc.stdout + proc.stderr
+
+
+def test_a_failed_collection_is_logged_exactly_once(env, monkeypatch, capsys):
+    import dagster as dg
+
+    from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.defs.automation.sensors import record_failed_run
+    from stream_stats_dagster.partitions import daily_partitions, weekly_partitions
+    from stream_stats_dagster.storage.resource import StorageResource
+
+    monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "not-our-account")  # 403: fails at once
+    assert cli.main(["collect", "--date", "2025-03-01"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not authorized" in err[0] and "sim-token" not in err[0]
+    logs = sorted((data_root(env) / "logs-bucket").rglob("*.json"))
+    assert len(logs) == 1
+    record = json.loads(logs[0].read_text())
+    assert (record["operation"], record["date"], record["success"]) == (
+        "collectDailyStats",
+        "2025-03-01",
+        False,
+    )
+    assert "raw_extract" in record["error"]
+    # the failure sensor sees the run already logged its failure: nothing more is written
+    settings = load_settings()
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(record["runId"])
+        storage = StorageResource(local_dir=env["STREAM_STATS_LOCAL_DIR"])
+        parts = (daily_partitions(settings), weekly_partitions(settings))
+        assert record_failed_run(instance, run, "x", storage, settings, *parts) == 0
+    assert len(list((data_root(env) / "logs-bucket").rglob("*.json"))) == 1

@@ -1,0 +1,29 @@
+"""Schedules, automation conditions and sensors: how the graph runs itself."""
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from ...config import Settings
+from .schedules import build_automation_sensor, build_daily_schedule
+from .sensors import build_sensors
+
+
+def build_automation(
+    settings: Settings,
+    jobs: list[UnresolvedAssetJobDefinition],
+    daily_partitions: dg.PartitionsDefinition,
+    weekly_partitions: dg.PartitionsDefinition,
+) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
+    """RUNNING by default (production); STREAM_STATS_AUTOMATION=stopped for tests/local use."""
+    running = settings.automation == "running"
+    schedule_status = (
+        dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+    )
+    sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    daily_job = next(j for j in jobs if j.name == "daily_stats_job")
+    schedules = [build_daily_schedule(daily_job, schedule_status)]
+    sensors = [
+        build_automation_sensor(sensor_status),
+        *build_sensors(settings, daily_partitions, weekly_partitions, jobs, sensor_status),
+    ]
+    return schedules, sensors

@@ -6,6 +6,7 @@ so that a late Sunday delays the week instead of failing it, and it still runs o
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ...config import Settings
 from ..jobs import DAILY_JOB
@@ -26,7 +27,7 @@ def weekly_condition(settings: Settings) -> dg.AutomationCondition:
 
 
 def build_daily_schedule(
-    job: dg.UnresolvedAssetJobDefinition, status: dg.DefaultScheduleStatus
+    job: UnresolvedAssetJobDefinition, status: dg.DefaultScheduleStatus
 ) -> dg.ScheduleDefinition:
     """00:15 report time for the previous day (partition end + 15 minutes)."""
     return dg.build_schedule_from_partitioned_job(

@@ -11,6 +11,7 @@ from ...partitions import weekly_partitions
 from ...reports import checks as report_checks
 from ...reports import models as m
 from ...reports import windows
+from ..automation.schedules import weekly_condition
 from ..checks import WINDOW_ADDS_UP, WINDOW_CHECKS, check_specs, document_checks, results
 from ..common import by_date, clear_failures, markdown_table, partition_days, require
 
@@ -27,6 +28,7 @@ def build_weekly_assets(
         partitions_def=weekly_partitions(settings),
         group_name="weekly",
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=4),
+        automation_condition=weekly_condition(settings),
     )
     start = settings.start_date
 

@@ -1,0 +1,277 @@
+"""Sensors: late data, its follow-up re-derivations, and failed runs' operation logs.
+
+Late data: Cloudflare's recent numbers can still change after a day ends. Every few hours
+one cheap request (the hourly series of the last 72 hours) is compared with the stored
+hourly extracts; each day whose totals moved beyond a tolerance is re-collected once per
+change (the run key holds the new totals). When that run succeeds, a follow-up rebuilds
+what depends on the day: the next six days' trends and rolling windows, and its week.
+Sensors never wait: a budget wait would raise instead, and the tick is retried later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from ... import oplog
+from ...cloudflare.client import ClientLimits
+from ...cloudflare.errors import CloudflareError
+from ...cloudflare.resource import CloudflareResource
+from ...config import Settings
+from ...dates import ReportDay, days_between, monday_of
+from ...files import ASSET_FILES
+from ...reports import models as m
+from ...storage.resource import StorageResource
+from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
+from ..oplog_hooks import one_line, run_partition_keys
+
+LATE_DATA_TAG = "stream_stats/late_data_day"
+LATE_DATA_INTERVAL_SECONDS = 3 * 3600
+LOOKBACK_DAYS = 3  # 72 hours
+TOLERANCE_MINUTES = 1  # absolute: ignore rounding-level changes
+TOLERANCE_RATIO = 0.001  # relative: 0.1 % of the stored total
+
+# A sensor tick must not sleep: one attempt, no budget waits (the next tick tries again).
+NO_WAITING = ClientLimits(max_attempts=1, max_wait_seconds=0)
+
+OPERATION_OF_LAYOUT = {
+    "raw": oplog.COLLECT_DAILY,
+    "daily": oplog.COLLECT_DAILY,
+    "rolling": oplog.UPDATE_ROLLING,
+    "weekly": oplog.COLLECT_WEEKLY,
+}
+
+
+@dataclass(frozen=True)
+class LateDay:
+    day: dt.date
+    stored: tuple[int, int]  # minutes, views as stored in the raw hourly extract
+    fresh: tuple[int, int]  # minutes, views Cloudflare reports now
+
+    @property
+    def run_key(self) -> str:
+        return f"late-data:{self.day}:{self.fresh[0]}:{self.fresh[1]}"
+
+
+def changed_beyond_tolerance(stored: tuple[int, int], fresh: tuple[int, int]) -> bool:
+    return any(
+        abs(f - s) > max(TOLERANCE_MINUTES, TOLERANCE_RATIO * s)
+        for s, f in zip(stored, fresh, strict=True)
+    )
+
+
+def recent_days(now: dt.datetime, settings: Settings) -> list[dt.date]:
+    """Complete report days in the last 72 hours, not before the start date."""
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    first = max(today - dt.timedelta(days=LOOKBACK_DAYS), settings.start_date)
+    last = today - dt.timedelta(days=1)
+    return days_between(first, last) if first <= last else []
+
+
+def find_late_days(
+    now: dt.datetime, settings: Settings, client, store, bucket: str
+) -> list[LateDay]:
+    """Days whose Cloudflare totals differ from the stored ones (days never collected are
+    left to the daily schedule)."""
+    days = recent_days(now, settings)
+    stored: dict[dt.date, tuple[int, int]] = {}
+    for day in days:
+        obj = store.get(bucket, ASSET_FILES["raw_hourly_minutes"].key(day.isoformat()))
+        if obj is not None:
+            rows = m.RawHourlyMinutes.model_validate_json(obj.body).rows
+            stored[day] = (sum(r.minutesViewed for r in rows), sum(r.viewCount for r in rows))
+    if not stored:
+        return []
+    reports = [ReportDay(d, settings.timezone) for d in sorted(stored)]
+    buckets = client.fetch_hourly(
+        reports[0].start_utc,
+        reports[-1].end_utc,
+        quarter_hours=not all(r.whole_hour_offsets() for r in reports),
+    )
+    tz = ZoneInfo(settings.timezone)
+    fresh: dict[dt.date, list[int]] = {d: [0, 0] for d in stored}
+    for start, minutes, views in buckets:
+        day = start.astimezone(tz).date()
+        if day in fresh:
+            fresh[day][0] += minutes
+            fresh[day][1] += views
+    return [
+        LateDay(d, stored[d], (fresh[d][0], fresh[d][1]))
+        for d in sorted(stored)
+        if changed_beyond_tolerance(stored[d], (fresh[d][0], fresh[d][1]))
+    ]
+
+
+def follow_up_requests(
+    day: dt.date, today: dt.date, run_id: str, settings: Settings
+) -> list[dg.RunRequest]:
+    """After a late day is re-collected: its dependents that already exist."""
+    last_complete = today - dt.timedelta(days=1)
+    requests = []
+    first, last = day + dt.timedelta(days=1), min(day + dt.timedelta(days=6), last_complete)
+    if first <= last:
+        requests.append(
+            dg.RunRequest(
+                job_name=REBUILD_DAILY_JOB,
+                run_key=f"late-data-trends:{run_id}",
+                tags={
+                    "dagster/asset_partition_range_start": first.isoformat(),
+                    "dagster/asset_partition_range_end": last.isoformat(),
+                },
+            )
+        )
+    monday = monday_of(day)
+    if (
+        monday + dt.timedelta(days=6) <= last_complete
+        and monday + dt.timedelta(days=6) >= settings.start_date
+    ):
+        requests.append(
+            dg.RunRequest(
+                job_name=WEEKLY_JOB,
+                partition_key=monday.isoformat(),
+                run_key=f"late-data-week:{run_id}",
+            )
+        )
+    return requests
+
+
+JOB_ASSETS = {
+    DAILY_JOB: {dg.AssetKey(n) for n, f in ASSET_FILES.items() if f.layout != "weekly"},
+    REBUILD_DAILY_JOB: {
+        dg.AssetKey(n) for n, f in ASSET_FILES.items() if f.layout in ("daily", "rolling")
+    },
+    WEEKLY_JOB: {dg.AssetKey(n) for n, f in ASSET_FILES.items() if f.layout == "weekly"},
+}
+
+
+def operations_of_run(asset_keys: Iterable[dg.AssetKey]) -> set[str]:
+    return {
+        OPERATION_OF_LAYOUT[ASSET_FILES[k.path[-1]].layout]
+        for k in asset_keys
+        if k.path[-1] in ASSET_FILES
+    }
+
+
+def build_sensors(
+    settings: Settings,
+    daily_partitions: dg.PartitionsDefinition,
+    weekly_partitions: dg.PartitionsDefinition,
+    jobs: Sequence[UnresolvedAssetJobDefinition],
+    status: dg.DefaultSensorStatus,
+) -> list[dg.SensorDefinition]:
+    by_name = {j.name: j for j in jobs}
+
+    @dg.sensor(
+        name="late_data_sensor",
+        job_name=DAILY_JOB,
+        minimum_interval_seconds=LATE_DATA_INTERVAL_SECONDS,
+        default_status=status,
+        description="Re-collects recent days whose Cloudflare totals changed (late data).",
+    )
+    def late_data_sensor(
+        context: dg.SensorEvaluationContext,
+        cloudflare: CloudflareResource,
+        storage: StorageResource,
+    ):
+        now = dt.datetime.now(dt.UTC)
+        try:
+            with cloudflare.client(logger=context.log, limits=NO_WAITING) as client:
+                late = find_late_days(
+                    now, settings, client, storage.get_store(), storage.stats_bucket
+                )
+        except CloudflareError as exc:
+            return dg.SkipReason(f"Cloudflare not asked this time: {exc}")
+        if not late:
+            return dg.SkipReason("no recent day changed beyond the tolerance")
+        return [
+            dg.RunRequest(
+                run_key=d.run_key,
+                partition_key=d.day.isoformat(),
+                tags={LATE_DATA_TAG: d.day.isoformat()},
+            )
+            for d in late
+        ]
+
+    @dg.run_status_sensor(
+        name="late_data_follow_up",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[by_name[DAILY_JOB]],
+        request_jobs=[by_name[REBUILD_DAILY_JOB], by_name[WEEKLY_JOB]],
+        default_status=status,
+        description="After a late day is re-collected: the next days' trends, windows, its week.",
+    )
+    def late_data_follow_up(context: dg.RunStatusSensorContext):
+        day = context.dagster_run.tags.get(LATE_DATA_TAG)
+        if not day:
+            return dg.SkipReason("not a late-data run")
+        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+        return follow_up_requests(
+            dt.date.fromisoformat(day), today, context.dagster_run.run_id, settings
+        ) or dg.SkipReason("nothing depends on that day yet")
+
+    @dg.run_failure_sensor(
+        name="operation_log_on_failure",
+        default_status=status,
+        description="Writes the LOG_BUCKET record of a failed run that died before writing it.",
+    )
+    def operation_log_on_failure(context: dg.RunFailureSensorContext, storage: StorageResource):
+        run = context.dagster_run
+        written = record_failed_run(
+            context.instance,
+            run,
+            context.failure_event.message,
+            storage,
+            settings,
+            daily_partitions,
+            weekly_partitions,
+        )
+        context.log.info(f"run {run.run_id}: wrote {written} missing failure record(s)")
+
+    return [late_data_sensor, late_data_follow_up, operation_log_on_failure]
+
+
+def record_failed_run(
+    instance: dg.DagsterInstance,
+    run: dg.DagsterRun,
+    message: str | None,
+    storage: StorageResource,
+    settings: Settings,
+    daily_partitions: dg.PartitionsDefinition,
+    weekly_partitions: dg.PartitionsDefinition,
+) -> int:
+    """Log the failure of a run that died without logging it (its failure hooks never ran):
+    if the run wrote no failure record, write one for every (operation, date) of the run
+    that has no record yet. Returns how many were written (0 when the run logged itself)."""
+    selection = run.asset_selection or JOB_ASSETS.get(run.job_name, set())
+    store, bucket = storage.get_store(), storage.log_bucket
+    missing: list[tuple[str, str]] = []
+    for operation in sorted(operations_of_run(selection)):
+        parts = weekly_partitions if operation == oplog.COLLECT_WEEKLY else daily_partitions
+        for key in run_partition_keys(instance, run.run_id, parts):
+            existing = oplog.read_record(store, bucket, operation, key, run.run_id)
+            if existing is None:
+                missing.append((operation, key))
+            elif not existing.success:
+                return 0  # the run logged its failure itself
+    for operation, key in missing:
+        oplog.write_record(
+            store,
+            bucket,
+            oplog.OperationRecord(
+                timestamp=oplog.utc_timestamp(),
+                operation=operation,
+                date=key,
+                success=False,
+                duration=0.0,
+                details=oplog.OperationDetails(),
+                error=f"run failed: {one_line(message)}",
+                runId=run.run_id,
+                source=settings.source,
+            ),
+        )
+    return len(missing)
