@@ -15,9 +15,8 @@ WEEK_INPUTS = ["raw_creator_minutes", "raw_country_minutes", "summary", "videos_
 
 @pytest.fixture(scope="module")
 def defs():
-    return build_definitions(
-        load_settings({"STREAM_STATS_START_DATE": "2025-01-01", "STREAM_STATS_AUTOMATION": "stopped"})
-    )
+    env = {"STREAM_STATS_START_DATE": "2025-01-01", "STREAM_STATS_AUTOMATION": "stopped"}
+    return build_definitions(load_settings(env))
 
 
 def kst(*args) -> dt.datetime:

@@ -91,7 +91,7 @@ def test_iso_week_across_the_year_boundary_and_zero_filled_start(monkeypatch, tm
     first = read(env, ASSET_FILES["rolling_creators"].key("2024-12-30"))
     assert (first["startDate"], first["endDate"]) == ("2024-12-24", "2024-12-30")
     for creator in first["creators"]:
-        assert [s["date"] for s in creator["dailyStats"]][0] == "2024-12-24"
+        assert creator["dailyStats"][0]["date"] == "2024-12-24"
         assert all(s["minutesViewed"] == 0 for s in creator["dailyStats"][:6])
     trend = read(env, ASSET_FILES["creators"].key("2024-12-30"))["creators"][0]["trend"]
     assert [t["minutesViewed"] for t in trend[:6]] == [0] * 6 and trend[6]["minutesViewed"] > 0
