@@ -1,6 +1,7 @@
 """`stream-stats collect` and `rebuild` end to end: the real client over loopback HTTP
 against the simulator, local-directory storage, a real Dagster instance on disk."""
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def test_collect_one_day_writes_every_file_and_the_log(env, capsys):
         assert f"stream-stats/{spec.key(DAY).split('stream-stats/')[1]}" in files, name
     for name in ("creators", "countries", "summary"):
         assert f"stream-stats/rolling/last7days-{name}.json" in files
-    summary = json.loads((root / "points-system-bucket" / ASSET_FILES["summary"].key(DAY)).read_text())
+    summary_path = root / "points-system-bucket" / ASSET_FILES["summary"].key(DAY)
+    summary = json.loads(summary_path.read_text())
     assert summary["schemaVersion"] == 1 and summary["date"] == DAY
     assert summary["uniqueViewers"] is None
     assert [t["date"] for t in summary["dailyTrend"]][-1] == DAY
@@ -57,9 +59,11 @@ def test_collect_one_day_writes_every_file_and_the_log(env, capsys):
     assert ops == {"collectDailyStats", "updateRollingStats"}
     record = json.loads(next(p for p in logs if f"/{DAY}/collectDailyStats" in str(p)).read_text())
     assert record["success"] is True and record["error"] is None
-    assert set(record) >= {"timestamp", "operation", "date", "success", "duration", "details", "error"}
+    seed_fields = {"timestamp", "operation", "date", "success", "duration", "details", "error"}
+    assert set(record) >= seed_fields
     assert record["details"]["totalMinutesViewed"] == summary["totalMinutesViewed"]
-    assert str(logs[0]).endswith(".json") and oplog_key.__name__
+    key = oplog_key(dt.date.fromisoformat(DAY), "collectDailyStats", record["runId"])
+    assert (root / "logs-bucket" / key).exists()
 
 
 def test_recollecting_a_day_changes_no_byte(env):
@@ -108,7 +112,8 @@ def test_half_set_configuration_is_one_line(env, monkeypatch, capsys):
     monkeypatch.delenv("CLOUDFLARE_ACCOUNT_ID")
     assert cli.main(["collect", "--date", DAY]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "stream-stats: error: CLOUDFLARE_API_TOKEN is set but CLOUDFLARE_ACCOUNT_ID is missing"
+    expected = "CLOUDFLARE_API_TOKEN is set but CLOUDFLARE_ACCOUNT_ID is missing"
+    assert err == f"stream-stats: error: {expected}"
 
 
 def test_cli_process_end_to_end(env):
@@ -153,3 +158,29 @@ def test_a_failed_collection_is_logged_exactly_once(env, monkeypatch, capsys):
         parts = (daily_partitions(settings), weekly_partitions(settings))
         assert record_failed_run(instance, run, "x", storage, settings, *parts) == 0
     assert len(list((data_root(env) / "logs-bucket").rglob("*.json"))) == 1
+
+
+def test_dagster_cli_materializes_a_single_asset(env):
+    """`dagster asset materialize ... --select creators --partition D` once upstreams exist."""
+    assert cli.main(["collect", "--date", "2025-03-01"]) == 0
+    target = data_root(env) / "points-system-bucket" / ASSET_FILES["creators"].key("2025-03-01")
+    before = target.read_bytes()
+    target.unlink()
+    dagster = [sys.executable, "-m", "dagster", "asset", "materialize"]
+    args = ["-m", "stream_stats_dagster.definitions", "--select", "creators"]
+    proc = subprocess.run(
+        [*dagster, *args, "--partition", "2025-03-01"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert target.read_bytes() == before
+    missing = subprocess.run(
+        [*dagster, *args, "--partition", "2025-03-20"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert missing.returncode != 0
+    assert "missing data for 2025-03-14, 2025-03-15" in missing.stdout + missing.stderr

@@ -28,7 +28,10 @@ def test_token_selects_cloudflare_and_is_never_in_repr():
         ({"CLOUDFLARE_API_TOKEN": "t"}, "CLOUDFLARE_ACCOUNT_ID is missing"),
         ({"CLOUDFLARE_ACCOUNT_ID": "a"}, "CLOUDFLARE_API_TOKEN is missing"),
         ({"R2_ACCESS_KEY_ID": "k", "R2_SECRET_ACCESS_KEY": "s"}, "R2_ENDPOINT_URL"),
-        ({"R2_ENDPOINT_URL": "http://x", "R2_ACCESS_KEY_ID": "k"}, "R2_SECRET_ACCESS_KEY is missing"),
+        (
+            {"R2_ENDPOINT_URL": "http://x", "R2_ACCESS_KEY_ID": "k"},
+            "R2_SECRET_ACCESS_KEY is missing",
+        ),
         (
             {"R2_ENDPOINT_URL": "http://x", "R2_ACCESS_KEY_ID": "k", "R2_SECRET_ACCESS_KEY": "s"},
             "refusing to write simulator data",

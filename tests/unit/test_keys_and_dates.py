@@ -28,8 +28,10 @@ def test_spec_keys():
     assert ASSET_FILES["creators"].key("2025-03-11") == (
         "stream-stats/daily/2025-03/2025-03-11-creators.json"
     )
-    assert ASSET_FILES["videos_with_posts"].key("2025-03-11").endswith(
-        "2025-03-11-videos-with-posts.json"
+    assert (
+        ASSET_FILES["videos_with_posts"]
+        .key("2025-03-11")
+        .endswith("2025-03-11-videos-with-posts.json")
     )
     assert ASSET_FILES["raw_hourly_minutes"].key("2025-03-11") == (
         "stream-stats/raw/2025-03/2025-03-11-hourly-minutes.json"

@@ -1,0 +1,62 @@
+"""The whole code location loads, with the asset keys, groups and automation of SPEC §6."""
+
+import dagster as dg
+
+from stream_stats_dagster.config import load_settings
+from stream_stats_dagster.definitions import build_definitions, defs
+
+GROUPS = {
+    "raw": {
+        "raw_creator_minutes",
+        "raw_country_minutes",
+        "raw_video_minutes",
+        "raw_hourly_minutes",
+        "raw_video_metadata",
+    },
+    "daily": {"creators", "countries", "videos_with_posts", "summary"},
+    "rolling": {"rolling_creators", "rolling_countries", "rolling_summary"},
+    "weekly": {"weekly_creators", "weekly_summary"},
+}
+
+
+def test_code_location_loads_from_the_module(monkeypatch):
+    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "R2_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    location = defs()
+    dg.Definitions.validate_loadable(location)
+    graph = location.resolve_asset_graph()
+    groups: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        groups.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
+    assert groups == GROUPS
+    assert {j.name for j in location.resolve_all_job_defs()} >= {
+        "daily_stats_job",
+        "rebuild_daily_job",
+        "weekly_stats_job",
+    }
+    assert {s.name for s in location.sensors} == {
+        "weekly_automation",
+        "late_data_sensor",
+        "late_data_follow_up",
+        "operation_log_on_failure",
+    }
+
+
+def test_partitions_follow_the_report_time_zone():
+    location = build_definitions(load_settings({"STREAM_STATS_TIMEZONE": "Asia/Kolkata"}))
+    graph = location.resolve_asset_graph()
+    daily = graph.get(dg.AssetKey("creators")).partitions_def
+    weekly = graph.get(dg.AssetKey("weekly_summary")).partitions_def
+    assert daily.timezone == "Asia/Kolkata" and weekly.timezone == "Asia/Kolkata"
+    assert daily.get_first_partition_key() == "2025-01-01"
+    assert weekly.get_first_partition_key() == "2024-12-30"  # the Monday of the start date
+    raw = graph.get(dg.AssetKey("raw_creator_minutes"))
+    assert raw.backfill_policy.max_partitions_per_run == 31
+
+
+def test_cloudflare_steps_share_one_pool():
+    location = build_definitions(load_settings({}))
+    job = location.resolve_job_def("daily_stats_job")
+    pools = {node.name: node.definition.pool for node in job.graph.nodes}
+    assert pools["raw_extract"] == "cloudflare"
+    assert all(p is None for name, p in pools.items() if name != "raw_extract")
