@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test check lint ui simulator bench
+.PHONY: demo test check lint ui simulator bench postgres
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -18,8 +18,16 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 demo: $(VENV)/.synced  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
 
-test: $(VENV)/.synced  ## the whole test suite (CI runs this)
+test: $(VENV)/.synced postgres  ## the whole test suite (CI runs this)
 	$(VENV)/bin/pytest -q
+
+# PostgreSQL 15 server binaries for the Dagster-on-Postgres test (each test starts and stops a
+# throwaway cluster on a free port; Debian's default cluster is not used). No-op if present.
+postgres:
+	@command -v /usr/lib/postgresql/15/bin/initdb >/dev/null || { \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -q --no-install-recommends postgresql; }
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
@@ -29,6 +37,7 @@ check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
 
 ui: $(VENV)/.synced  ## Dagster UI on the persistent instance in ./.dagster_home
 	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+	$(VENV)/bin/dagster instance migrate >/dev/null  # create storage before webserver and daemon race to
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 simulator: $(VENV)/.synced

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import dagster as dg
 
@@ -12,6 +12,7 @@ from ..cloudflare.errors import CloudflareError
 from ..dates import BadDateError
 from ..reports.windows import MissingDaysError
 from ..storage.base import StorageError
+from .checks import document_checks, results
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
@@ -37,6 +38,33 @@ def clear_failures() -> Iterator[None]:
         raise dg.Failure(description=str(exc), allow_retries=exc.transient) from None
     except (MissingDaysError, StorageError, BadDateError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+def build_days(
+    context: dg.AssetExecutionContext, build: Callable[[dt.date], object]
+) -> dict[str, object]:
+    """One document per partition day of the run, failures as one line."""
+    with clear_failures():
+        return {day.isoformat(): build(day) for day in partition_days(context)}
+
+
+def emit(
+    asset: str,
+    docs: Mapping[str, object],
+    metadata: Mapping[str, object],
+    checks: Sequence[str],
+    extra_checks: Mapping[str, Mapping[str, object]] | None = None,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The asset's output (written by the IO manager), then its in-step check results."""
+    yield dg.Output(docs, metadata=dict(metadata))
+    per_doc = document_checks(docs, checks)
+    for key, more in (extra_checks or {}).items():
+        per_doc[key] = {**per_doc[key], **more}
+    yield from results(asset, per_doc)
+
+
+def preview(entries: Sequence[object], columns: Sequence[str]) -> dg.MetadataValue:
+    return markdown_table([e.model_dump() for e in entries], columns)
 
 
 def markdown_table(

@@ -2,6 +2,8 @@
 
 Every window is kept at its history key; the IO manager moves the `rolling/last7days-*`
 pointer only forward, so a backfill of old days never replaces the newest window.
+Creator and country windows read the raw extracts (no trends to load); the summary reads
+the daily summaries and full top-N video lists.
 """
 
 import dagster as dg
@@ -11,8 +13,10 @@ from ...partitions import daily_backfill_policy, daily_partitions, last_7_days
 from ...reports import checks as report_checks
 from ...reports import models as m
 from ...reports import windows
-from ..checks import WINDOW_ADDS_UP, WINDOW_CHECKS, check_specs, document_checks, results
-from ..common import by_date, clear_failures, markdown_table, partition_days, require
+from ..checks import WINDOW_ADDS_UP, WINDOW_CHECKS, check_specs
+from ..common import build_days, by_date, emit, preview, require
+
+WINDOW_COLUMNS = ["totalMinutesViewed", "totalViewCount"]
 
 
 def build_rolling_assets(
@@ -37,23 +41,13 @@ def build_rolling_assets(
     ):
         """Each creator's seven days and totals over the window ending on the partition day."""
         daily = by_date(raw_creator_minutes)
-        with clear_failures():
-            docs = {
-                d.isoformat(): windows.rolling_creators(d, daily, start_date=start)
-                for d in partition_days(context)
-            }
-        last = docs[max(docs)]
-        yield dg.Output(
-            docs,
-            metadata={
-                "creators (last window)": len(last.creators),
-                "preview": markdown_table(
-                    [c.model_dump() for c in last.creators],
-                    ["creator", "totalMinutesViewed", "totalViewCount"],
-                ),
-            },
-        )
-        yield from results("rolling_creators", document_checks(docs, WINDOW_CHECKS))
+        docs = build_days(context, lambda d: windows.rolling_creators(d, daily, start_date=start))
+        last = docs[max(docs)].creators
+        metadata = {
+            "creators (last window)": len(last),
+            "preview": preview(last, ["creator", *WINDOW_COLUMNS]),
+        }
+        yield from emit("rolling_creators", docs, metadata, WINDOW_CHECKS)
 
     @dg.asset(
         ins={"raw_country_minutes": week},
@@ -66,13 +60,13 @@ def build_rolling_assets(
     ):
         """Each country's seven days and totals over the window ending on the partition day."""
         daily = by_date(raw_country_minutes)
-        with clear_failures():
-            docs = {
-                d.isoformat(): windows.rolling_countries(d, daily, start_date=start)
-                for d in partition_days(context)
-            }
-        yield dg.Output(docs, metadata={"countries (last window)": len(docs[max(docs)].countries)})
-        yield from results("rolling_countries", document_checks(docs, WINDOW_CHECKS))
+        docs = build_days(context, lambda d: windows.rolling_countries(d, daily, start_date=start))
+        last = docs[max(docs)].countries
+        metadata = {
+            "countries (last window)": len(last),
+            "preview": preview(last, ["clientCountryName", *WINDOW_COLUMNS]),
+        }
+        yield from emit("rolling_countries", docs, metadata, WINDOW_CHECKS)
 
     @dg.asset(
         ins={"summary": week, "videos_with_posts": week},
@@ -89,38 +83,34 @@ def build_rolling_assets(
     ):
         """Platform totals and top lists of the window; topVideos merge the full daily lists."""
         summaries, videos = by_date(summary), by_date(videos_with_posts)
-        docs, details, adds_up = {}, {}, {}
-        with clear_failures():
-            for d in partition_days(context):
-                k = d.isoformat()
-                creators_doc = require(rolling_creators, k, "rolling_creators")
-                countries_doc = require(rolling_countries, k, "rolling_countries")
-                docs[k] = windows.rolling_summary(
-                    d,
-                    summaries,
-                    videos,
-                    creators=creators_doc,
-                    countries=countries_doc,
-                    start_date=start,
-                )
-                adds_up[k] = {
-                    WINDOW_ADDS_UP: report_checks.window_parts_add_up(
-                        docs[k], creators_doc, countries_doc
-                    )
-                }
-                details[k] = {
-                    "creatorsCount": len(creators_doc.creators),
-                    "countriesCount": len(countries_doc.countries),
-                    "totalMinutesViewed": docs[k].totalMinutesViewed,
-                }
-        yield dg.Output(
-            docs,
-            metadata={
-                "total minutes (last window)": docs[max(docs)].totalMinutesViewed,
-                "oplog_details": dg.MetadataValue.json(details),
-            },
-        )
-        per_doc = document_checks(docs, WINDOW_CHECKS)
-        yield from results("rolling_summary", {k: {**per_doc[k], **adds_up[k]} for k in docs})
+
+        def build(day):
+            k = day.isoformat()
+            return windows.rolling_summary(
+                day,
+                summaries,
+                videos,
+                creators=require(rolling_creators, k, "rolling_creators"),
+                countries=require(rolling_countries, k, "rolling_countries"),
+                start_date=start,
+            )
+
+        docs = build_days(context, build)
+        details, adds_up = {}, {}
+        for k, doc in docs.items():
+            creators, countries = rolling_creators[k], rolling_countries[k]
+            adds_up[k] = {
+                WINDOW_ADDS_UP: report_checks.window_parts_add_up(doc, creators, countries)
+            }
+            details[k] = {
+                "creatorsCount": len(creators.creators),
+                "countriesCount": len(countries.countries),
+                "totalMinutesViewed": doc.totalMinutesViewed,
+            }
+        metadata = {
+            "total minutes (last window)": docs[max(docs)].totalMinutesViewed,
+            "oplog_details": dg.MetadataValue.json(details),
+        }
+        yield from emit("rolling_summary", docs, metadata, WINDOW_CHECKS, adds_up)
 
     return [rolling_creators, rolling_countries, rolling_summary]

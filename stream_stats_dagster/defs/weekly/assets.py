@@ -1,7 +1,7 @@
 """Weekly reports (group `weekly`): ISO weeks Monday..Sunday in the report time zone.
 
-A week partition exists only once its Sunday has ended; the automation waits until all
-seven daily partitions have landed before materializing it.
+A week partition exists only once its Sunday has ended; the automation condition waits
+until all seven days have landed before materializing it (and then runs it once).
 """
 
 import dagster as dg
@@ -12,13 +12,14 @@ from ...reports import checks as report_checks
 from ...reports import models as m
 from ...reports import windows
 from ..automation.schedules import weekly_condition
-from ..checks import WINDOW_ADDS_UP, WINDOW_CHECKS, check_specs, document_checks, results
-from ..common import by_date, clear_failures, markdown_table, partition_days, require
+from ..checks import WINDOW_ADDS_UP, WINDOW_CHECKS, check_specs
+from ..common import build_days, by_date, emit, preview, require
 
 # Weekly key -> the seven daily keys of that week; days before the start date don't exist.
 WEEK_OF_DAYS = dg.AssetIn(
     partition_mapping=dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
 )
+WEEKS_PER_RUN = 4
 
 
 def build_weekly_assets(
@@ -27,7 +28,7 @@ def build_weekly_assets(
     common = dict(
         partitions_def=weekly_partitions(settings),
         group_name="weekly",
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=4),
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=WEEKS_PER_RUN),
         automation_condition=weekly_condition(settings),
     )
     start = settings.start_date
@@ -41,25 +42,15 @@ def build_weekly_assets(
     def weekly_creators(
         context: dg.AssetExecutionContext, raw_creator_minutes: dict[str, m.RawCreatorMinutes]
     ):
-        """Each creator's Monday..Sunday and totals: exact sums of the seven daily files."""
+        """Each creator's Monday..Sunday and totals: exact sums of the seven days."""
         daily = by_date(raw_creator_minutes)
-        with clear_failures():
-            docs = {
-                d.isoformat(): windows.weekly_creators(d, daily, start_date=start)
-                for d in partition_days(context)
-            }
-        last = docs[max(docs)]
-        yield dg.Output(
-            docs,
-            metadata={
-                "creators (last week)": len(last.creators),
-                "preview": markdown_table(
-                    [c.model_dump() for c in last.creators],
-                    ["creator", "totalMinutesViewed", "totalViewCount"],
-                ),
-            },
-        )
-        yield from results("weekly_creators", document_checks(docs, WINDOW_CHECKS))
+        docs = build_days(context, lambda d: windows.weekly_creators(d, daily, start_date=start))
+        last = docs[max(docs)].creators
+        metadata = {
+            "creators (last week)": len(last),
+            "preview": preview(last, ["creator", "totalMinutesViewed", "totalViewCount"]),
+        }
+        yield from emit("weekly_creators", docs, metadata, WINDOW_CHECKS)
 
     @dg.asset(
         ins={
@@ -79,34 +70,28 @@ def build_weekly_assets(
         raw_country_minutes: dict[str, m.RawCountryMinutes],
     ):
         """Week totals, the daily series and top lists; topVideos merge the full daily lists."""
-        summaries, videos, daily_countries = (
-            by_date(summary),
-            by_date(videos_with_posts),
-            by_date(raw_country_minutes),
-        )
-        docs, details, adds_up = {}, {}, {}
-        with clear_failures():
-            for d in partition_days(context):
-                k = d.isoformat()
-                creators_doc = require(weekly_creators, k, "weekly_creators")
-                docs[k] = windows.weekly_summary(
-                    d, summaries, videos, daily_countries, creators=creators_doc, start_date=start
-                )
-                adds_up[k] = {
-                    WINDOW_ADDS_UP: report_checks.window_parts_add_up(docs[k], creators_doc)
-                }
-                details[k] = {
-                    "creatorsCount": len(creators_doc.creators),
-                    "totalMinutesViewed": docs[k].totalMinutesViewed,
-                }
-        yield dg.Output(
-            docs,
-            metadata={
-                "total minutes (last week)": docs[max(docs)].totalMinutesViewed,
-                "oplog_details": dg.MetadataValue.json(details),
-            },
-        )
-        per_doc = document_checks(docs, WINDOW_CHECKS)
-        yield from results("weekly_summary", {k: {**per_doc[k], **adds_up[k]} for k in docs})
+        summaries, videos = by_date(summary), by_date(videos_with_posts)
+        countries = by_date(raw_country_minutes)
+
+        def build(day):
+            creators = require(weekly_creators, day.isoformat(), "weekly_creators")
+            return windows.weekly_summary(
+                day, summaries, videos, countries, creators=creators, start_date=start
+            )
+
+        docs = build_days(context, build)
+        details, adds_up = {}, {}
+        for k, doc in docs.items():
+            creators = weekly_creators[k]
+            adds_up[k] = {WINDOW_ADDS_UP: report_checks.window_parts_add_up(doc, creators)}
+            details[k] = {
+                "creatorsCount": len(creators.creators),
+                "totalMinutesViewed": doc.totalMinutesViewed,
+            }
+        metadata = {
+            "total minutes (last week)": docs[max(docs)].totalMinutesViewed,
+            "oplog_details": dg.MetadataValue.json(details),
+        }
+        yield from emit("weekly_summary", docs, metadata, WINDOW_CHECKS, adds_up)
 
     return [weekly_creators, weekly_summary]
