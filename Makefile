@@ -37,7 +37,7 @@ check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
 
 ui: $(VENV)/.synced  ## Dagster UI on the persistent instance in ./.dagster_home
 	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
-	$(VENV)/bin/dagster instance migrate >/dev/null  # create storage before webserver and daemon race to
+	$(VENV)/bin/dagster instance migrate >/dev/null  # storage first: webserver and daemon race
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 simulator: $(VENV)/.synced
