@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from ..reports import checks as c
 
-DocumentCheck = Callable[[dict], c.CheckResult]
+DocumentCheck = Callable[[c.PreparedDoc], c.CheckResult]
 
 SINGLE_DOCUMENT_CHECKS: dict[str, DocumentCheck] = {
     "no_negative_values": c.no_negative_values,
@@ -72,9 +72,10 @@ def results(
 def document_checks(
     docs: Mapping[str, BaseModel], names: Sequence[str]
 ) -> dict[str, dict[str, c.CheckResult]]:
-    """Run the named single-document checks on each partition's document (dumped once)."""
+    """Run the named single-document checks on each partition's document, prepared once
+    (read from the model's attributes, never dumped; the checks share its columns)."""
     out = {}
     for pk, doc in docs.items():
-        data = doc.model_dump(mode="json")
+        data = c.prepare(doc)
         out[pk] = {name: SINGLE_DOCUMENT_CHECKS[name](data) for name in names}
     return out

@@ -252,3 +252,137 @@ def test_cross_document_checks_fail(built):
     r = checks.window_parts_add_up(summary, built["rolling_creators"], built["rolling_countries"])
     assert not r.passed
     assert "creators on 2025-03-16" in " ".join(r.metadata["examples"])
+
+
+# --- models, dicts and prepared documents give the same results --------------------------
+
+
+def as_model(built, name, doc):
+    """The (broken) dict `doc` as a model of the type of `built[name]` (values are not
+    range-checked, so negative values and broken sums validate)."""
+    return type(built[name]).model_validate(doc)
+
+
+@pytest.mark.parametrize("check", SINGLE, ids=lambda f: f.__name__)
+def test_same_result_on_model_dict_and_prepared(built, check):
+    for name, doc in built.items():
+        expected = check(doc.model_dump(mode="json"))
+        assert check(doc) == expected, name
+        assert check(checks.prepare(doc)) == expected, name
+        assert check(checks.prepare(doc.model_dump(mode="json"))) == expected, name
+    prepared = checks.prepare(built["summary"])
+    assert checks.run_document_checks(prepared) == checks.run_document_checks(built["summary"])
+
+
+@pytest.fixture
+def no_entry_walk(monkeypatch):
+    """Fail when a check cannot prove a list clean from its columns and would walk it, or
+    some of its entries, one by one (the slow path, meant for documents with problems)."""
+    fast = checks._fast
+
+    def proven(find, level, *args):
+        suspects = fast(find, level, *args)
+        nothing = suspects == (False, []) or suspects in (set(), [])
+        if level is not None and not nothing:
+            raise AssertionError(f"{find.__name__} on {level.field!r}: {suspects!r}")
+        return suspects
+
+    monkeypatch.setattr(checks, "_fast", proven)
+
+
+@pytest.mark.parametrize("check", SINGLE, ids=lambda f: f.__name__)
+def test_clean_documents_are_proven_from_columns(built, check, no_entry_walk):
+    for name, doc in built.items():
+        assert check(doc).passed, name
+        assert check(doc.model_dump(mode="json")).passed, name
+
+
+def both_forms(built, name, doc):
+    """The broken dict and the same document as a model."""
+    return [doc, as_model(built, name, doc)]
+
+
+def same_failure(check, built, name, doc) -> checks.CheckResult:
+    """`check` fails the same way on the dict and on the model; the result."""
+    on_dict, on_model = (check(d) for d in both_forms(built, name, doc))
+    assert not on_dict.passed
+    assert on_model == on_dict
+    return on_dict
+
+
+def test_failures_deep_inside_models_and_dicts(built):
+    doc = dumped(built, "creators")
+    doc["creators"][1]["trend"][5]["minutesViewed"] = -3
+    r = same_failure(checks.no_negative_values, built, "creators", doc)
+    assert r.description == "no negative values: creators[1].trend[5].minutesViewed = -3"
+
+    doc = dumped(built, "rolling_creators")
+    doc["creators"][0]["dailyStats"][6]["viewCount"] = -2
+    doc["creators"][0]["totalViewCount"] = -5
+    r = same_failure(checks.no_negative_values, built, "rolling_creators", doc)
+    assert r.metadata["examples"] == [
+        "creators[0].dailyStats[6].viewCount = -2",
+        "creators[0].totalViewCount = -5",
+    ]
+
+    doc = dumped(built, "creators")
+    doc["creators"].append(copy.deepcopy(doc["creators"][0]))
+    r = same_failure(checks.no_duplicate_keys, built, "creators", doc)
+    assert f"creators repeats {doc['creators'][0]['creator']!r}" in r.description
+    assert r.metadata["lists_checked"] == 1 + len(doc["creators"])  # creators + each trend
+
+    doc = dumped(built, "creators")
+    doc["creators"][1]["trend"][4]["date"] = doc["creators"][1]["trend"][3]["date"]
+    r = same_failure(checks.no_duplicate_keys, built, "creators", doc)
+    assert "creators[1].trend repeats '2025-03-13'" in r.description
+    r = same_failure(checks.series_complete, built, "creators", doc)
+    assert r.description.startswith("series complete: creators[1].trend has dates")
+
+    doc = dumped(built, "rolling_countries")
+    del doc["countries"][0]["dailyStats"][0]
+    r = same_failure(checks.series_complete, built, "rolling_countries", doc)
+    assert "countries[0].dailyStats has dates" in r.description
+    assert r.metadata["series_checked"] == len(doc["countries"])
+
+    doc = dumped(built, "rolling_creators")
+    doc["creators"].reverse()
+    r = same_failure(checks.lists_in_order, built, "rolling_creators", doc)
+    assert r.description == "lists in order: creators[1] sorts before creators[0]"
+
+    doc = dumped(built, "videos")
+    doc["posts"][0]["minutesViewed"] += 1
+    r = same_failure(checks.parts_add_up, built, "videos", doc)
+    assert r.description.startswith("parts add up: post ('RYAN', 'epa') sums differ")
+
+    doc = dumped(built, "creators")
+    doc["creators"][1]["trend"][-1]["viewCount"] += 1
+    r = same_failure(checks.parts_add_up, built, "creators", doc)
+    assert "creators '__null__': trend for 2025-03-16 differs from the day" in r.description
+
+    doc = dumped(built, "rolling_creators")
+    doc["creators"][1]["dailyStats"][3]["minutesViewed"] += 1
+    r = same_failure(checks.parts_add_up, built, "rolling_creators", doc)
+    assert "dailyStats do not add up to the totals" in r.description
+
+
+def test_odd_shapes_are_checked_entry_by_entry(built):
+    """Dict documents whose lists the columns cannot express (entries with different
+    keys, a value of another type) are still checked, entry by entry."""
+    doc = dumped(built, "countries")
+    doc["countries"][1]["note"] = -4  # an extra key in one entry only
+    r = checks.no_negative_values(doc)
+    assert r.description == "no negative values: countries[1].note = -4"
+    doc = dumped(built, "creators")
+    doc["creators"][0]["minutesViewed"] = "12"  # a string is not an int: not negative
+    doc["creators"][1]["trend"][0]["viewCount"] = -1.5  # nor is a float
+    assert checks.no_negative_values(doc).passed
+    doc = dumped(built, "creators")
+    doc["creators"][1]["trend"] = None
+    r = checks.series_complete(doc)
+    assert r.passed and r.metadata["series_checked"] == len(doc["creators"]) - 1
+    doc = dumped(built, "rolling_countries")
+    doc["countries"][0]["clientCountryName"] = doc["countries"][1]["clientCountryName"]
+    doc["countries"][0]["extra"] = {"dailyStats": []}  # a nested dict holding a series
+    r = checks.series_complete(doc)
+    assert "countries[0].extra.dailyStats has dates []" in r.description
+    assert "repeats" in checks.no_duplicate_keys(doc).description
