@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -21,6 +22,10 @@ from .dates import days_between, monday_of
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
+from .storage.base import StorageError
+
+if TYPE_CHECKING:
+    from dagster._utils.error import SerializableErrorInfo
 
 WEEKS_PER_RUN = 4
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -91,6 +96,16 @@ def range_tags(keys: Sequence[str]) -> dict[str, str]:
     }
 
 
+def error_line(error: SerializableErrorInfo | None, default: str) -> str:
+    """An error's first line without Dagster's `package.module.ClassName: ` prefix."""
+    message = (error.message if error else "").strip()
+    message = message.splitlines()[0] if message else default
+    head, sep, rest = message.partition(": ")
+    if error and sep and " " not in head and head.split(".")[-1] == error.cls_name:
+        message = rest  # "stream_stats_dagster.storage.base.BucketNotFound: bucket ..."
+    return message
+
+
 def step_error(result: dg.ExecuteInProcessResult) -> str:
     """The first step failure's message, one line, without Dagster's wrapping."""
     for event in result.all_events:
@@ -98,11 +113,23 @@ def step_error(result: dg.ExecuteInProcessResult) -> str:
             error = event.step_failure_data.error
             while error and error.cause and "Failure" not in error.cls_name:
                 error = error.cause
-            message = (error.message if error else "step failed").strip().splitlines()[0]
-            for prefix in ("dagster._core.definitions.events.Failure: ", "Failure: "):
-                message = message.removeprefix(prefix)
-            return f"{event.step_key}: {message}"
+            return f"{event.step_key}: {error_line(error, 'step failed')}"
     return "run failed"
+
+
+def hook_error(result: dg.ExecuteInProcessResult) -> str | None:
+    """The first hook failure, one line. Hooks write the operation log (SPEC §6): a run whose
+    steps all succeeded but whose log record could not be written (e.g. LOG_BUCKET missing)
+    is a success to Dagster, but not "everything succeeded" for the CLI's exit status."""
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.HOOK_ERRORED:
+            error = event.hook_errored_data.error
+            while error.cause:
+                error = error.cause
+            return (
+                f"{event.step_key}: operation log not written: {error_line(error, 'hook failed')}"
+            )
+    return None
 
 
 class Runner:
@@ -120,7 +147,10 @@ class Runner:
         self.defs, self.settings, self.instance, self.echo = defs, settings, instance, echo
         self.verbose = verbose
         self.report = Report()
-        self.store = defs.resources["storage"].get_store()  # type: ignore[union-attr]
+        # Outside a run the resource's `EnvVar` fields (R2 keys) are unresolved: resolve a copy
+        # the way Dagster does at run start, or boto3 would sign with an `EnvVar` object.
+        storage = defs.resources["storage"].process_config_and_initialize()  # type: ignore[union-attr]
+        self.store = storage.get_store()
 
     def run(
         self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
@@ -137,13 +167,18 @@ class Runner:
             raise_on_error=False,
         )
         seconds = time.monotonic() - started
-        error = None if result.success else step_error(result)
-        self.report.outcomes.append(
-            RunOutcome(label, result.success, seconds, result.run_id, error)
-        )
-        status = "ok" if result.success else f"FAILED ({error})"
+        error = step_error(result) if not result.success else hook_error(result)
+        success = error is None
+        self.report.outcomes.append(RunOutcome(label, success, seconds, result.run_id, error))
+        status = "ok" if success else f"FAILED ({error})"
         self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
-        return result.success
+        return success
+
+    def _failed(self, label: str, err: Exception) -> Report:
+        """Record a failure outside any run (one line, like a step failure) and stop."""
+        self.report.outcomes.append(RunOutcome(label, False, 0.0, "", str(err)))
+        self.echo(f"  {label}: FAILED ({err})")
+        return self.report
 
     def _present(self, day: dt.date, assets: Sequence[str]) -> bool:
         bucket = self.settings.stats_bucket
@@ -167,10 +202,18 @@ class Runner:
         week = dt.timedelta(days=6)
         lead_raw = self._days(first - 2 * week, first - dt.timedelta(days=1))
         lead_daily = self._days(first - week, first - dt.timedelta(days=1))
-        steps = [
-            ([d for d in lead_raw if not self._present(d, RAW_ASSETS)], RAW_ASSETS, "raw"),
-            ([d for d in lead_daily if not self._present(d, DAILY_ASSETS)], DAILY_ASSETS, "daily"),
-        ]
+        try:
+            steps = [
+                ([d for d in lead_raw if not self._present(d, RAW_ASSETS)], RAW_ASSETS, "raw"),
+                (
+                    [d for d in lead_daily if not self._present(d, DAILY_ASSETS)],
+                    DAILY_ASSETS,
+                    "daily",
+                ),
+            ]
+        except StorageError as err:
+            # Planning reads storage outside any Dagster step: report it like a failed run.
+            return self._failed("storage", err)
         for missing, assets, what in steps:
             for chunk in chunks(missing):
                 label = f"{what} {_span(chunk)} (for 7-day windows)"

@@ -4,7 +4,6 @@ Assets, the IO manager, the metadata cache and the operation log all reach stora
 through this resource, so switching local <-> R2 happens in exactly one place.
 """
 
-
 import dagster as dg
 from pydantic import PrivateAttr
 

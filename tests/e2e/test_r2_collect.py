@@ -1,0 +1,254 @@
+"""`stream-stats collect` against R2's S3 API: `moto_server` as a subprocess on loopback,
+the simulator over loopback HTTP as the Cloudflare source, the CLI in-process.
+
+One full week (Monday 2025-03-10 .. Sunday 2025-03-16, also the start date) is collected
+once into moto and once into a local directory from the same simulator; the tests then read
+what landed where: every SPEC §4 key, the object headers, the operation log, and the bytes,
+which must equal the local backend's."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from stream_stats_dagster import cli
+from stream_stats_dagster.files import ASSET_FILES, CACHE_CONTROL
+from stream_stats_dagster.index import IndexDocument
+from stream_stats_dagster.keys import INDEX_KEY, METADATA_CACHE_KEY, rolling_pointer_key
+from stream_stats_dagster.metadata_cache import CacheDocument
+from stream_stats_dagster.oplog import OperationRecord, record_key
+from stream_stats_dagster.storage import PreconditionFailed, md5_hex
+from tests.support.pipeline import pipeline_env, simulator_server
+from tests.support.s3server import (
+    TEST_ACCESS_KEY_ID,
+    TEST_SECRET_ACCESS_KEY,
+    S3Server,
+    clear_aws_env,
+    moto_server,
+    r2_store_for,
+)
+
+FIRST, LAST = "2025-03-10", "2025-03-16"  # Monday..Sunday: one complete ISO week (2025-11)
+DAYS = [(dt.date(2025, 3, 10) + dt.timedelta(days=i)).isoformat() for i in range(7)]
+STATS, LOGS = "points-system-bucket", "logs-bucket"
+JSON = "application/json"
+
+
+# -- helpers (also used by test_r2_faults) ---------------------------------------------------
+
+
+def r2_env(
+    monkeypatch: Any, tmp_path: Path, sim_url: str, endpoint_url: str, **extra: str
+) -> dict[str, str]:
+    """pipeline_env for R2: the endpoint and test keys set, every AWS_* variable cleared."""
+    env = pipeline_env(
+        monkeypatch,
+        tmp_path,
+        sim_url,
+        R2_ENDPOINT_URL=endpoint_url,
+        R2_ACCESS_KEY_ID=TEST_ACCESS_KEY_ID,
+        R2_SECRET_ACCESS_KEY=TEST_SECRET_ACCESS_KEY,
+        **extra,
+    )
+    clear_aws_env(monkeypatch)
+    return env
+
+
+def expected_report_keys(days: list[str], mondays: list[str] = ()) -> dict[str, type[BaseModel]]:
+    """SPEC §4 key -> document model of everything a collect of `days` writes to STATS_BUCKET
+    (the metadata cache aside)."""
+    out: dict[str, type[BaseModel]] = {}
+    for spec in ASSET_FILES.values():
+        for pk in mondays if spec.layout == "weekly" else days:
+            out[spec.key(pk)] = spec.model
+        if spec.pointer_key:
+            out[spec.pointer_key] = spec.model
+    out[INDEX_KEY] = IndexDocument
+    return out
+
+
+def bucket_objects(client: Any, bucket: str) -> dict[str, bytes]:
+    """Every object's bytes; each one's ETag must be the MD5 of its body (complete, one PUT)."""
+    out = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", ()):
+            response = client.get_object(Bucket=bucket, Key=item["Key"])
+            body = response["Body"].read()
+            assert response["ETag"].strip('"') == md5_hex(body), item["Key"]
+            out[item["Key"]] = body
+    return out
+
+
+def etags(client: Any, bucket: str) -> dict[str, tuple[str, Any]]:
+    out = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", ()):
+            out[item["Key"]] = (item["ETag"], item["LastModified"])
+    return out
+
+
+def local_objects(root: Path, bucket: str) -> dict[str, bytes]:
+    base = root / bucket
+    return {str(p.relative_to(base)): p.read_bytes() for p in base.rglob("*.json")}
+
+
+def validate(key: str, body: bytes, models: dict[str, type[BaseModel]]) -> None:
+    """The object parses into the model its key says it is."""
+    if key == METADATA_CACHE_KEY:
+        CacheDocument.model_validate_json(body)
+    else:
+        models[key].model_validate_json(body)
+
+
+# -- fixtures --------------------------------------------------------------------------------
+
+
+@dataclass
+class Collected:
+    moto: S3Server
+    env: dict[str, str]  # the R2 run's environment
+    sim_url: str
+    local_root: Path
+    output: str
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory) -> Iterator[Collected]:
+    """The week collected into moto (R2) and into a local directory from one simulator."""
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        simulator_server() as (_, sim_url),
+        moto_server() as moto,
+    ):
+        clear_aws_env(mp)
+        moto.create_bucket(STATS)
+        moto.create_bucket(LOGS)
+        start = {"STREAM_STATS_START_DATE": FIRST, "STREAM_STATS_TOP_VIDEOS": "20"}
+
+        local_tmp = tmp_path_factory.mktemp("local")
+        pipeline_env(mp, local_tmp, sim_url, **start)
+        assert cli.main(["collect", "--from", FIRST, "--to", LAST]) == 0
+
+        r2_tmp = tmp_path_factory.mktemp("r2")
+        env = r2_env(mp, r2_tmp, sim_url, moto.endpoint_url, **start)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = cli.main(["collect", "--from", FIRST, "--to", LAST])
+        assert code == 0, out.getvalue()
+        yield Collected(moto, env, sim_url, local_tmp / "data", out.getvalue())
+
+
+# -- tests -----------------------------------------------------------------------------------
+
+
+def test_every_file_is_at_its_spec_key_with_json_headers(collected):
+    assert f"storage: R2 {collected.moto.endpoint_url}" in collected.output
+    client = collected.moto.client()
+    models = expected_report_keys(DAYS, [FIRST])
+    stored = bucket_objects(client, STATS)
+    assert set(models) | {METADATA_CACHE_KEY} <= set(stored), sorted(set(models) - set(stored))
+    assert all(k.startswith("stream-stats/") and k.endswith(".json") for k in stored)
+    assert not [k for k in stored if "/.preflight/" in k]
+    # spot checks of the SPEC §4 layout itself, not only of files.py
+    assert "stream-stats/daily/2025-03/2025-03-16-videos-with-posts.json" in stored
+    assert "stream-stats/weekly/2025-03/2025-11-summary.json" in stored
+    assert "stream-stats/raw/2025-03/2025-03-10-hourly-minutes.json" in stored
+    assert "stream-stats/rolling/history/2025-03/2025-03-16-last7days-countries.json" in stored
+    assert "stream-stats/rolling/last7days-creators.json" in stored
+    assert "stream-stats/cache/video-metadata.json" in stored
+
+    for key, body in stored.items():
+        if key in models or key == METADATA_CACHE_KEY:
+            validate(key, body, models)
+        head = client.head_object(Bucket=STATS, Key=key)
+        assert head["ContentType"] == JSON, key
+        assert head.get("CacheControl"), key
+    for name, spec in ASSET_FILES.items():
+        pk = FIRST if spec.layout == "weekly" else LAST
+        head = client.head_object(Bucket=STATS, Key=spec.key(pk))
+        assert head["CacheControl"] == spec.cache_control, name
+    for name in ("creators", "countries", "summary"):
+        pointer = rolling_pointer_key(name)
+        head = client.head_object(Bucket=STATS, Key=pointer)
+        assert head["CacheControl"] == CACHE_CONTROL["pointer"]
+        # the pointer holds the newest window, byte for byte its history file
+        assert stored[pointer] == stored[ASSET_FILES[f"rolling_{name}"].key(LAST)]
+    summary = json.loads(stored[ASSET_FILES["summary"].key(LAST)])
+    assert summary["schemaVersion"] == 1 and summary["date"] == LAST
+
+
+def test_operation_log_records_are_in_the_log_bucket(collected):
+    client = collected.moto.client()
+    records = {}
+    for key, body in bucket_objects(client, LOGS).items():
+        record = OperationRecord.model_validate_json(body)
+        assert key == record_key(record)
+        assert client.head_object(Bucket=LOGS, Key=key)["ContentType"] == JSON
+        records[(record.operation, record.date)] = record
+    expected = {(op, d) for d in DAYS for op in ("collectDailyStats", "updateRollingStats")}
+    expected.add(("collectWeeklyStats", FIRST))
+    assert expected <= set(records)
+    assert all(r.success and r.error is None for r in records.values())
+    stats = bucket_objects(client, STATS)
+    summary = json.loads(stats[ASSET_FILES["summary"].key(LAST)])
+    daily = records[("collectDailyStats", LAST)]
+    assert daily.details.totalMinutesViewed == summary["totalMinutesViewed"]
+    # no report object ever lands in the log bucket, nor a log record in the stats bucket
+    assert not [k for k in stats if "collectDailyStats" in k]
+
+
+def test_bytes_are_identical_to_the_local_backend(collected):
+    remote = bucket_objects(collected.moto.client(), STATS)
+    local = local_objects(collected.local_root, STATS)
+    remote.pop(METADATA_CACHE_KEY)  # its history (what was fetched when) may differ
+    local.pop(METADATA_CACHE_KEY)
+    assert sorted(remote) == sorted(local)
+    differing = [key for key in remote if remote[key] != local[key]]
+    assert differing == []
+    assert len(remote) == len(expected_report_keys(DAYS, [FIRST]))
+
+
+def test_conditional_put_is_refused_on_a_stale_etag(collected):
+    moto = collected.moto
+    moto.create_bucket("stale-etag")
+    store = r2_store_for(moto.endpoint_url, max_attempts=0)
+    key = rolling_pointer_key("summary")
+    old = store.put("stale-etag", key, b'{"endDate":"2025-03-15"}\n')
+    new = store.put("stale-etag", key, b'{"endDate":"2025-03-16"}\n')
+    assert old.written and new.written and old.etag != new.etag
+    with pytest.raises(PreconditionFailed) as err:
+        store.put("stale-etag", key, b'{"endDate":"2025-03-14"}\n', if_match=old.etag)
+    assert "stale-etag" in str(err.value) and moto.endpoint_url in str(err.value)
+    with pytest.raises(PreconditionFailed):
+        store.put("stale-etag", key, b'{"endDate":"2025-03-14"}\n', if_none_match=True)
+    current = store.get("stale-etag", key)
+    assert current is not None and current.body == b'{"endDate":"2025-03-16"}\n'
+    assert current.etag == new.etag
+    # with the current ETag the same conditional write goes through
+    assert store.put("stale-etag", key, b'{"endDate":"2025-03-17"}\n', if_match=new.etag).written
+
+
+def test_recollecting_a_day_changes_no_object(collected, monkeypatch, tmp_path):
+    """Runs last: it adds operation-log records (the reports themselves must not change)."""
+    client = collected.moto.client()
+    before = etags(client, STATS)
+    for name, value in collected.env.items():
+        monkeypatch.setenv(name, value)
+    clear_aws_env(monkeypatch)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert cli.main(["collect", "--date", LAST]) == 0
+    after = etags(client, STATS)
+    assert after.keys() == before.keys()
+    assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+    # not even rewritten with the same bytes: identical PUTs are skipped
+    rewritten = [k for k in after if after[k][1] != before[k][1]]
+    assert rewritten == []
