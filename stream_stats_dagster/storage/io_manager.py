@@ -6,6 +6,7 @@ ranges of up to 31 days and 7-day windows all go through the same code. Rolling 
 also move the `rolling/last7days-*` pointer, but only forward.
 """
 
+import contextlib
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from ..files import ASSET_FILES, CACHE_CONTROL, INDEXED_ASSETS, AssetFile
 from ..index import advance_index
 from . import jsonbytes
-from .base import ObjectStore, put_if_newer
+from .base import ObjectStore, StorageError, put_if_newer
 from .resource import StorageResource
 
 LOAD_CONCURRENCY = 8
@@ -89,10 +90,30 @@ def read_documents(
     return {pk: doc for pk, doc in pairs if doc is not None}
 
 
+@contextlib.contextmanager
+def _storage_failures():
+    """Storage errors are one line, and not retried by Dagster: the S3 client has already
+    retried transient ones (standard mode), and a step retry would only add minutes."""
+    try:
+        yield
+    except StorageError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
 class ReportIOManager(dg.ConfigurableIOManager):
     storage: dg.ResourceDependency[StorageResource]
 
     def handle_output(self, context: dg.OutputContext, obj: Mapping[str, BaseModel]) -> None:
+        with _storage_failures():
+            self._handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> dict[str, BaseModel]:
+        with _storage_failures():
+            spec = _asset_file(context.asset_key)
+            keys = list(context.asset_partition_keys)
+            return read_documents(self.storage.get_store(), self.storage.stats_bucket, spec, keys)
+
+    def _handle_output(self, context: dg.OutputContext, obj: Mapping[str, BaseModel]) -> None:
         spec = _asset_file(context.asset_key)
         expected = set(context.asset_partition_keys)
         if set(obj) != expected:
@@ -112,8 +133,3 @@ class ReportIOManager(dg.ConfigurableIOManager):
                 **counters,
             }
         )
-
-    def load_input(self, context: dg.InputContext) -> dict[str, BaseModel]:
-        spec = _asset_file(context.asset_key)
-        keys = list(context.asset_partition_keys)
-        return read_documents(self.storage.get_store(), self.storage.stats_bucket, spec, keys)
