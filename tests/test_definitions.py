@@ -51,7 +51,7 @@ def test_partitions_follow_the_report_time_zone():
     assert daily.get_first_partition_key() == "2025-01-01"
     assert weekly.get_first_partition_key() == "2024-12-30"  # the Monday of the start date
     raw = graph.get(dg.AssetKey("raw_creator_minutes"))
-    assert raw.backfill_policy.max_partitions_per_run == 31
+    assert raw.backfill_policy.max_partitions_per_run == 7
 
 
 def test_cloudflare_steps_share_one_pool():

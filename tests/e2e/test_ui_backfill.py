@@ -33,7 +33,7 @@ pytestmark = [
 
 FIRST, LAST = dt.date(2025, 3, 1), dt.date(2025, 3, 11)  # from the start date: trends complete
 DAYS = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range((LAST - FIRST).days + 1)]
-MAX_PARTITIONS_PER_RUN = 31  # BackfillPolicy.multi_run(31) of the daily assets
+MAX_PARTITIONS_PER_RUN = 7  # BackfillPolicy.multi_run(7) of the daily assets
 BACKFILL_TIMEOUT = 240.0
 STATS_BUCKET, LOG_BUCKET = "points-system-bucket", "logs-bucket"
 
@@ -194,7 +194,7 @@ def test_backfill_of_eleven_days_from_the_ui(env, tmp_path):
     assert backfill["isAssetBackfill"] is False
     assert backfill["partitionSetName"] == f"{DAILY_JOB}_partition_set"
     assert backfill["numPartitions"] == len(DAYS)
-    # batched by the backfill policy: ranges of at most 31 days, each day exactly once
+    # batched by the backfill policy: ranges of at most 7 days, each day exactly once
     assert runs and all(r["jobName"] == DAILY_JOB for r in runs)
     covered = [day for run in runs for day in partitions_of(run)]
     assert all(len(partitions_of(r)) <= MAX_PARTITIONS_PER_RUN for r in runs)

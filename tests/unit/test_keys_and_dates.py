@@ -62,10 +62,10 @@ def test_bad_dates_are_one_line(text):
         parse_day(text)
 
 
-def test_chunks_split_runs_of_consecutive_days_at_31():
-    days = [D(2025, 1, 1) + dt.timedelta(days=i) for i in range(40)] + [D(2025, 3, 1)]
-    out = chunks(days)
-    assert [len(c) for c in out] == [31, 9, 1]
+def test_chunks_split_runs_of_consecutive_days_at_7():
+    days = [D(2025, 1, 1) + dt.timedelta(days=i) for i in range(16)] + [D(2025, 3, 1)]
+    assert [len(c) for c in chunks(days)] == [7, 7, 2, 1]
+    assert [len(c) for c in chunks(days, size=31)] == [16, 1]
 
 
 def test_complete_weeks_need_all_seven_days_in_range():
