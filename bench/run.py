@@ -1,0 +1,788 @@
+"""`make bench`: the Dagster path against a no-Dagster floor, at the seed's scale.
+
+    .venv/bin/python -m bench.run                     # everything (15-25 minutes)
+    .venv/bin/python -m bench.run --quick             # small platform, short backfill (~1-2 min)
+    .venv/bin/python -m bench.run --cases day-warm-local --profile
+
+This process hosts the Cloudflare simulator (loopback HTTP, default config = the seed's
+scale, 300 ms added to every API call, a fresh simulator per case so no case profits from
+another's generated data) and starts `moto_server` as the S3 storage. Each case runs twice,
+each time in its own process: `bench.floor` (no Dagster) and `bench.cases` (`stream-stats
+collect`). Per process it records the in-run time the process reports, the whole-process
+wall time and peak RSS (`wait4`), the simulator's request counters and the storage
+counters. See bench/README.md for what each case means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULT_PREFIX
+from bench.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, S3Server, clean_aws_env, moto_server
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+PATHS = ("floor", "dagster")
+MODULES = {"floor": "bench.floor", "dagster": "bench.cases"}
+CACHE_KEY = "stream-stats/cache/video-metadata.json"
+STATS_BUCKET, LOG_BUCKET = "bench-stats", "bench-logs"
+# Cloudflare's budgets, for the minimum time they would add (the simulator's are off).
+NODE_BUDGET, CALL_BUDGET, BUDGET_WINDOW = 300, 1200, 300.0
+PROJECT_VARS = (
+    "CLOUDFLARE_ACCOUNT_ID",
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_BASE_URL",
+    "R2_ENDPOINT_URL",
+    "R2_ACCOUNT_ID",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "STREAM_STATS_LOCAL_DIR",
+    "STATS_BUCKET",
+    "LOG_BUCKET",
+    "STREAM_STATS_TIMEZONE",
+    "STREAM_STATS_START_DATE",
+    "STREAM_STATS_TOP_VIDEOS",
+    "STREAM_STATS_SOURCE",
+    "STREAM_STATS_AUTOMATION",
+    "DAGSTER_HOME",
+)
+
+
+# --------------------------------------------------------------------------- simulator
+
+
+def make_simulator(quick: bool, latency: float):
+    from stream_stats_dagster.simulator import Simulator, SimulatorConfig, small_config
+
+    class BenchSimulator(Simulator):
+        """The simulator plus a log of every API call: when, what, nodes, compute time."""
+
+        def __init__(self, config: SimulatorConfig) -> None:
+            super().__init__(config)
+            self.calls: list[tuple[float, str, int, float]] = []
+            self._calls_lock = threading.Lock()
+
+        def handle(self, method, path, query, authorization, body):  # type: ignore[override]
+            t0 = time.monotonic()
+            nodes_before = self.stats.nodes
+            response = super().handle(method, path, query, authorization, body)
+            t1 = time.monotonic()
+            kind = "graphql" if path.rstrip("/").endswith("/graphql") else "rest"
+            nodes = self.stats.nodes - nodes_before if kind == "graphql" else 0
+            busy = max(0.0, t1 - t0 - self.config.latency_seconds)
+            with self._calls_lock:
+                self.calls.append((t0, kind, nodes, busy))
+            return response
+
+    config = (
+        small_config(latency_seconds=latency) if quick else SimulatorConfig(latency_seconds=latency)
+    )
+    sim = BenchSimulator(config)
+    _ = sim.platform.catalog  # build the catalogue now, not inside a timed case
+    return sim
+
+
+def peak_in_window(events: list[tuple[float, int]], window: float = BUDGET_WINDOW) -> int:
+    """The most units spent in any `window` seconds (events: (time, units))."""
+    events = sorted(events)
+    best = total = lo = 0
+    for t, units in events:
+        total += units
+        while events[lo][0] <= t - window:
+            total -= events[lo][1]
+            lo += 1
+        best = max(best, total)
+    return best
+
+
+def min_budget_seconds(units: int, budget: int) -> float:
+    """The shortest time in which Cloudflare lets `units` through a `budget`/5-min window:
+    the first `budget` at once, each further `budget` one window later."""
+    return 0.0 if units <= budget else (math.ceil(units / budget) - 1) * BUDGET_WINDOW
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass
+class Case:
+    name: str
+    group: str
+    storage: str  # s3 | local
+    argv: list[str]
+    start: dt.date
+    title: str
+    after: str | None = None  # runs on the storage this case left behind
+    prefill: bool = False  # storage starts as the template (the days before), cache removed
+
+
+@dataclass
+class Group:
+    name: str
+    storage: str
+    prefill: bool
+    cases: list[Case] = field(default_factory=list)
+
+
+def plan(day: dt.date, backfill_days: int) -> dict[str, Case]:
+    start = day - dt.timedelta(days=12)
+    first = day - dt.timedelta(days=backfill_days - 1)
+    nxt = (day + dt.timedelta(days=1)).isoformat()
+    cases = [
+        Case(
+            "day-cold",
+            "day-s3",
+            "s3",
+            ["collect", "--date", day.isoformat()],
+            start,
+            f"one day {day}, cold cache (S3)",
+            prefill=True,
+        ),
+        Case(
+            "day-warm",
+            "day-s3",
+            "s3",
+            ["collect", "--date", nxt],
+            start,
+            f"one day {nxt}, warm cache (S3)",
+            after="day-cold",
+        ),
+        Case(
+            "day-cold-local",
+            "day-local",
+            "local",
+            ["collect", "--date", day.isoformat()],
+            start,
+            f"one day {day}, cold cache (local dir)",
+            prefill=True,
+        ),
+        Case(
+            "day-warm-local",
+            "day-local",
+            "local",
+            ["collect", "--date", nxt],
+            start,
+            f"one day {nxt}, warm cache (local dir)",
+            after="day-cold-local",
+        ),
+        Case(
+            f"backfill-{backfill_days}",
+            "backfill-s3",
+            "s3",
+            ["collect", "--from", first.isoformat(), "--to", day.isoformat()],
+            first,
+            f"{backfill_days}-day backfill {first}..{day} (S3)",
+        ),
+        Case(
+            f"backfill-{backfill_days}-local",
+            "backfill-local",
+            "local",
+            ["collect", "--from", first.isoformat(), "--to", day.isoformat()],
+            first,
+            f"{backfill_days}-day backfill {first}..{day} (local dir)",
+        ),
+    ]
+    return {c.name: c for c in cases}
+
+
+DEFAULT_CASES = ("day-cold", "day-warm", "day-cold-local", "day-warm-local", "backfill-{n}")
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="stream-stats-bench-"))
+        self.s3: S3Server | None = None
+        self.results: list[dict[str, Any]] = []
+        self.stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.template: Path | None = None
+
+    # -- environment -------------------------------------------------------------------
+    def base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in PROJECT_VARS}
+        env = clean_aws_env(env)
+        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def storage_env(self, group: str, path: str, storage: str) -> dict[str, str]:
+        if storage == "s3":
+            assert self.s3 is not None
+            stats, logs = self.buckets(group, path)
+            return {
+                "R2_ENDPOINT_URL": self.s3.endpoint_url,
+                "R2_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "R2_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                "STATS_BUCKET": stats,
+                "LOG_BUCKET": logs,
+            }
+        return {
+            "STREAM_STATS_LOCAL_DIR": str(self.local_root(group, path)),
+            "STATS_BUCKET": STATS_BUCKET,
+            "LOG_BUCKET": LOG_BUCKET,
+        }
+
+    def buckets(self, group: str, path: str) -> tuple[str, str]:
+        return f"{group}-{path}-stats", f"{group}-{path}-logs"
+
+    def local_root(self, group: str, path: str) -> Path:
+        return self.work / f"{group}-{path}"
+
+    # -- one process -------------------------------------------------------------------
+    def spawn(
+        self, module: str, argv: list[str], env: dict[str, str], label: str, profile: str | None
+    ) -> dict[str, Any]:
+        spec = {"argv": argv, "pacing": self.args.client_pacing, "profile": profile}
+        out_path = self.work / f"{label}.out"
+        err_path = self.work / f"{label}.err"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            t0 = time.perf_counter()
+            spawned = time.time()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, json.dumps(spec)],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            process_s = time.perf_counter() - t0
+            exited = time.time()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout = out_path.read_text(errors="replace").splitlines()
+        line = next((x for x in reversed(stdout) if x.startswith(RESULT_PREFIX)), None)
+        result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :]) if line else {}
+        result["maxrss_mb"] = result.get("peak_rss_mb")
+        if "entered_epoch" in result:
+            # interpreter start + `-m bench.x` import, and everything after the result line
+            result["startup_s"] = round(result["entered_epoch"] - spawned, 3)
+            result["exit_s"] = round(exited - result["result_epoch"], 3)
+        result.update(
+            exit_code=proc.returncode,
+            process_s=round(process_s, 3),
+            wait4_maxrss_mb=round(usage.ru_maxrss / 1024, 1),
+            process_cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
+        )
+        failed = proc.returncode != 0 or result.get("error") or result.get("rc", 1) != 0
+        if failed:
+            tail = err_path.read_text(errors="replace").splitlines()[-25:]
+            result["failed"] = True
+            result["stderr_tail"] = tail
+            print(f"    FAILED: {label} (exit {proc.returncode}): {result.get('error')}")
+            for x in tail[-10:]:
+                print(f"      {x}")
+        return result
+
+    # -- storage preparation -----------------------------------------------------------
+    def make_template(self, day: dt.date, start: dt.date) -> Path:
+        """Days start..day-1 collected by `stream-stats collect` (not measured), so that a
+        one-day case starts from the steady state: the 12 raw days and 6 daily days a
+        window of `day` needs, the rolling pointer, index and operation logs."""
+        root = self.work / "template"
+        sim = make_simulator(self.args.quick, 0.0)
+        server = sim.serve()
+        try:
+            env = {
+                **self.base_env(),
+                "CLOUDFLARE_API_BASE_URL": server.base_url,
+                "CLOUDFLARE_ACCOUNT_ID": "sim-account",
+                "CLOUDFLARE_API_TOKEN": "sim-token",
+                "STREAM_STATS_START_DATE": start.isoformat(),
+                "STREAM_STATS_LOCAL_DIR": str(root),
+                "STATS_BUCKET": STATS_BUCKET,
+                "LOG_BUCKET": LOG_BUCKET,
+                "DAGSTER_HOME": str(self.work / "template-dagster-home"),
+            }
+            last = day - dt.timedelta(days=1)
+            argv = ["collect", "--from", start.isoformat(), "--to", last.isoformat()]
+            print(f"  setup: {' '.join(argv)} (Dagster CLI, no latency, not measured) ...")
+            t0 = time.perf_counter()
+            result = self.spawn("bench.cases", argv, env, "setup", None)
+            if result.get("failed"):
+                raise SystemExit("setup failed")
+            print(f"  setup: done in {time.perf_counter() - t0:.0f} s")
+        finally:
+            server.close()
+        return root
+
+    def prepare_storage(self, group: Group, path: str) -> None:
+        if group.storage == "s3":
+            assert self.s3 is not None
+            stats, logs = self.buckets(group.name, path)
+            self.s3.create_bucket(stats)
+            self.s3.create_bucket(logs)
+            if group.prefill:
+                assert self.template is not None
+                self.s3.upload_dir(self.template / STATS_BUCKET, stats)
+                self.s3.upload_dir(self.template / LOG_BUCKET, logs)
+                self.s3.client().delete_object(Bucket=stats, Key=CACHE_KEY)
+        else:
+            root = self.local_root(group.name, path)
+            if group.prefill:
+                assert self.template is not None
+                shutil.copytree(self.template, root)
+                (root / STATS_BUCKET / CACHE_KEY).unlink()
+            else:
+                root.mkdir(parents=True)
+
+    def stored(self, group: Group, path: str) -> dict[str, str]:
+        """key -> md5 of every object in the stats bucket."""
+        if group.storage == "s3":
+            assert self.s3 is not None
+            stats, _ = self.buckets(group.name, path)
+            return {k: etag for k, (etag, _size) in self.s3.objects(stats).items()}
+        import hashlib
+
+        base = self.local_root(group.name, path) / STATS_BUCKET
+        return {
+            p.relative_to(base).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.endswith(".stream-stats-tmp")
+        }
+
+    def release(self, group: Group) -> None:
+        if group.storage == "s3":
+            assert self.s3 is not None
+            self.s3.reset()  # frees moto's memory; the next group makes its own buckets
+        elif not self.args.keep:
+            for path in PATHS:
+                shutil.rmtree(self.local_root(group.name, path), ignore_errors=True)
+
+    # -- a case ------------------------------------------------------------------------
+    def run_case(self, case: Case, path: str) -> dict[str, Any]:
+        sim = make_simulator(self.args.quick, self.args.latency)
+        server = sim.serve()
+        home = self.work / f"dagster-home-{case.name}-{path}"
+        env = {
+            **self.base_env(),
+            **self.storage_env(case.group, path, case.storage),
+            "CLOUDFLARE_API_BASE_URL": server.base_url,
+            "CLOUDFLARE_ACCOUNT_ID": "sim-account",
+            "CLOUDFLARE_API_TOKEN": "sim-token",
+            "STREAM_STATS_START_DATE": case.start.isoformat(),
+            "DAGSTER_HOME": str(home),
+        }
+        profile = None
+        if self.args.profile:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            profile = str(RESULTS / f"{self.stamp}-{case.name}-{path}.prof")
+        label = f"{case.name}-{path}"
+        print(f"  {label}: {' '.join(case.argv)} ...", flush=True)
+        try:
+            result = self.spawn(MODULES[path], case.argv, env, label, profile)
+        finally:
+            server.close()
+        calls = list(sim.calls)
+        stats = sim.stats.as_dict()
+        rest = [(t, 1) for t, kind, _, _ in calls if kind == "rest"]
+        api = [(t, 1) for t, _, _, _ in calls]
+        nodes = [(t, n) for t, kind, n, _ in calls if kind == "graphql"]
+        all_calls = stats["graphql_requests"] + stats["rest_calls"]
+        budget_s = max(
+            min_budget_seconds(stats["nodes"], NODE_BUDGET),
+            min_budget_seconds(all_calls, CALL_BUDGET),
+        )
+        result.update(
+            case=case.name,
+            path=path,
+            title=case.title,
+            storage=case.storage,
+            argv=case.argv,
+            start_date=case.start.isoformat(),
+            graphql_requests=stats["graphql_requests"],
+            nodes=stats["nodes"],
+            rest_calls=stats["rest_calls"],
+            faults=stats["faults"],
+            sim_busy_s=round(sum(c[3] for c in calls), 3),
+            peak_nodes_5min=peak_in_window(nodes),
+            peak_rest_5min=peak_in_window(rest),
+            peak_calls_5min=peak_in_window(api),
+            budget_min_s=budget_s,
+            profile=profile,
+        )
+        if result.get("in_run_s") is not None:
+            result["in_run_with_budgets_s"] = max(result["in_run_s"], budget_s)
+        if profile and Path(profile).exists():
+            result["profile_top"] = profile_top(profile)
+        c = result.get("counters", {})
+        print(
+            f"    in-run {result.get('in_run_s', float('nan')):.1f} s, process "
+            f"{result['process_s']:.1f} s, RSS {result.get('maxrss_mb') or float('nan'):.0f} MB, "
+            f"GraphQL {stats['graphql_requests']} ({stats['nodes']} nodes), "
+            f"REST {stats['rest_calls']}, written {c.get('bytes_written', 0) / 1e6:.1f} MB",
+            flush=True,
+        )
+        return result
+
+    def run_group(self, group: Group) -> None:
+        print(f"\n[{group.name}] {group.storage} storage")
+        for path in PATHS:
+            self.prepare_storage(group, path)
+        for case in group.cases:
+            for path in PATHS:
+                self.results.append(self.run_case(case, path))
+        floor, dagster = self.stored(group, "floor"), self.stored(group, "dagster")
+        differ = sorted(k for k in floor.keys() | dagster.keys() if floor.get(k) != dagster.get(k))
+        verdict = "identical" if not differ else f"{len(differ)} differ, e.g. {differ[:3]}"
+        print(f"  stats bucket after the group, floor vs dagster: {len(floor)} files, {verdict}")
+        for r in self.results:
+            if r["case"] in {c.name for c in group.cases}:
+                r["files_identical_to_other_path"] = not differ
+                r["files_differing"] = differ[:20]
+        self.release(group)
+
+    def run(self) -> None:
+        args = self.args
+        cases = plan(args.date, args.backfill_days)
+        wanted = [c.replace("{n}", str(args.backfill_days)) for c in args.cases]
+        unknown = [c for c in wanted if c not in cases]
+        if unknown:
+            raise SystemExit(f"unknown case(s) {unknown}; known: {sorted(cases)}")
+        selected = set(wanted)
+        for name in list(selected):  # a warm case needs its cold case first
+            if cases[name].after:
+                selected.add(cases[name].after)
+        groups: dict[str, Group] = {}
+        for case in cases.values():
+            if case.name in selected:
+                g = groups.setdefault(case.group, Group(case.group, case.storage, False))
+                g.prefill = g.prefill or case.prefill
+                g.cases.append(case)
+        print_machine(self.machine())
+        with contextlib.ExitStack() as stack:
+            if any(g.storage == "s3" for g in groups.values()):
+                self.s3 = stack.enter_context(moto_server())
+                print(f"moto_server: {self.s3.endpoint_url} (pid {self.s3.pid})")
+            stack.callback(self.cleanup)
+            if any(g.prefill for g in groups.values()):
+                start = min(c.start for c in cases.values() if c.prefill)
+                self.template = self.make_template(args.date, start)
+            for group in groups.values():
+                self.run_group(group)
+        self.report()
+
+    def cleanup(self) -> None:
+        if self.args.keep:
+            print(f"kept {self.work}")
+        else:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    # -- output ------------------------------------------------------------------------
+    def machine(self) -> dict[str, Any]:
+        mem = None
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    mem = round(int(line.split()[1]) / 1024 / 1024, 1)
+        except OSError:
+            pass
+        return {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "memory_gb": mem,
+            "processor": platform.processor() or platform.machine(),
+            "quick": self.args.quick,
+            "latency_s": self.args.latency,
+            "client_pacing": self.args.client_pacing,
+            "profiled": self.args.profile,
+        }
+
+    def report(self) -> None:
+        text = render(self.results, self.machine())
+        print("\n" + text)
+        out = Path(self.args.out) if self.args.out else RESULTS / f"{self.stamp}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "machine": self.machine(),
+            "args": {k: str(v) for k, v in vars(self.args).items()},
+            "cases": self.results,
+            "goals": goals(self.results),
+            "markdown": text,
+        }
+        out.write_text(json.dumps(payload, indent=2, default=str))
+        out.with_suffix(".md").write_text(text + "\n")
+        print(f"results: {out} (+ {out.with_suffix('.md').name})")
+
+
+def profile_top(path: str, n: int = 25) -> list[dict[str, Any]]:
+    stats = pstats.Stats(path)
+    rows = []
+    for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "where": f"{_short(filename)}:{line}({func})",
+                "calls": nc,
+                "tottime": round(tt, 3),
+                "cumtime": round(ct, 3),
+            }
+        )
+    by_cum = sorted(rows, key=lambda r: -r["cumtime"])[:n]
+    by_tot = sorted(rows, key=lambda r: -r["tottime"])[:n]
+    return [{"by": "cumtime", **r} for r in by_cum] + [{"by": "tottime", **r} for r in by_tot]
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/work/main/", str(REPO) + "/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _pair(results: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    floors = {r["case"]: r for r in results if r["path"] == "floor"}
+    out = []
+    for r in results:
+        if r["path"] == "dagster":
+            out.append((r, floors.get(r["case"])))
+    return out
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if value is None or base is None:
+        return ""
+    if base == 0:
+        return " (=)" if value == 0 else " (∞)"
+    return f" ({value / base:.2f}×)"
+
+
+def _mb(x: float | None) -> float | None:
+    return None if x is None else x / 1e6
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "-"
+    return f"{round(x)}" if digits == 0 else f"{x:.{digits}f}"
+
+
+def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+    lines = [
+        f"Machine: {machine['platform']}, Python {machine['python']}, {machine['cpus']} CPUs, "
+        f"{machine['memory_gb']} GB RAM. Simulator latency {machine['latency_s'] * 1000:.0f} ms "
+        f"per API call; client pacing {'on' if machine['client_pacing'] else 'off'}"
+        + ("; QUICK (small platform)" if machine["quick"] else "")
+        + ("; PROFILED (times inflated by cProfile)" if machine["profiled"] else "")
+        + ".",
+        "",
+        "| case | path | in-run s | process s | GraphQL req | nodes | REST calls "
+        "| peak RSS MB | written MB |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    metrics = [
+        ("in_run_s", 1, None),
+        ("process_s", 1, None),
+        ("graphql_requests", 0, None),
+        ("nodes", 0, None),
+        ("rest_calls", 0, None),
+        ("maxrss_mb", 0, None),
+        ("bytes_written", 1, _mb),
+    ]
+
+    def value(r: dict[str, Any] | None, key: str, conv) -> float | None:
+        if r is None:
+            return None
+        v = r.get(key, r.get("counters", {}).get(key))
+        return conv(v) if (conv and v is not None) else v
+
+    for dag, floor in _pair(results):
+        for r, label in ((floor, "floor"), (dag, "dagster")):
+            if r is None:
+                continue
+            cells = []
+            for key, digits, conv in metrics:
+                v = value(r, key, conv)
+                cell = _fmt(v, digits)
+                if label == "dagster":
+                    cell += _ratio(v, value(floor, key, conv))
+                cells.append(cell)
+            name = r["case"] if label == "floor" or floor is None else ""
+            status = " FAILED" if r.get("failed") else ""
+            lines.append(f"| {name} | {label}{status} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| case | path | start s | imports s | in-run CPU s | exit s | simulator busy s "
+        "| store GET / HEAD / PUT | read MB | runs | in runs s | same files |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for dag, floor in _pair(results):
+        for r, label in ((floor, "floor"), (dag, "dagster")):
+            if r is None:
+                continue
+            c = r.get("counters", {})
+            ops = " / ".join(str(int(c.get(f"store_{op}", 0))) for op in ("get", "head", "put"))
+            runs = r.get("runs") or []
+            same = {True: "yes", False: "NO"}.get(r.get("files_identical_to_other_path"), "-")
+            lines.append(
+                f"| {r['case'] if label == 'floor' else ''} | {label} | "
+                f"{_fmt(r.get('startup_s'), 2)} | {_fmt(r.get('imports_s'), 2)} | "
+                f"{_fmt(r.get('in_run_cpu_s'))} | {_fmt(r.get('exit_s'), 2)} | "
+                f"{_fmt(r.get('sim_busy_s'))} | {ops} | {_fmt(_mb(c.get('bytes_read')))} | "
+                f"{len(runs)} | {_fmt(sum(x['seconds'] for x in runs))} | {same} |"
+            )
+    lines += [
+        "",
+        "Cloudflare budgets (the simulator's are off; computed from the counts: "
+        f"{NODE_BUDGET} GraphQL nodes and {CALL_BUDGET} API calls per 5 minutes; API calls "
+        "= REST calls + GraphQL requests):",
+        "",
+        "| case | path | nodes | API calls | peak nodes / 5 min | peak REST / 5 min "
+        "| peak calls / 5 min | min. time under budgets s | in-run with budgets ≥ s |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for dag, floor in _pair(results):
+        for r, label in ((floor, "floor"), (dag, "dagster")):
+            if r is None:
+                continue
+            lines.append(
+                f"| {r['case'] if label == 'floor' else ''} | {label} | {r['nodes']} | "
+                f"{r['graphql_requests'] + r['rest_calls']} | {r['peak_nodes_5min']} | "
+                f"{r['peak_rest_5min']} | {r['peak_calls_5min']} | {r['budget_min_s']:.0f} | "
+                f"{_fmt(r.get('in_run_with_budgets_s'))} |"
+            )
+    lines += ["", "Goals:", ""]
+    for g in goals(results):
+        lines.append(
+            f"- {'PASS' if g['pass'] else 'FAIL' if g['pass'] is False else 'n/a '} "
+            f"{g['goal']}: {g['measured']}"
+        )
+    return "\n".join(lines)
+
+
+def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by = {(r["case"], r["path"]): r for r in results}
+    out: list[dict[str, Any]] = []
+
+    def ratio(case: str, key: str) -> float | None:
+        d, f = by.get((case, "dagster")), by.get((case, "floor"))
+        if not d or not f or d.get(key) is None or not f.get(key):
+            return None
+        return d[key] / f[key]
+
+    r = ratio("day-warm-local", "in_run_s")
+    out.append(_goal("one day warm (local dir), in-run ≤ 1.3× floor", r, 1.3))
+    r = ratio("day-warm-local", "process_s")
+    out.append(_goal("one day warm (local dir), whole process ≤ 2× floor", r, 2.0))
+    backfill = next(
+        (r["case"] for r in results if r["case"].startswith("backfill-") and r["storage"] == "s3"),
+        None,
+    )
+    if backfill:
+        r = ratio(backfill, "in_run_s")
+        out.append(_goal(f"{backfill} (S3) in-run ≤ 1.3× floor", r, 1.3))
+        d, f = by.get((backfill, "dagster")), by.get((backfill, "floor"))
+        if d and f:
+            out.append(
+                {
+                    "goal": f"{backfill}: no more nodes than the floor",
+                    "measured": f"{d['nodes']} vs {f['nodes']}",
+                    "pass": d["nodes"] <= f["nodes"],
+                }
+            )
+    rss = [r for r in results if r["path"] == "dagster" and r.get("maxrss_mb")]
+    if rss:
+        worst = max(rss, key=lambda r: r["maxrss_mb"])
+        out.append(
+            {
+                "goal": "peak RSS ≤ 250 MB (Dagster path, every case)",
+                "measured": f"max {worst['maxrss_mb']:.0f} MB ({worst['case']})",
+                "pass": worst["maxrss_mb"] <= 250,
+            }
+        )
+    if results:
+        worst = max(results, key=lambda r: (r["peak_calls_5min"], r["peak_rest_5min"]))
+        out.append(
+            {
+                "goal": "cold metadata fill never trips the REST budget (≤ 1200 calls / 5 min)",
+                "measured": f"max {worst['peak_rest_5min']} REST calls "
+                f"({worst['peak_calls_5min']} incl. GraphQL) in 5 min ({worst['case']})",
+                "pass": worst["peak_calls_5min"] <= CALL_BUDGET,
+            }
+        )
+    return out
+
+
+def _goal(name: str, ratio: float | None, limit: float) -> dict[str, Any]:
+    if ratio is None:
+        return {"goal": name, "measured": "not measured", "pass": None}
+    return {"goal": name, "measured": f"{ratio:.2f}×", "pass": ratio <= limit}
+
+
+def print_machine(m: dict[str, Any]) -> None:
+    print(
+        f"machine: {m['platform']}; Python {m['python']}; {m['cpus']} CPUs; "
+        f"{m['memory_gb']} GB RAM; {m['processor']}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small platform (simulator small_config) and a 10-day backfill",
+    )
+    parser.add_argument(
+        "--cases",
+        default=None,
+        help="comma-separated: day-cold, day-warm, day-cold-local, "
+        "day-warm-local, backfill-N, backfill-N-local (default: all but "
+        "backfill-N-local)",
+    )
+    parser.add_argument("--out", help="results JSON (default bench/results/<timestamp>.json)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run each case under cProfile (.prof next to the results)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.3,
+        help="seconds the simulator adds to every API call (default 0.3)",
+    )
+    parser.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=dt.date(2025, 6, 30),
+        help="the one-day case's day and the backfill's last day",
+    )
+    parser.add_argument(
+        "--backfill-days", type=int, default=None, help="backfill length (default 90, --quick 10)"
+    )
+    parser.add_argument(
+        "--client-pacing",
+        action="store_true",
+        help="keep the client's own pacing (280 nodes / 1100 calls per 5 min)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    if args.backfill_days is None:
+        args.backfill_days = 10 if args.quick else 90
+    args.cases = args.cases.split(",") if args.cases else list(DEFAULT_CASES)
+    Bench(args).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
