@@ -33,9 +33,7 @@ def world(tmp_path):
     store = LocalStore(tmp_path / "data")
     with simulator_server() as (sim, base_url):
         client = CloudflareClient(base_url, "sim-account", "sim-token")
-        facts = client.fetch_days(
-            [dt.date(2025, 3, d) for d in (9, 10, 11)], top_videos=10
-        )
+        facts = client.fetch_days([dt.date(2025, 3, d) for d in (9, 10, 11)], top_videos=10)
         for key, day in facts.items():
             doc = m.RawHourlyMinutes(date=key, timezone="Asia/Seoul", rows=day.hours)
             store.put(BUCKET, ASSET_FILES["raw_hourly_minutes"].key(key), jsonbytes.dumps(doc))
