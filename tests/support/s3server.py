@@ -9,7 +9,12 @@ R2's XML error body to test refused credentials (which moto never refuses).
 
 `clear_aws_env(monkeypatch)` removes every `AWS_*` variable and points the AWS config files at
 /dev/null, so that nothing on the machine (profiles, endpoint overrides, CA bundles, checksum
-settings) changes what a test's client does.
+settings) changes what a test's client does; `aws_free_env(env)` does the same to an
+environment mapping for a child process.
+
+The benchmark (`bench/`) uses the same launcher: `moto_server(count_requests=True)` also
+counts the requests moto answers (method, status, bytes; `S3Server.request_counts()`), and
+`S3Server.objects` / `upload_dir` inspect and fill buckets.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +53,14 @@ def clear_aws_env(monkeypatch: Any, **keep: str) -> None:
         monkeypatch.setenv(name, value)
 
 
+def aws_free_env(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without AWS_* variables, with the AWS config files pointed at /dev/null."""
+    out = {k: v for k, v in env.items() if not k.startswith("AWS_")}
+    out["AWS_CONFIG_FILE"] = os.devnull
+    out["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return out
+
+
 def free_port() -> int:
     """A port nobody listens on (bound and released, so connecting to it is refused)."""
     with socket.socket() as sock:
@@ -62,17 +75,87 @@ def moto_executable() -> Path:
     return path
 
 
+# `moto_server` with one extra stderr line per answered request (`count_requests=True`):
+# "S3_REQUEST <method> <status> <request body bytes>", the body size decoded when the client
+# sends an aws-chunked body.
+_COUNTING_LAUNCHER = """
+import sys
+from werkzeug.serving import WSGIRequestHandler
+
+_log_request = WSGIRequestHandler.log_request
+
+
+def log_request(self, code="-", size="-"):
+    headers = self.headers
+    length = headers.get("x-amz-decoded-content-length") or headers.get("Content-Length") or 0
+    sys.stderr.write(f"S3_REQUEST {self.command} {code} {length}\\n")
+    _log_request(self, code, size)
+
+
+WSGIRequestHandler.log_request = log_request
+from moto.server import main
+
+sys.exit(main())
+"""
+_REQUEST_LINE = re.compile(r"^S3_REQUEST (\S+) (\S+) (\d+)")
+
+
+class RequestCounts:
+    """What moto answered, by method (the same names for every method): `PUT` requests,
+    `PUT_2xx` (`_4xx`, ...) by status class, `PUT_bytes` of request bodies and
+    `PUT_2xx_bytes` of the bodies of the requests answered 2xx."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, int] = {}
+        self.last_seen = 0.0
+
+    def add(self, method: str, status: str, body_bytes: int) -> None:
+        with self._lock:
+            status_class = f"{method}_{status[:1]}xx"
+            for name, amount in (
+                (method, 1),
+                (status_class, 1),
+                (f"{method}_bytes", body_bytes),
+                (f"{status_class}_bytes", body_bytes),
+            ):
+                self._values[name] = self._values.get(name, 0) + amount
+            self.last_seen = time.monotonic()
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._values)
+
+
 @dataclass
 class S3Server:
     endpoint_url: str
     process: subprocess.Popen[str]
     log: deque[str] = field(default_factory=lambda: deque(maxlen=200))
     started_in: float = 0.0
+    requests: RequestCounts | None = None  # with moto_server(count_requests=True)
     _client: Any = field(default=None, repr=False)
 
     @property
     def running(self) -> bool:
         return self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def request_counts(self, settle: float = 0.3, timeout: float = 5.0) -> dict[str, int]:
+        """The request counters (cumulative; diff two snapshots for an interval), once no new
+        request line has arrived for `settle` s: moto logs a request as it answers it, and
+        the log is read by a thread, so the last lines of a finished client can lag."""
+        if self.requests is None:
+            raise RuntimeError("moto_server(count_requests=True) counts requests")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if time.monotonic() - self.requests.last_seen >= settle:
+                break
+            time.sleep(0.05)
+        return self.requests.snapshot()
 
     def stop(self) -> None:
         """Stop the server (idempotent); afterwards its port refuses connections."""
@@ -84,10 +167,10 @@ class S3Server:
                 self.process.kill()
                 self.process.wait(timeout=5)
 
-    def reset(self) -> None:
-        """Forget every bucket and object (moto's reset endpoint)."""
+    def reset(self, timeout: float = 5.0) -> None:
+        """Forget every bucket and object (moto's reset endpoint; frees moto's memory)."""
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=5):
+        with urllib.request.urlopen(request, timeout=timeout):
             pass
 
     def client(self) -> Any:
@@ -108,14 +191,43 @@ class S3Server:
         """Create a bucket (us-east-1: moto rejects CreateBucket in region `auto`)."""
         self.client().create_bucket(Bucket=name)
 
+    def objects(self, bucket: str) -> dict[str, tuple[str, int]]:
+        """key -> (etag, size) of every object in the bucket."""
+        out: dict[str, tuple[str, int]] = {}
+        paginator = self.client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket):
+            for item in page.get("Contents", ()):
+                out[item["Key"]] = (item["ETag"].strip('"'), int(item["Size"]))
+        return out
+
+    def upload_dir(self, root: Path, bucket: str) -> int:
+        """Upload every file under `root` as `bucket`/<relative path>; returns the count."""
+        client, n = self.client(), 0
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                key = path.relative_to(root).as_posix()
+                client.put_object(
+                    Bucket=bucket, Key=key, Body=path.read_bytes(), ContentType="application/json"
+                )
+                n += 1
+        return n
+
 
 @contextlib.contextmanager
-def moto_server(timeout: float = 20.0) -> Iterator[S3Server]:
-    """Run `moto_server -H 127.0.0.1 -p 0` as a subprocess; yield it once it answers."""
+def moto_server(timeout: float = 20.0, *, count_requests: bool = False) -> Iterator[S3Server]:
+    """Run `moto_server -H 127.0.0.1 -p 0` as a subprocess; yield it once it answers.
+
+    `count_requests`: run moto's `main` through a launcher that logs every answered request
+    (the same server; `S3Server.request_counts()` reads the counts)."""
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    if count_requests:
+        moto_executable()  # the same check: moto[server] installed
+        command = [sys.executable, "-c", _COUNTING_LAUNCHER]
+    else:
+        command = [str(moto_executable())]
     process = subprocess.Popen(
-        [str(moto_executable()), "-H", "127.0.0.1", "-p", "0"],
+        [*command, "-H", "127.0.0.1", "-p", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -125,18 +237,22 @@ def moto_server(timeout: float = 20.0) -> Iterator[S3Server]:
     log: deque[str] = deque(maxlen=200)
     port_found = threading.Event()
     port: list[int] = []
+    counts = RequestCounts() if count_requests else None
 
     def drain() -> None:
         # Keep reading: werkzeug logs every request to stderr and would block on a full pipe.
         assert process.stderr is not None
         for line in process.stderr:
+            if counts is not None and (request := _REQUEST_LINE.match(line)):
+                counts.add(request[1], request[2], int(request[3]))
+                continue
             log.append(line.rstrip())
             if not port_found.is_set() and (match := _PORT_LINE.search(line)):
                 port.append(int(match.group(1)))
                 port_found.set()
 
     threading.Thread(target=drain, name="moto_server-log", daemon=True).start()
-    server = S3Server(endpoint_url="", process=process, log=log)
+    server = S3Server(endpoint_url="", process=process, log=log, requests=counts)
     try:
         if not port_found.wait(timeout):
             raise RuntimeError(f"moto_server printed no port within {timeout} s: {list(log)}")
