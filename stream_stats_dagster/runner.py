@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,9 +87,10 @@ def complete_weeks(first: dt.date, last: dt.date) -> list[dt.date]:
     return weeks
 
 
-def range_tags(keys: Sequence[str]) -> dict[str, str]:
+def partition_tags(keys: Sequence[str]) -> dict[str, str]:
+    """One partition, or a range of consecutive ones, the way backfill runs are tagged."""
     if len(keys) == 1:
-        return {}
+        return {"dagster/partition": keys[0]}
     return {
         "dagster/asset_partition_range_start": keys[0],
         "dagster/asset_partition_range_end": keys[-1],
@@ -106,7 +107,7 @@ def error_line(error: SerializableErrorInfo | None, default: str) -> str:
     return message
 
 
-def step_error(result: dg.ExecuteInProcessResult) -> str:
+def step_error(result: dg.JobExecutionResult) -> str:
     """The first step failure's message, one line, without Dagster's wrapping."""
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
@@ -117,7 +118,7 @@ def step_error(result: dg.ExecuteInProcessResult) -> str:
     return "run failed"
 
 
-def hook_error(result: dg.ExecuteInProcessResult) -> str | None:
+def hook_error(result: dg.JobExecutionResult) -> str | None:
     """The first hook failure, one line. Hooks write the operation log (SPEC §6): a run whose
     steps all succeeded but whose log record could not be written (e.g. LOG_BUCKET missing)
     is a success to Dagster, but not "everything succeeded" for the CLI's exit status."""
@@ -130,6 +131,30 @@ def hook_error(result: dg.ExecuteInProcessResult) -> str | None:
                 f"{event.step_key}: operation log not written: {error_line(error, 'hook failed')}"
             )
     return None
+
+
+def execute_without_output_capture(
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    *,
+    tags: Mapping[str, str],
+    asset_selection: set[dg.AssetKey] | None,
+    run_config: Mapping[str, object] | None,
+) -> dg.JobExecutionResult:
+    """Run `job` in this process the way `execute_in_process` does, minus its output capture:
+    that keeps every step output of the run (7 days of documents) alive until the run ends,
+    which doubled a backfill's peak memory. `execute_job` would need a reconstructable job,
+    whose definitions Dagster caches per pointer, not per environment."""
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.execution.api import execute_run
+
+    run = instance.create_run_for_job(
+        job_def=job,
+        run_config=run_config,
+        tags={**job.run_tags, **tags},
+        asset_selection=asset_selection,
+    )
+    return execute_run(InMemoryJob(job), run, instance, raise_on_error=False)
 
 
 class Runner:
@@ -155,16 +180,14 @@ class Runner:
     def run(
         self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
     ) -> bool:
-        job = self.defs.resolve_job_def(job_name)
         started = time.monotonic()
         self.echo(f"  {label} ...")
-        result = job.execute_in_process(
-            instance=self.instance,
-            partition_key=keys[0] if len(keys) == 1 else None,
-            tags=range_tags(keys),
-            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+        result = execute_without_output_capture(
+            self.defs.resolve_job_def(job_name),
+            self.instance,
+            tags=partition_tags(keys),
+            asset_selection={dg.AssetKey(a) for a in assets} if assets else None,
             run_config=None if self.verbose else QUIET_LOGS,
-            raise_on_error=False,
         )
         seconds = time.monotonic() - started
         error = step_error(result) if not result.success else hook_error(result)

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import dagster as dg
+from pydantic import BaseModel
 
 from ..cloudflare.errors import CloudflareError
 from ..dates import BadDateError
@@ -63,18 +64,16 @@ def emit(
     yield from results(asset, per_doc)
 
 
-def preview(entries: Sequence[object], columns: Sequence[str]) -> dg.MetadataValue:
-    return markdown_table([e.model_dump() for e in entries], columns)
+PREVIEW_ROWS = 10
 
 
-def markdown_table(
-    rows: Sequence[Mapping[str, object]], columns: Sequence[str], limit: int = 10
-) -> dg.MetadataValue:
-    """A markdown preview of the top rows for the Dagster UI."""
+def preview(entries: Sequence[BaseModel], columns: Sequence[str] | None = None) -> dg.MetadataValue:
+    """A markdown table of the first rows for the Dagster UI (only those rows are dumped:
+    a full creators list is 10,000+ rows). Columns default to the first row's fields."""
+    rows = [e.model_dump() for e in entries[:PREVIEW_ROWS]]
+    columns = list(columns or (rows[0] if rows else ["-"]))
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = "".join(
-        "| " + " | ".join(str(row.get(c, "")) for c in columns) + " |\n" for row in rows[:limit]
-    )
+    body = "".join("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |\n" for row in rows)
     return dg.MetadataValue.md(head + body)
 
 

@@ -14,7 +14,7 @@ from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import models as m
 from ...storage.resource import StorageResource
-from ..common import clear_failures, markdown_table, partition_days
+from ..common import clear_failures, partition_days, preview
 
 # Transient Cloudflare failures are retried inside the client first (honouring
 # retry-after); this is one more attempt a minute later for outages that outlast it.
@@ -91,20 +91,19 @@ def build_raw_assets(
         }
         last = keyed[max(keyed)]
         previews = {
-            "raw_creator_minutes": (len(last.creators), [r.model_dump() for r in last.creators]),
-            "raw_country_minutes": (len(last.countries), [r.model_dump() for r in last.countries]),
-            "raw_video_minutes": (len(last.videos), [r.model_dump() for r in last.videos]),
-            "raw_hourly_minutes": (len(last.hours), [r.model_dump() for r in last.hours]),
+            "raw_creator_minutes": last.creators,
+            "raw_country_minutes": last.countries,
+            "raw_video_minutes": last.videos,
+            "raw_hourly_minutes": last.hours,
         }
         for name in RAW_ASSETS:
             if name not in selected:
                 continue
             meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
             if name in previews:
-                rows, dumped = previews[name]
-                meta["rows (last day)"] = rows
+                meta["rows (last day)"] = len(previews[name])
                 meta["total minutes (last day)"] = sum(r.minutesViewed for r in last.hours)
-                meta["preview"] = markdown_table(dumped, list(dumped[0]) if dumped else ["-"])
+                meta["preview"] = preview(previews[name])
             elif cache_stats is not None:
                 meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
             yield dg.Output(outputs[name], output_name=name, metadata=meta)
