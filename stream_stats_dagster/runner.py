@@ -21,6 +21,7 @@ from .config import Settings
 from .dates import days_between, monday_of
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS
+from .gc_tuning import fewer_collections
 from .partitions import MAX_DAYS_PER_RUN
 from .storage.base import StorageError
 
@@ -182,13 +183,14 @@ class Runner:
     ) -> bool:
         started = time.monotonic()
         self.echo(f"  {label} ...")
-        result = execute_without_output_capture(
-            self.defs.resolve_job_def(job_name),
-            self.instance,
-            tags=partition_tags(keys),
-            asset_selection={dg.AssetKey(a) for a in assets} if assets else None,
-            run_config=None if self.verbose else QUIET_LOGS,
-        )
+        with fewer_collections():
+            result = execute_without_output_capture(
+                self.defs.resolve_job_def(job_name),
+                self.instance,
+                tags=partition_tags(keys),
+                asset_selection={dg.AssetKey(a) for a in assets} if assets else None,
+                run_config=None if self.verbose else QUIET_LOGS,
+            )
         seconds = time.monotonic() - started
         error = step_error(result) if not result.success else hook_error(result)
         success = error is None
