@@ -4,7 +4,7 @@
 (`tests.support.dagster_services`) on a fresh `DAGSTER_HOME` holding the repository's
 `dagster.yaml` as it is (no test overrides: the run queue is polled every 5 s, the default),
 launches a backfill of `daily_stats_job` through Dagster's GraphQL API with
-`tests.e2e.test_ui_backfill.launch_job_backfill` (what the UI's "Launch backfill" sends: the
+`tests.support.backfills.launch_job_backfill` (what the UI's "Launch backfill" sends: the
 job's partition set, all its asset keys, the partition names), waits for the backfill to
 finish and stops the services. The runs execute in processes the daemon's code server spawns,
 so nothing can be counted inside them: the orchestrator counts what reaches the simulator and
@@ -192,7 +192,7 @@ def run_backfill(
     import dagster_graphql  # noqa: F401
 
     from stream_stats_dagster.defs.jobs import DAILY_JOB
-    from tests.e2e.test_ui_backfill import DONE, launch_job_backfill
+    from tests.support.backfills import DONE, launch_job_backfill
     from tests.support.dagster_services import dagster_services
 
     home = Path(home).resolve()

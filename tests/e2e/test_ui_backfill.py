@@ -4,9 +4,9 @@ sends it, and the files and operation log records it must leave behind.
 
 The UI (ui-core `LaunchAssetChoosePartitionsDialog.onLaunchAsBackfill`, for an asset job)
 posts `launchPartitionBackfill` with the job's partition set (`<job>_partition_set`), the
-job's asset keys and the chosen partition keys. `DagsterGraphQLClient` has no method for
-backfills, so the mutation goes through its `_execute`. The simulator is served over HTTP by
-this process: the runs execute in processes the daemon's code server starts.
+job's asset keys and the chosen partition keys (`tests/support/backfills.py`). The simulator
+is served over HTTP by this process: the runs execute in processes the daemon's code server
+starts.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 from stream_stats_dagster.defs.jobs import DAILY_JOB
 from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.keys import rolling_pointer_key
+from tests.support.backfills import launch_job_backfill, wait_for_backfill
 from tests.support.dagster_services import dagster_services, processes_with_home
 from tests.support.pipeline import pipeline_env, simulator_server
 
@@ -36,68 +37,6 @@ DAYS = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range((LAST - FIRST)
 MAX_PARTITIONS_PER_RUN = 7  # BackfillPolicy.multi_run(7) of the daily assets
 BACKFILL_TIMEOUT = 240.0
 STATS_BUCKET, LOG_BUCKET = "points-system-bucket", "logs-bucket"
-
-JOB_ASSETS_QUERY = """
-query JobAssets($selector: PipelineSelector!, $repositorySelector: RepositorySelector!,
-                $jobName: String!) {
-  assetNodes(pipeline: $selector) { assetKey { path } }
-  partitionSetsOrError(repositorySelector: $repositorySelector, pipelineName: $jobName) {
-    __typename
-    ... on PartitionSets { results { name pipelineName } }
-    ... on PythonError { message }
-  }
-}
-"""
-
-# As in ui-core/src/instance/backfill/BackfillUtils.tsx (LAUNCH_PARTITION_BACKFILL_MUTATION).
-LAUNCH_PARTITION_BACKFILL = """
-mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $backfillParams) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId launchedRunIds }
-    ... on PartitionSetNotFoundError { message }
-    ... on PartitionKeysNotFoundError { message }
-    ... on InvalidStepError { invalidStepKey }
-    ... on InvalidOutputError { stepKey invalidOutputName }
-    ... on UnauthorizedError { message }
-    ... on PipelineNotFoundError { message }
-    ... on RunConflict { message }
-    ... on ConflictingExecutionParamsError { message }
-    ... on PresetNotFoundError { message }
-    ... on InvalidSubsetError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on PythonError { message stack }
-  }
-}
-"""
-
-BACKFILL_STATUS = """
-query BackfillStatus($backfillId: String!) {
-  partitionBackfillOrError(backfillId: $backfillId) {
-    __typename
-    ... on PartitionBackfill {
-      id
-      status
-      isAssetBackfill
-      numPartitions
-      partitionSetName
-      endTimestamp
-      error { message stack }
-      runs(limit: 100) {
-        runId
-        status
-        jobName
-        tags { key value }
-        assetSelection { path }
-      }
-    }
-    ... on BackfillNotFoundError { message }
-    ... on PythonError { message stack }
-  }
-}
-"""
-
-DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
 @pytest.fixture
@@ -118,57 +57,6 @@ def partitions_of(run: dict) -> list[str]:
     start = dt.date.fromisoformat(tags["dagster/asset_partition_range_start"])
     end = dt.date.fromisoformat(tags["dagster/asset_partition_range_end"])
     return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-
-
-def launch_job_backfill(services, job_name: str, partition_names: list[str]) -> str:
-    """What the UI sends from the job's page: Materialize all → partitions → Launch backfill."""
-    client = services.client()
-    [job] = client._get_repo_locations_and_names_with_pipeline(job_name)
-    repository_selector = {
-        "repositoryLocationName": job.repository_location_name,
-        "repositoryName": job.repository_name,
-    }
-    found = services.graphql(
-        JOB_ASSETS_QUERY,
-        {
-            "selector": {**repository_selector, "pipelineName": job_name},
-            "repositorySelector": repository_selector,
-            "jobName": job_name,
-        },
-    )
-    partition_sets = found["partitionSetsOrError"]
-    assert partition_sets["__typename"] == "PartitionSets", partition_sets
-    partition_set_name = f"{job_name}_partition_set"
-    assert partition_set_name in {p["name"] for p in partition_sets["results"]}
-    asset_keys = [{"path": node["assetKey"]["path"]} for node in found["assetNodes"]]
-    assert len(asset_keys) == 12, asset_keys  # 5 raw + 4 daily + 3 rolling
-    result = services.graphql(
-        LAUNCH_PARTITION_BACKFILL,
-        {
-            "backfillParams": {
-                "selector": {
-                    "partitionSetName": partition_set_name,
-                    "repositorySelector": repository_selector,
-                },
-                "assetSelection": asset_keys,
-                "partitionNames": partition_names,
-                "fromFailure": False,
-                "tags": [{"key": "dagster/from_ui", "value": "true"}],
-            }
-        },
-    )["launchPartitionBackfill"]
-    assert result["__typename"] == "LaunchBackfillSuccess", result
-    return result["backfillId"]
-
-
-def wait_for_backfill(services, backfill_id: str, timeout: float) -> dict:
-    def finished():
-        backfill = services.graphql(BACKFILL_STATUS, {"backfillId": backfill_id})
-        backfill = backfill["partitionBackfillOrError"]
-        assert backfill["__typename"] == "PartitionBackfill", backfill
-        return backfill if backfill["status"] in DONE else None
-
-    return services.wait_until(f"backfill {backfill_id}", finished, timeout, interval=1.0)
 
 
 def test_backfill_of_eleven_days_from_the_ui(env, tmp_path):
