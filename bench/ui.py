@@ -23,35 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Like the test's BACKFILL_STATUS, with the times of the backfill and of its runs.
-BACKFILL_TIMES = """
-query BenchBackfill($backfillId: String!) {
-  partitionBackfillOrError(backfillId: $backfillId) {
-    __typename
-    ... on PartitionBackfill {
-      id
-      status
-      isAssetBackfill
-      numPartitions
-      partitionSetName
-      timestamp
-      endTimestamp
-      error { message }
-      runs(limit: 1000) {
-        runId
-        status
-        jobName
-        creationTime
-        startTime
-        endTime
-        tags { key value }
-      }
-    }
-    ... on BackfillNotFoundError { message }
-    ... on PythonError { message stack }
-  }
-}
-"""
 SAMPLE_INTERVAL = 0.5
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -192,7 +163,7 @@ def run_backfill(
     import dagster_graphql  # noqa: F401
 
     from stream_stats_dagster.defs.jobs import DAILY_JOB
-    from tests.support.backfills import DONE, launch_job_backfill
+    from tests.support.backfills import BACKFILL_STATUS, DONE, launch_job_backfill
     from tests.support.dagster_services import dagster_services
 
     home = Path(home).resolve()
@@ -213,7 +184,7 @@ def run_backfill(
             result["launch_s"] = round(time.perf_counter() - t0, 3)
 
             def finished() -> dict[str, Any] | None:
-                data = services.graphql(BACKFILL_TIMES, {"backfillId": backfill_id})
+                data = services.graphql(BACKFILL_STATUS, {"backfillId": backfill_id})
                 found = data["partitionBackfillOrError"]
                 if found["__typename"] != "PartitionBackfill":
                     raise RuntimeError(f"backfill {backfill_id}: {found}")

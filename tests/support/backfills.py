@@ -48,6 +48,7 @@ mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
 }
 """
 
+# The backfill, its runs and their times (the e2e test checks the runs, the bench the times).
 BACKFILL_STATUS = """
 query BackfillStatus($backfillId: String!) {
   partitionBackfillOrError(backfillId: $backfillId) {
@@ -58,12 +59,16 @@ query BackfillStatus($backfillId: String!) {
       isAssetBackfill
       numPartitions
       partitionSetName
+      timestamp
       endTimestamp
       error { message stack }
-      runs(limit: 100) {
+      runs(limit: 1000) {
         runId
         status
         jobName
+        creationTime
+        startTime
+        endTime
         tags { key value }
         assetSelection { path }
       }
