@@ -144,7 +144,8 @@ def execute_without_output_capture(
 ) -> dg.JobExecutionResult:
     """Run `job` in this process the way `execute_in_process` does, minus its output capture:
     that keeps every step output of the run (7 days of documents) alive until the run ends,
-    which doubled a backfill's peak memory. `execute_job` would need a reconstructable job,
+    which doubled a backfill's peak memory. Needs the in-process executor (the project's
+    Definitions set it). `execute_job` would need a reconstructable job,
     whose definitions Dagster caches per pointer, not per environment."""
     from dagster._core.definitions.job_base import InMemoryJob
     from dagster._core.execution.api import execute_run
