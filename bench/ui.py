@@ -163,7 +163,7 @@ def run_backfill(
     import dagster_graphql  # noqa: F401
 
     from stream_stats_dagster.defs.jobs import DAILY_JOB
-    from tests.support.backfills import BACKFILL_STATUS, DONE, launch_job_backfill
+    from tests.support.backfills import launch_job_backfill, wait_for_backfill
     from tests.support.dagster_services import dagster_services
 
     home = Path(home).resolve()
@@ -183,16 +183,7 @@ def run_backfill(
             backfill_id = launch_job_backfill(services, DAILY_JOB, partition_names)
             result["launch_s"] = round(time.perf_counter() - t0, 3)
 
-            def finished() -> dict[str, Any] | None:
-                data = services.graphql(BACKFILL_STATUS, {"backfillId": backfill_id})
-                found = data["partitionBackfillOrError"]
-                if found["__typename"] != "PartitionBackfill":
-                    raise RuntimeError(f"backfill {backfill_id}: {found}")
-                return found if found["status"] in DONE else None
-
-            backfill = services.wait_until(
-                f"backfill {backfill_id}", finished, timeout, interval=1.0
-            )
+            backfill = wait_for_backfill(services, backfill_id, timeout)
             observed_s = time.perf_counter() - t0
             stop_started = time.perf_counter()
         result["stop_s"] = round(time.perf_counter() - stop_started, 3)

@@ -42,23 +42,22 @@ TEST_SECRET_ACCESS_KEY = "test-secret-access-key"
 _PORT_LINE = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 
 
+# No profile, endpoint override, CA bundle or checksum setting on the machine reaches boto3.
+NO_AWS_CONFIG_FILES = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+
 def clear_aws_env(monkeypatch: Any, **keep: str) -> None:
     """Delete every AWS_* variable, then set the AWS config files to /dev/null and `keep`."""
     for name in list(os.environ):
         if name.startswith("AWS_"):
             monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    for name, value in keep.items():
+    for name, value in {**NO_AWS_CONFIG_FILES, **keep}.items():
         monkeypatch.setenv(name, value)
 
 
 def aws_free_env(env: Mapping[str, str]) -> dict[str, str]:
     """`env` without AWS_* variables, with the AWS config files pointed at /dev/null."""
-    out = {k: v for k, v in env.items() if not k.startswith("AWS_")}
-    out["AWS_CONFIG_FILE"] = os.devnull
-    out["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    return out
+    return {**{k: v for k, v in env.items() if not k.startswith("AWS_")}, **NO_AWS_CONFIG_FILES}
 
 
 def free_port() -> int:
