@@ -5,7 +5,7 @@ small-scale simulator over loopback HTTP, then keeps what the golden test compar
 the raw extracts of all ten days, the daily files of 2025-03-09 and 2025-03-10, the
 rolling window ending 2025-03-10 and the week 2025-03-03..2025-03-09 (ISO 2025-W10).
 
-The files were frozen from the object-per-row core (commit 9cb4a0b's parent) before the
+The files were frozen from the object-per-row core (commit feeac85) before the
 columnar rewrite; regenerate them only when the contract changes on purpose.
 """
 
