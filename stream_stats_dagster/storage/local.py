@@ -8,6 +8,9 @@ It mirrors R2's guarantees so that local runs and tests exercise the same semant
   bucket holds an exclusive `fcntl.flock` on `<root>/.locks/<bucket>.lock` while it checks the
   condition and replaces the file. Each call opens the lock file anew, so threads of one
   process exclude each other too. Reads take no lock (`os.replace` is atomic for them).
+- A process killed between `mkstemp` and `os.replace` leaves its temporary file behind: a PUT
+  removes the temporary files older than an hour (`STALE_TMP_SECONDS`) in the directory of the
+  key it writes, once per directory per store. A write in progress is never that old.
 Content-Type and Cache-Control have no place in a plain file and are accepted but not stored.
 Buckets are created on demand.
 """
@@ -20,6 +23,7 @@ import fcntl
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from .base import (
 )
 
 _TMP_SUFFIX = ".stream-stats-tmp"
+STALE_TMP_SECONDS = 3600.0
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 
 
@@ -43,6 +48,7 @@ class LocalStore:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root).absolute()
         self.fsync = fsync
+        self._swept: set[Path] = set()  # directories already cleared of stale temp files
 
     def describe(self) -> str:
         return f"local directory {self.root}"
@@ -158,7 +164,26 @@ class LocalStore:
                 self._write(path, body)
         except OSError as err:
             raise self._error(err, "write", bucket, key) from None
+        finally:
+            self._sweep(path.parent)
         return PutResult(etag=etag, written=True)
+
+    def _sweep(self, directory: Path) -> None:
+        """Remove temporary files that killed writes left in `directory` (best effort)."""
+        if directory in self._swept:
+            return
+        cutoff = time.time() - STALE_TMP_SECONDS
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return
+        self._swept.add(directory)
+        for entry in entries:
+            if not (entry.name.startswith(".") and entry.name.endswith(_TMP_SUFFIX)):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
 
     def _write(self, path: Path, body: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
