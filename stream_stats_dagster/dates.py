@@ -4,6 +4,7 @@ Cloudflare speaks UTC."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -14,13 +15,19 @@ class BadDateError(ValueError):
     """A date argument that is not a real YYYY-MM-DD day."""
 
 
+# ASCII digits only: `\d` would also match other scripts' digits.
+_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_day(text: str) -> dt.date:
-    """Parse a YYYY-MM-DD partition key or CLI date, with a one-line error."""
+    """Parse a YYYY-MM-DD partition key or CLI date, with a one-line error.
+
+    Only that form: `date.fromisoformat` alone also takes `2025-W11-2` and `20250311`."""
     try:
-        if len(text) != 10:
+        if not isinstance(text, str) or not _DAY_RE.fullmatch(text):
             raise ValueError
         return dt.date.fromisoformat(text)
-    except (TypeError, ValueError):
+    except ValueError:
         raise BadDateError(f"bad date {text!r}: expected YYYY-MM-DD (e.g. 2025-03-11)") from None
 
 

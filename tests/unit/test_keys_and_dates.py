@@ -1,4 +1,5 @@
 import datetime as dt
+import os
 
 import pytest
 
@@ -56,10 +57,47 @@ def test_weekly_keys_use_iso_week_year_of_the_monday():
     )
 
 
-@pytest.mark.parametrize("text", ["2025-3-1", "2025-02-30", "yesterday", "", "2025-03-011"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-3-1",
+        "2025-02-30",
+        "yesterday",
+        "",
+        "2025-03-011",
+        "2025-W11-2",  # ISO week date: fromisoformat reads it as 2025-03-11
+        "2025W112",
+        "20250311",  # basic format: fromisoformat reads it as 2025-03-11
+        "2025-03-11T00:00",
+        " 2025-03-11",
+        "2025-03-11\n",
+        "\uff12\uff10\uff12\uff15-03-11",  # full-width digits match `\d`
+    ],
+)
 def test_bad_dates_are_one_line(text):
-    with pytest.raises(BadDateError, match="expected YYYY-MM-DD"):
+    with pytest.raises(BadDateError, match="expected YYYY-MM-DD") as raised:
         parse_day(text)
+    assert "\n" not in str(raised.value).replace(repr(text), "")
+
+
+def test_good_dates_parse():
+    assert parse_day("2025-03-11") == D(2025, 3, 11)
+    assert parse_day("2024-02-29") == D(2024, 2, 29)
+
+
+@pytest.mark.parametrize("flag", ["--date", "--from"])
+@pytest.mark.parametrize("text", ["2025-W11-2", "20250311"])
+def test_cli_refuses_non_iso_dates_in_one_line(flag, text, monkeypatch, capsys, tmp_path):
+    from stream_stats_dagster import cli
+
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "CLOUDFLARE_", "R2_", "STREAM_STATS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    argv = ["collect", flag, text] + (["--to", "2025-03-12"] if flag == "--from" else [])
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"stream-stats: error: bad date {text!r}: expected YYYY-MM-DD (e.g. 2025-03-11)\n"
 
 
 def test_chunks_split_runs_of_consecutive_days_at_7():
