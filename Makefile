@@ -5,7 +5,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test check lint ui simulator bench postgres
+.PHONY: demo test check lint ui simulator bench postgres docker-compose
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -18,7 +18,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 demo: $(VENV)/.synced  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
 
-test: $(VENV)/.synced postgres  ## the whole test suite (CI runs this)
+test: $(VENV)/.synced postgres docker-compose  ## the whole test suite (CI runs this)
 	$(VENV)/bin/pytest -q
 
 # PostgreSQL 15 server binaries for the Dagster-on-Postgres test (each test starts and stops a
@@ -28,6 +28,14 @@ postgres:
 	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -q --no-install-recommends postgresql; }
+
+# docker-compose (Debian's 1.29) for the deployment-file tests: `docker-compose config -q` checks
+# deploy/docker-compose.yaml without a Docker daemon. No-op if present.
+docker-compose:
+	@command -v docker-compose >/dev/null || { \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -q --no-install-recommends docker-compose; }
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
