@@ -1,19 +1,27 @@
-"""Which file each asset is: its key layout, its document model and its cache policy.
+"""Which file each asset is: its key layout, its document model, its cache policy, and how
+its value becomes bytes and back.
 
 The IO manager, the rebuild command and the tests all read this table, so an asset's
-storage rules are written down once.
+storage rules are written down once. Raw extracts travel as `facts.RawExtract` frames and
+are validated against their pydantic model when read back; report documents travel as
+`reports.tables.Document` frames (or pydantic models) and are serialised exactly once,
+here, through `storage.jsonbytes`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import pandas as pd
 from pydantic import BaseModel
 
 from . import keys
+from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawExtract
 from .reports import models as m
+from .reports.tables import Document
+from .storage import jsonbytes
 
 Layout = Literal["raw", "daily", "weekly", "rolling"]
 
@@ -32,6 +40,8 @@ class AssetFile:
     layout: Layout
     name: str
     model: type[BaseModel]
+    columns: tuple[str, ...] = ()  # raw extracts: the row fields, in file order
+    list_field: str = "rows"  # raw extracts: the field holding the rows
 
     def key(self, partition_key: str) -> str:
         day = dt.date.fromisoformat(partition_key)
@@ -52,13 +62,44 @@ class AssetFile:
     def cache_control(self) -> str:
         return CACHE_CONTROL[self.layout]
 
+    def encode(self, value: Any) -> bytes:
+        """The canonical bytes of a raw extract, a report document or a pydantic model."""
+        if isinstance(value, RawExtract):
+            rows = value.rows[list(self.columns)].to_dict("records") if len(value.rows) else []
+            data = {"schemaVersion": SCHEMA_VERSION, "date": value.date, **value.header}
+            return jsonbytes.dumps_plain({**data, self.list_field: rows})
+        if isinstance(value, Document):
+            return jsonbytes.dumps_plain(value.to_json())
+        return jsonbytes.dumps(value)
+
+    def decode(self, body: bytes) -> Any:
+        """A stored file, validated against its model (pydantic's `ValidationError` or a
+        `ValueError` if it is not JSON): raw extracts as `RawExtract`, others as the model."""
+        doc = self.model.model_validate_json(body)
+        if self.layout != "raw":
+            return doc
+        rows = pd.DataFrame.from_records(getattr(doc, self.list_field), columns=list(self.columns))
+        if self.list_field == "rows":
+            rows = rows.astype(dict.fromkeys(VALUES, "int64"))
+        else:
+            rows = rows.astype(object).where(rows.notna(), None)
+        skip = {"schemaVersion", "date", self.list_field}
+        header = {k: getattr(doc, k) for k in type(doc).model_fields if k not in skip}
+        return RawExtract(doc.date, rows, header)
+
+
+def _raw(name: str, model: type[BaseModel], facts: str) -> AssetFile:
+    return AssetFile("raw", name, model, tuple(FACT_COLUMNS[facts]))
+
 
 ASSET_FILES: dict[str, AssetFile] = {
-    "raw_creator_minutes": AssetFile("raw", "creator-minutes", m.RawCreatorMinutes),
-    "raw_country_minutes": AssetFile("raw", "country-minutes", m.RawCountryMinutes),
-    "raw_video_minutes": AssetFile("raw", "video-minutes", m.RawVideoMinutes),
-    "raw_hourly_minutes": AssetFile("raw", "hourly-minutes", m.RawHourlyMinutes),
-    "raw_video_metadata": AssetFile("raw", "video-metadata", m.RawVideoMetadata),
+    "raw_creator_minutes": _raw("creator-minutes", m.RawCreatorMinutes, "creators"),
+    "raw_country_minutes": _raw("country-minutes", m.RawCountryMinutes, "countries"),
+    "raw_video_minutes": _raw("video-minutes", m.RawVideoMinutes, "videos"),
+    "raw_hourly_minutes": _raw("hourly-minutes", m.RawHourlyMinutes, "hours"),
+    "raw_video_metadata": AssetFile(
+        "raw", "video-metadata", m.RawVideoMetadata, tuple(METADATA_COLUMNS), "videos"
+    ),
     "creators": AssetFile("daily", "creators", m.CreatorsDoc),
     "countries": AssetFile("daily", "countries", m.CountriesDoc),
     "videos_with_posts": AssetFile("daily", "videos-with-posts", m.VideosWithPostsDoc),
@@ -75,3 +116,5 @@ INDEXED_ASSETS = {"summary": "daily", "weekly_summary": "weekly", "rolling_summa
 
 RAW_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "raw"]
 DAILY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "daily"]
+ROLLING_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "rolling"]
+WEEKLY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "weekly"]

@@ -10,23 +10,19 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import dagster as dg
 
 from .config import Settings
 from .dates import days_between, monday_of
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
-from .files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS
-from .gc_tuning import fewer_collections
+from .files import ASSET_FILES, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
 from .storage.base import StorageError
-
-if TYPE_CHECKING:
-    from dagster._utils.error import SerializableErrorInfo
 
 WEEKS_PER_RUN = 4
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -98,7 +94,7 @@ def partition_tags(keys: Sequence[str]) -> dict[str, str]:
     }
 
 
-def error_line(error: SerializableErrorInfo | None, default: str) -> str:
+def error_line(error: Any, default: str) -> str:
     """An error's first line without Dagster's `package.module.ClassName: ` prefix."""
     message = (error.message if error else "").strip()
     message = message.splitlines()[0] if message else default
@@ -134,31 +130,6 @@ def hook_error(result: dg.JobExecutionResult) -> str | None:
     return None
 
 
-def execute_without_output_capture(
-    job: dg.JobDefinition,
-    instance: dg.DagsterInstance,
-    *,
-    tags: Mapping[str, str],
-    asset_selection: set[dg.AssetKey] | None,
-    run_config: Mapping[str, object] | None,
-) -> dg.JobExecutionResult:
-    """Run `job` in this process the way `execute_in_process` does, minus its output capture:
-    that keeps every step output of the run (7 days of documents) alive until the run ends,
-    which doubled a backfill's peak memory. Needs the in-process executor (the project's
-    Definitions set it). `execute_job` would need a reconstructable job,
-    whose definitions Dagster caches per pointer, not per environment."""
-    from dagster._core.definitions.job_base import InMemoryJob
-    from dagster._core.execution.api import execute_run
-
-    run = instance.create_run_for_job(
-        job_def=job,
-        run_config=run_config,
-        tags={**job.run_tags, **tags},
-        asset_selection=asset_selection,
-    )
-    return execute_run(InMemoryJob(job), run, instance, raise_on_error=False)
-
-
 class Runner:
     """Runs jobs of one Definitions object in-process against one instance."""
 
@@ -184,14 +155,13 @@ class Runner:
     ) -> bool:
         started = time.monotonic()
         self.echo(f"  {label} ...")
-        with fewer_collections():
-            result = execute_without_output_capture(
-                self.defs.resolve_job_def(job_name),
-                self.instance,
-                tags=partition_tags(keys),
-                asset_selection={dg.AssetKey(a) for a in assets} if assets else None,
-                run_config=None if self.verbose else QUIET_LOGS,
-            )
+        result = self.defs.resolve_job_def(job_name).execute_in_process(
+            instance=self.instance,
+            tags=partition_tags(keys),
+            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+            run_config=None if self.verbose else QUIET_LOGS,
+            raise_on_error=False,
+        )
         seconds = time.monotonic() - started
         error = step_error(result) if not result.success else hook_error(result)
         success = error is None
@@ -200,7 +170,7 @@ class Runner:
         self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
         return success
 
-    def _failed(self, label: str, err: Exception) -> Report:
+    def _failed(self, label: str, err: Exception | str) -> Report:
         """Record a failure outside any run (one line, like a step failure) and stop."""
         self.report.outcomes.append(RunOutcome(label, False, 0.0, "", str(err)))
         self.echo(f"  {label}: FAILED ({err})")
@@ -221,30 +191,18 @@ class Runner:
     def collect(self, first: dt.date, last: dt.date) -> Report:
         """Raw + daily + rolling for first..last, and weekly for its complete weeks.
 
-        A window ending on `first` reads the daily files of the six days before it, and
-        their trends read six more raw days: whatever of those is missing is fetched
-        (raw) or derived (daily) first.
+        The 7-day trends and windows of `first` read the raw extracts of the six days
+        before it: whatever of those is missing is fetched first.
         """
-        week = dt.timedelta(days=6)
-        lead_raw = self._days(first - 2 * week, first - dt.timedelta(days=1))
-        lead_daily = self._days(first - week, first - dt.timedelta(days=1))
         try:
-            steps = [
-                ([d for d in lead_raw if not self._present(d, RAW_ASSETS)], RAW_ASSETS, "raw"),
-                (
-                    [d for d in lead_daily if not self._present(d, DAILY_ASSETS)],
-                    DAILY_ASSETS,
-                    "daily",
-                ),
-            ]
+            lead = self._missing_raw(first - dt.timedelta(days=6), first - dt.timedelta(days=1))
         except StorageError as err:
             # Planning reads storage outside any Dagster step: report it like a failed run.
             return self._failed("storage", err)
-        for missing, assets, what in steps:
-            for chunk in chunks(missing):
-                label = f"{what} {_span(chunk)} (for 7-day windows)"
-                if not self.run(DAILY_JOB, _keys(chunk), label, assets):
-                    return self.report
+        for chunk in chunks(lead):
+            label = f"raw {_span(chunk)} (for 7-day windows)"
+            if not self.run(DAILY_JOB, _keys(chunk), label, RAW_ASSETS):
+                return self.report
         for chunk in chunks(self._days(first, last)):
             if not self.run(DAILY_JOB, _keys(chunk), f"raw+daily+rolling {_span(chunk)}"):
                 return self.report
@@ -252,7 +210,21 @@ class Runner:
         return self.report
 
     def rebuild(self, first: dt.date, last: dt.date) -> Report:
-        """Daily, rolling and weekly files of first..last from stored raw extracts only."""
+        """Daily, rolling and weekly files of first..last from stored raw extracts only.
+
+        Every raw day they read (first-6..last) must be stored: missing ones are named in
+        one line before any run starts."""
+        try:
+            missing = self._missing_raw(first - dt.timedelta(days=6), last)
+        except StorageError as err:
+            return self._failed("storage", err)
+        if missing:
+            listed = ", ".join(d.isoformat() for d in missing)
+            return self._failed(
+                "rebuild",
+                f"no stored raw extracts for {listed}: collect them first "
+                f"(stream-stats collect --from {missing[0]} --to {missing[-1]})",
+            )
         for chunk in chunks(self._days(first, last)):
             if not self.run(
                 REBUILD_DAILY_JOB, _keys(chunk), f"daily+rolling {_span(chunk)} from raw"
@@ -260,6 +232,10 @@ class Runner:
                 return self.report
         self._weekly(first, last)
         return self.report
+
+    def _missing_raw(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """Days of first..last (on/after the start date) without all their raw extracts."""
+        return [d for d in self._days(first, last) if not self._present(d, RAW_ASSETS)]
 
     def _weekly(self, first: dt.date, last: dt.date) -> None:
         weeks = [

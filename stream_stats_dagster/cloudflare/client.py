@@ -30,14 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from ..dates import UTC, ReportDay, local_hour_label, to_utc_z
-from ..facts import (
-    CountryMinutes,
-    CreatorMinutes,
-    DayFacts,
-    HourMinutes,
-    VideoMetadata,
-    VideoMinutes,
-)
+from ..facts import DayFacts, VideoMetadata, fact_frame
 from . import queries
 from .errors import (
     CloudflareAuthError,
@@ -165,23 +158,49 @@ class _Work:
 class _DayState:
     report: ReportDay
     index: int
-    creators: dict[str, CreatorMinutes] = field(default_factory=dict)
-    countries: dict[str, CountryMinutes] = field(default_factory=dict)
-    videos: list[VideoMinutes] = field(default_factory=list)
+    # name -> (minutes, count) of every creator / country; the top videos' rows in order
+    creators: dict[str, tuple[int, int]] = field(default_factory=dict)
+    countries: dict[str, tuple[int, int]] = field(default_factory=dict)
+    videos: list[tuple[str, str, int, int]] = field(default_factory=list)
     hours: list[list[int]] = field(default_factory=list)  # [minutes, count] per local hour
 
     def facts(self) -> DayFacts:
+        """The day's rows as frames; creators and countries sorted by name (file order)."""
         labels = [local_hour_label(h) for h in self.report.local_hours()]
         return DayFacts(
             date=self.report.key,
-            creators=[self.creators[k] for k in sorted(self.creators)],
-            countries=[self.countries[k] for k in sorted(self.countries)],
-            videos=self.videos,
-            hours=[
-                HourMinutes(hour=label, minutesViewed=m, viewCount=c)
-                for label, (m, c) in zip(labels, self.hours, strict=True)
-            ],
+            creators=_keyed_frame("creators", "creator", self.creators),
+            countries=_keyed_frame("countries", "clientCountryName", self.countries),
+            videos=fact_frame(
+                "videos",
+                {
+                    "uid": [v[0] for v in self.videos],
+                    "creator": [v[1] for v in self.videos],
+                    "minutesViewed": [v[2] for v in self.videos],
+                    "viewCount": [v[3] for v in self.videos],
+                },
+            ),
+            hours=fact_frame(
+                "hours",
+                {
+                    "hour": labels,
+                    "minutesViewed": [m for m, _ in self.hours],
+                    "viewCount": [c for _, c in self.hours],
+                },
+            ),
         )
+
+
+def _keyed_frame(kind: str, key: str, totals: dict[str, tuple[int, int]]) -> Any:
+    names = sorted(totals)
+    return fact_frame(
+        kind,
+        {
+            key: names,
+            "minutesViewed": [totals[n][0] for n in names],
+            "viewCount": [totals[n][1] for n in names],
+        },
+    )
 
 
 class CloudflareClient:
@@ -357,12 +376,11 @@ class CloudflareClient:
         if work.kind in ("creators", "countries"):
             key = node.dimensions[0]
             target = state.creators if work.kind == "creators" else state.countries
-            model = CreatorMinutes if work.kind == "creators" else CountryMinutes
             for dims, count, minutes in rows:
                 name = dims[key]
                 if name in target:
                     raise CloudflareResponseError(f"{what}: {key} {name!r} returned twice")
-                target[name] = model(**{key: name, "minutesViewed": minutes, "viewCount": count})
+                target[name] = (minutes, count)
             if len(rows) < node.limit:
                 return None
             last = rows[-1][0][key]
@@ -374,10 +392,7 @@ class CloudflareClient:
                 work.page + 1,
             )
         if work.kind == "videos":
-            state.videos = [
-                VideoMinutes(uid=dims["uid"], creator=dims["creator"], minutesViewed=m, viewCount=c)
-                for dims, c, m in rows
-            ]
+            state.videos = [(dims["uid"], dims["creator"], m, c) for dims, c, m in rows]
             return None
         # series: UTC buckets (hours or quarter hours) folded into the day's local hours
         if len(rows) >= node.limit:

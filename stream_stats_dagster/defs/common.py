@@ -1,28 +1,49 @@
-"""Small pieces every asset module uses: partition days, failures, metadata previews."""
+"""Small pieces every asset module uses: partition days, failures, inputs, metadata."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import dagster as dg
-from pydantic import BaseModel
+import pandas as pd
 
 from ..cloudflare.errors import CloudflareError
 from ..dates import BadDateError
-from ..reports.windows import MissingDaysError
+from ..facts import RawExtract
+from ..reports.daily import MissingMetadataError
+from ..reports.rules import MissingDaysError
 from ..storage.base import StorageError
-from .checks import document_checks, results
+
+PREVIEW_ROWS = 10
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
-    """The run's days (one, or a backfill range of up to 31)."""
+    """The run's days (one, or a backfill range of up to 7)."""
     return [dt.date.fromisoformat(k) for k in context.partition_keys]
 
 
-def by_date(docs: Mapping[str, object]) -> dict[dt.date, object]:
-    return {dt.date.fromisoformat(k): v for k, v in docs.items()}
+def selected(context: dg.AssetExecutionContext) -> set[str]:
+    """The asset names this step materializes (a multi-asset may be subset)."""
+    return {key.path[-1] for key in context.selected_asset_keys}
+
+
+def frames(extracts: Mapping[str, RawExtract]) -> dict[dt.date, pd.DataFrame]:
+    """`{day: rows}` of the raw extracts an input loaded (only the days that exist)."""
+    return {dt.date.fromisoformat(k): e.rows for k, e in extracts.items()}
+
+
+def require(extracts: Mapping[str, RawExtract], partition_key: str, asset: str) -> pd.DataFrame:
+    """The rows of one day's raw extract, or a one-line failure naming what is missing."""
+    try:
+        return extracts[partition_key].rows
+    except KeyError:
+        raise dg.Failure(
+            description=f"missing upstream {asset} for {partition_key}: materialize it first "
+            f"(stream-stats collect --date {partition_key})",
+            allow_retries=False,
+        ) from None
 
 
 @contextlib.contextmanager
@@ -37,53 +58,25 @@ def clear_failures() -> Iterator[None]:
         yield
     except CloudflareError as exc:
         raise dg.Failure(description=str(exc), allow_retries=exc.transient) from None
-    except (MissingDaysError, StorageError, BadDateError) as exc:
+    except (MissingDaysError, MissingMetadataError, StorageError, BadDateError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
-def build_days(
-    context: dg.AssetExecutionContext, build: Callable[[dt.date], object]
-) -> dict[str, object]:
-    """One document per partition day of the run, failures as one line."""
-    with clear_failures():
-        return {day.isoformat(): build(day) for day in partition_days(context)}
+def preview(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> dg.MetadataValue:
+    """A markdown table of the first rows for the Dagster UI (a creators list is 10^4 rows)."""
+    head = frame.head(PREVIEW_ROWS)
+    columns = list(columns or [c for c in head.columns if not c.startswith("_")])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += [
+        "| " + " | ".join(str(v) for v in row) + " |"
+        for row in head[columns].itertuples(index=False)
+    ]
+    return dg.MetadataValue.md("\n".join(lines) + "\n")
 
 
-def emit(
-    asset: str,
-    docs: Mapping[str, object],
-    metadata: Mapping[str, object],
-    checks: Sequence[str],
-    extra_checks: Mapping[str, Mapping[str, object]] | None = None,
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    """The asset's output (written by the IO manager), then its in-step check results."""
-    yield dg.Output(docs, metadata=dict(metadata))
-    per_doc = document_checks(docs, checks)
-    for key, more in (extra_checks or {}).items():
-        per_doc[key] = {**per_doc[key], **more}
-    yield from results(asset, per_doc)
-
-
-PREVIEW_ROWS = 10
-
-
-def preview(entries: Sequence[BaseModel], columns: Sequence[str] | None = None) -> dg.MetadataValue:
-    """A markdown table of the first rows for the Dagster UI (only those rows are dumped:
-    a full creators list is 10,000+ rows). Columns default to the first row's fields."""
-    rows = [e.model_dump() for e in entries[:PREVIEW_ROWS]]
-    columns = list(columns or (rows[0] if rows else ["-"]))
-    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = "".join("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |\n" for row in rows)
-    return dg.MetadataValue.md(head + body)
-
-
-def require(docs: Mapping[str, object], partition_key: str, asset: str):
-    """The input document of one partition, or a one-line failure naming what is missing."""
-    try:
-        return docs[partition_key]
-    except KeyError:
-        raise dg.Failure(
-            description=f"missing upstream {asset} for {partition_key}: materialize it first "
-            f"(stream-stats collect --date {partition_key})",
-            allow_retries=False,
-        ) from None
+def add_day_metadata(
+    context: dg.AssetExecutionContext, asset: str, per_day: Mapping[str, Mapping[str, object]]
+) -> None:
+    """Each partition's own numbers on its own page (not the run's last day on all of them)."""
+    for partition_key, metadata in per_day.items():
+        context.add_asset_metadata(dict(metadata), asset_key=asset, partition_key=partition_key)

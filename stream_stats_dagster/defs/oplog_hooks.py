@@ -1,9 +1,9 @@
 """Operation-log hooks: each collection writes its record to LOG_BUCKET (SPEC §6).
 
-The terminal asset of an operation (`summary`, `rolling_summary`, `weekly_summary`) runs
-only when the operation's other assets succeeded, so its success hook logs a success;
-a failure hook on every asset of the operation logs the failure. A run that dies without
-reaching a hook is logged by the run-failure sensor instead.
+Each operation's files are built by one step (`daily_reports`, `rolling_reports`,
+`weekly_reports`): its success hook logs a success once the step has written its summary,
+and a failure hook on every step of the operation (the raw extract's too) logs the
+failure. A run that dies without reaching a hook is logged by the run-failure sensor.
 """
 
 import time
@@ -77,7 +77,12 @@ def operation_hooks(
 
     @dg.success_hook(name=f"{operation}_success_log", required_resource_keys={"storage"})
     def on_success(context: dg.HookContext) -> None:
-        metadata = next(iter(context.op_output_metadata.values()), {})
-        write(context, True, _metadata_json(metadata, "oplog_details"), None)
+        """Only a step that built the operation's summary completed the operation (a step
+        subset to single files, e.g. `dg launch --assets creators`, logs nothing)."""
+        for metadata in context.op_output_metadata.values():
+            details = _metadata_json(metadata, "oplog_details")
+            if details:
+                write(context, True, details, None)
+                return
 
     return on_failure, on_success

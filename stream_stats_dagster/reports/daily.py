@@ -1,61 +1,51 @@
 """Daily documents (creators, countries, videos-with-posts, summary) from one day's facts.
 
-Every function is pure: the caller passes the rows it read from the raw extracts and gets
-a validated document back. Seven-day series take a mapping `{date: rows or None}` holding
-whatever days the caller found; see `rules.resolve_window` for zero-filling versus
-`MissingDaysError`.
+Every function is pure and vectorised: the caller passes the fact frames it read from the
+raw extracts (`facts.FACT_COLUMNS`) and gets a `Document` of frames back. Seven-day series
+take a mapping `{date: frame or None}` holding whatever days the caller found; see
+`rules.resolve_window` for zero-filling versus `MissingDaysError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
 
 from stream_stats_dagster.dates import window_days
-from stream_stats_dagster.facts import (
-    CountryMinutes,
-    CreatorMinutes,
-    HourMinutes,
-    VideoMetadata,
-    VideoMinutes,
-)
-from stream_stats_dagster.reports.models import (
-    CountriesDoc,
-    CreatorsDoc,
-    SummaryDoc,
-    VideosWithPostsDoc,
-)
+from stream_stats_dagster.facts import MINUTES, VALUES, VIEWS
 from stream_stats_dagster.reports.rules import (
     NULL_KEY,
+    POST_TOP_VIDEOS,
     MissingDaysError,
-    bulk_build,
-    country_totals,
-    creator_totals,
-    key_series,
-    merge_rows,
+    null_keys,
     post_name,
-    rank_key,
-    ranked_totals,
+    ranked,
     resolve_window,
-    series,
-    sum_totals,
-    top_totals,
+    series_matrix,
+    top,
+    totals_by,
 )
+from stream_stats_dagster.reports.tables import PARENT, Document, Table, child_table
 
 __all__ = [
-    "POST_TOP_VIDEOS",
-    "TOP_LIST_SIZE",
     "MissingDaysError",
     "MissingMetadataError",
     "daily_countries",
     "daily_creators",
     "daily_summary",
+    "day_series",
+    "day_totals",
+    "keyed_totals",
+    "series_table",
     "video_identity",
+    "video_totals",
     "videos_with_posts",
 ]
 
-TOP_LIST_SIZE = 10  # topCreators / topCountries / topVideos
-POST_TOP_VIDEOS = 5  # a post's topVideos
+SERIES_FIELDS = ["date", MINUTES, VIEWS]
 
 
 class MissingMetadataError(KeyError, ValueError):
@@ -68,13 +58,49 @@ class MissingMetadataError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-@bulk_build
+def keyed_totals(rows: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per-key sums of a facts table, "" and None merged under `__null__`."""
+    return totals_by(rows.assign(**{key: null_keys(rows[key])}), key)
+
+
+def day_totals(hours: pd.DataFrame | None) -> tuple[int, int]:
+    """A day's (minutes, views) from its complete hourly rows (0, 0 for a zero-filled day)."""
+    if hours is None:
+        return 0, 0
+    return int(hours[MINUTES].sum()), int(hours[VIEWS].sum())
+
+
+def video_totals(rows: pd.DataFrame) -> pd.DataFrame:
+    """Video rows summed per uid; a uid's creator is that of its first row in report order."""
+    merged = ranked(rows, "uid").groupby("uid", sort=False, as_index=False)
+    return merged.agg(
+        **{MINUTES: (MINUTES, "sum"), VIEWS: (VIEWS, "sum"), "creator": ("creator", "first")}
+    )
+
+
+def series_table(minutes: np.ndarray, views: np.ndarray, labels: list[str]) -> Table:
+    """A ×N child series `{date, minutesViewed, viewCount}` per row of the matrices."""
+    entries = minutes.shape[0]
+    return child_table(
+        entries,
+        len(labels),
+        {
+            "date": np.tile(np.array(labels, dtype=object), entries),
+            MINUTES: minutes.ravel(),
+            VIEWS: views.ravel(),
+        },
+    )
+
+
+def day_series(totals: list[tuple[int, int]], labels: list[str]) -> Table:
+    """A top-level ×N series `{date, minutesViewed, viewCount}` from per-day totals."""
+    frame = pd.DataFrame(totals, columns=VALUES, dtype="int64")
+    return Table(frame.assign(date=labels)[SERIES_FIELDS])
+
+
 def daily_creators(
-    day: dt.date,
-    creator_rows: Mapping[dt.date, Sequence[CreatorMinutes] | None],
-    *,
-    start_date: dt.date,
-) -> CreatorsDoc:
+    day: dt.date, creator_rows: Mapping[dt.date, pd.DataFrame | None], *, start_date: dt.date
+) -> Document:
     """Every creator with a row on `day`, with its zero-filled `trend` over d-6..d.
 
     `creator_rows` holds the complete creator rows of the days the caller found.
@@ -82,44 +108,42 @@ def daily_creators(
     days = window_days(day)
     labels = [d.isoformat() for d in days]
     rows_by_day = resolve_window(days, creator_rows, start_date=start_date)
-    per_day = [creator_totals(rows) if rows is not None else {} for rows in rows_by_day]
-    creators = []
-    for creator, (minutes, views) in ranked_totals(per_day[-1]):
-        trend, _, _ = key_series(creator, labels, per_day)
-        creators.append(
-            {"creator": creator, "minutesViewed": minutes, "viewCount": views, "trend": trend}
-        )
-    return CreatorsDoc.model_validate({"date": day.isoformat(), "creators": creators})
+    per_day = [keyed_totals(rows, "creator") if rows is not None else None for rows in rows_by_day]
+    today = ranked(per_day[-1], "creator")
+    minutes, views = series_matrix(pd.Index(today["creator"]), per_day, "creator")
+    creators = Table(today[["creator", *VALUES]], {"trend": series_table(minutes, views, labels)})
+    return Document({"date": day.isoformat(), "creators": creators})
 
 
-@bulk_build
-def daily_countries(day: dt.date, rows: Sequence[CountryMinutes]) -> CountriesDoc:
+def daily_countries(day: dt.date, rows: pd.DataFrame) -> Document:
     """Every country with views on `day`; "" is merged under `__null__`."""
-    countries = [
-        {"clientCountryName": country, "minutesViewed": minutes, "viewCount": views}
-        for country, (minutes, views) in ranked_totals(country_totals(rows))
-    ]
-    return CountriesDoc.model_validate({"date": day.isoformat(), "countries": countries})
+    countries = ranked(keyed_totals(rows, "clientCountryName"), "clientCountryName")
+    return Document({"date": day.isoformat(), "countries": Table(countries)})
 
 
-def video_identity(meta: VideoMetadata) -> tuple[str | None, str, str]:
-    """`(fileName, postName, realTitle)` of a video from its metadata.
+def video_identity(metadata: pd.DataFrame) -> pd.DataFrame:
+    """`fileName`, `postName`, `realTitle` of each video from its metadata row.
 
     A deleted video (404, `found=False`) or one without `meta.name` belongs to no post:
     `(None, "__null__", "__null__")`.
     """
-    if not meta.found or not meta.name:
-        return None, NULL_KEY, NULL_KEY
-    name = post_name(meta.name)
-    return meta.name, name, meta.title or name
+    named = metadata["found"].astype(bool) & metadata["name"].notna() & (metadata["name"] != "")
+    file_names = metadata["name"].where(named, None)
+    posts = pd.Series(
+        [post_name(n) if ok else NULL_KEY for n, ok in zip(file_names, named, strict=True)],
+        index=metadata.index,
+        dtype=object,
+    )
+    titles = metadata["title"].where(
+        named & metadata["title"].notna() & (metadata["title"] != ""), None
+    )
+    titles = titles.where(titles.notna(), posts)
+    return pd.DataFrame(
+        {"fileName": file_names.astype(object), "postName": posts, "realTitle": titles}
+    )
 
 
-@bulk_build
-def videos_with_posts(
-    day: dt.date,
-    videos: Sequence[VideoMinutes],
-    metadata: Mapping[str, VideoMetadata],
-) -> VideosWithPostsDoc:
+def videos_with_posts(day: dt.date, videos: pd.DataFrame, metadata: pd.DataFrame) -> Document:
     """The day's top-N videos with file/post names, and the posts built from them.
 
     A video's `creator` is its GraphQL row's creator (through `null_key`), not the REST
@@ -127,78 +151,57 @@ def videos_with_posts(
     keyed by (creator, postName); a post's `realTitle` is its first video's, and its
     `topVideos` are its first five videos in sort order.
     """
-    merged: dict[str, list] = {}
-    for row in sorted(videos, key=lambda r: rank_key(r.minutesViewed, r.viewCount, r.uid)):
-        entry = merged.get(row.uid)
-        if entry is None:
-            merged[row.uid] = [row.minutesViewed, row.viewCount, row.creator]
-        else:
-            entry[0] += row.minutesViewed
-            entry[1] += row.viewCount
-    ordered = sorted(merged.items(), key=lambda kv: rank_key(kv[1][0], kv[1][1], kv[0]))
-
-    missing = [uid for uid, _ in ordered if uid not in metadata]
-    if missing:
+    merged = ranked(video_totals(videos), "uid")
+    known = merged["uid"].isin(metadata["uid"])
+    if not known.all():
+        missing = merged.loc[~known, "uid"].tolist()
         more = f" (+{len(missing) - 5} more)" if len(missing) > 5 else ""
         shown = ", ".join(missing[:5]) + more
         raise MissingMetadataError(
             f"no metadata for {len(missing)} top video(s) of {day.isoformat()}: {shown}"
         )
-
-    video_entries = []
-    posts: dict[tuple[str, str], dict] = {}
-    for uid, (minutes, views, creator_raw) in ordered:
-        file_name, name, title = video_identity(metadata[uid])
-        creator = creator_raw or NULL_KEY
-        video_entries.append(
-            {
-                "uid": uid,
-                "creator": creator,
-                "fileName": file_name,
-                "postName": name,
-                "realTitle": title,
-                "minutesViewed": minutes,
-                "viewCount": views,
-            }
-        )
-        post = posts.get((creator, name))
-        if post is None:  # first video of the post in sort order
-            post = posts[(creator, name)] = {
-                "creator": creator,
-                "postName": name,
-                "realTitle": title,
-                "videoCount": 0,
-                "minutesViewed": 0,
-                "viewCount": 0,
-                "topVideos": [],
-            }
-        post["videoCount"] += 1
-        post["minutesViewed"] += minutes
-        post["viewCount"] += views
-        if len(post["topVideos"]) < POST_TOP_VIDEOS:
-            post["topVideos"].append(
-                {"uid": uid, "fileName": file_name, "minutesViewed": minutes, "viewCount": views}
-            )
-
-    post_list = sorted(
-        posts.values(),
-        key=lambda p: rank_key(p["minutesViewed"], p["viewCount"], (p["creator"], p["postName"])),
+    meta = metadata.drop_duplicates("uid").set_index("uid").reindex(merged["uid"]).reset_index()
+    identity = video_identity(meta)
+    table = pd.concat(
+        [merged[["uid"]], null_keys(merged["creator"]).rename("creator"), identity, merged[VALUES]],
+        axis=1,
     )
-    return VideosWithPostsDoc.model_validate(
-        {"date": day.isoformat(), "videos": video_entries, "posts": post_list}
+    table["fileName"] = table["fileName"].astype(object).where(table["fileName"].notna(), None)
+
+    post_key = ["creator", "postName"]
+    groups = table.groupby(post_key, sort=False)
+    posts = groups.agg(
+        realTitle=("realTitle", "first"),
+        videoCount=("uid", "size"),
+        **{MINUTES: (MINUTES, "sum"), VIEWS: (VIEWS, "sum")},
+    ).reset_index()
+    posts = ranked(posts, post_key)
+    position = pd.Series(np.arange(len(posts)), index=pd.MultiIndex.from_frame(posts[post_key]))
+    best = groups.head(POST_TOP_VIDEOS)
+    best = best.assign(
+        **{PARENT: position.reindex(pd.MultiIndex.from_frame(best[post_key])).to_numpy()}
+    )
+    best = best.sort_values(PARENT, kind="mergesort")
+    top_videos = Table(best[[PARENT, "uid", "fileName", *VALUES]].reset_index(drop=True))
+    post_fields = ["creator", "postName", "realTitle", "videoCount", *VALUES]
+    return Document(
+        {
+            "date": day.isoformat(),
+            "videos": Table(table),
+            "posts": Table(posts[post_fields], {"topVideos": top_videos}),
+        }
     )
 
 
-@bulk_build
 def daily_summary(
     day: dt.date,
-    hourly_rows: Mapping[dt.date, Sequence[HourMinutes] | None],
+    hourly_rows: Mapping[dt.date, pd.DataFrame | None],
     *,
-    creators: Sequence[CreatorMinutes],
-    countries: Sequence[CountryMinutes],
-    videos: Sequence[VideoMinutes],
+    creators: pd.DataFrame,
+    countries: pd.DataFrame,
+    videos: pd.DataFrame,
     start_date: dt.date,
-) -> SummaryDoc:
+) -> Document:
     """The platform summary of `day`.
 
     Totals and `dailyTrend` come from the complete hourly rows of each day (never from a
@@ -208,31 +211,23 @@ def daily_summary(
     days = window_days(day)
     labels = [d.isoformat() for d in days]
     rows_by_day = resolve_window(days, hourly_rows, start_date=start_date)
-    day_totals = [sum_totals(rows) if rows is not None else None for rows in rows_by_day]
-    today_rows = rows_by_day[-1] or []
-    total_minutes, total_views = day_totals[-1] or (0, 0)
-    return SummaryDoc.model_validate(
+    totals = [day_totals(rows) for rows in rows_by_day]
+    today = rows_by_day[-1]
+    hours = (
+        today[["hour", *VALUES]] if today is not None else pd.DataFrame(columns=["hour", *VALUES])
+    )
+    return Document(
         {
             "date": day.isoformat(),
-            "totalMinutesViewed": total_minutes,
-            "totalViewCount": total_views,
+            "totalMinutesViewed": totals[-1][0],
+            "totalViewCount": totals[-1][1],
             "uniqueViewers": None,
-            "topCreators": [
-                {"creator": k, "minutesViewed": m, "viewCount": v}
-                for k, (m, v) in top_totals(creator_totals(creators), TOP_LIST_SIZE)
-            ],
-            "topCountries": [
-                {"clientCountryName": k, "minutesViewed": m, "viewCount": v}
-                for k, (m, v) in top_totals(country_totals(countries), TOP_LIST_SIZE)
-            ],
-            "topVideos": [
-                {"uid": k, "minutesViewed": m, "viewCount": v}
-                for k, (m, v) in top_totals(merge_rows(videos, lambda r: r.uid), TOP_LIST_SIZE)
-            ],
-            "dailyTrend": series(labels, day_totals),
-            "hourlyTrend": [
-                {"hour": r.hour, "minutesViewed": r.minutesViewed, "viewCount": r.viewCount}
-                for r in today_rows
-            ],
+            "topCreators": Table(top(keyed_totals(creators, "creator"), "creator")),
+            "topCountries": Table(
+                top(keyed_totals(countries, "clientCountryName"), "clientCountryName")
+            ),
+            "topVideos": Table(top(totals_by(videos, "uid"), "uid")),
+            "dailyTrend": day_series(totals, labels),
+            "hourlyTrend": Table(hours.reset_index(drop=True)),
         }
     )

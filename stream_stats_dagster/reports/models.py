@@ -15,27 +15,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
-from stream_stats_dagster.facts import (
-    SCHEMA_VERSION,
-    CountryMinutes,
-    CreatorMinutes,
-    HourMinutes,
-    VideoMetadata,
-    VideoMinutes,
-)
+from stream_stats_dagster.facts import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
     "CountriesDoc",
     "CountryDay",
+    "CountryRow",
     "CountryWindow",
     "CreatorDay",
+    "CreatorRow",
     "CreatorWindow",
     "CreatorsDoc",
     "DayStat",
+    "HourRow",
     "HourStat",
+    "MetadataEntry",
     "PostEntry",
     "PostVideo",
     "RawCountryMinutes",
@@ -51,6 +49,7 @@ __all__ = [
     "TopCreator",
     "TopVideo",
     "VideoEntry",
+    "VideoRow",
     "VideosWithPostsDoc",
     "WeeklyCreatorsDoc",
     "WeeklySummaryDoc",
@@ -275,20 +274,63 @@ class RollingSummaryDoc(_Doc):
 
 
 # --- raw extracts (`raw/YYYY-MM/YYYY-MM-DD-<name>.json`) ----------------------------------
+# Rows are TypedDicts: pydantic validates a day's 10^4 rows in its Rust core and hands back
+# plain dicts, which become the facts frame in one call (no object per row is kept).
+
+Count = Annotated[int, Field(ge=0)]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class CreatorRow(TypedDict):
+    minutesViewed: Count
+    viewCount: Count
+    creator: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class CountryRow(TypedDict):
+    minutesViewed: Count
+    viewCount: Count
+    clientCountryName: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class VideoRow(TypedDict):
+    minutesViewed: Count
+    viewCount: Count
+    uid: str
+    creator: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class HourRow(TypedDict):
+    minutesViewed: Count
+    viewCount: Count
+    hour: str  # local hour start, "2025-03-11T00:00:00+09:00"
+
+
+@with_config(ConfigDict(extra="forbid"))
+class MetadataEntry(TypedDict):
+    uid: str
+    found: bool
+    creator: str | None
+    name: str | None  # meta.name, the file name such as "lady001.mp4"
+    title: str | None  # meta.title, the post's real title
+    created: str | None
 
 
 class RawCreatorMinutes(_Doc):
     """`creator-minutes`: the day's complete creator list, values as Cloudflare sent them."""
 
     date: DocDay
-    rows: list[CreatorMinutes]
+    rows: list[CreatorRow]
 
 
 class RawCountryMinutes(_Doc):
     """`country-minutes`: the day's complete country list."""
 
     date: DocDay
-    rows: list[CountryMinutes]
+    rows: list[CountryRow]
 
 
 class RawVideoMinutes(_Doc):
@@ -296,7 +338,7 @@ class RawVideoMinutes(_Doc):
 
     date: DocDay
     limit: int
-    rows: list[VideoMinutes]
+    rows: list[VideoRow]
 
 
 class RawHourlyMinutes(_Doc):
@@ -304,11 +346,11 @@ class RawHourlyMinutes(_Doc):
 
     date: DocDay
     timezone: str
-    rows: list[HourMinutes]
+    rows: list[HourRow]
 
 
 class RawVideoMetadata(_Doc):
     """`video-metadata`: metadata snapshot of the day's top videos, in their order."""
 
     date: DocDay
-    videos: list[VideoMetadata]
+    videos: list[MetadataEntry]

@@ -1,315 +1,196 @@
-"""Seven-day documents: rolling (d-6..d) and weekly (Monday..Sunday), from daily documents.
+"""Seven-day documents: rolling (d-6..d) and weekly (Monday..Sunday), from the raw facts.
 
-Creator and country windows accept either the daily documents or the raw extracts of the
-seven days (the assets pass the raw extracts: same rows, no trends to load).
+A window is the exact sum of its seven days. The caller passes mappings `{date: frame or
+None}` holding the days it found; a day absent or None is zero-filled when it lies before
+the start date and raises `MissingDaysError` otherwise (all missing days of all inputs
+named in one line).
 
-A window is the exact sum of its seven daily documents. The caller passes mappings
-`{date: doc or None}` holding the daily partitions it found; a day absent or None is
-zero-filled when it lies before the start date and raises `MissingDaysError` otherwise
-(all missing days of all inputs named in one line).
-
-`topVideos` of a window merges the seven days' FULL top-N video lists (the `videos` of
-each day's videos-with-posts document, summed per uid), not the days' top-10 lists, so a
-video that was 11th every day still counts with its whole week.
+Day totals come from each day's complete hourly rows, the same numbers as the daily
+summaries. `topVideos` of a window merges the seven days' FULL top-N video lists (summed
+per uid), not the days' top-10 lists, so a video that was 11th every day still counts with
+its whole week.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
-from typing import Any
+
+import pandas as pd
 
 from stream_stats_dagster.dates import window_days
-from stream_stats_dagster.reports.models import (
-    CountriesDoc,
-    CreatorsDoc,
-    RawCountryMinutes,
-    RawCreatorMinutes,
-    RollingCountriesDoc,
-    RollingCreatorsDoc,
-    RollingSummaryDoc,
-    SummaryDoc,
-    VideosWithPostsDoc,
-    WeeklyCreatorsDoc,
-    WeeklySummaryDoc,
-)
+from stream_stats_dagster.facts import MINUTES, VALUES, VIEWS
+from stream_stats_dagster.reports.daily import day_series, day_totals, keyed_totals, series_table
 from stream_stats_dagster.reports.rules import (
     MissingDaysError,
-    Totals,
-    bulk_build,
-    key_series,
-    merge_rows,
-    null_key,
-    rank_key,
+    ranked,
     resolve_window,
-    series,
-    top_n,
-    top_totals,
+    series_matrix,
+    top,
+    totals_by,
 )
+from stream_stats_dagster.reports.tables import Document, Table
 
 __all__ = [
     "MissingDaysError",
+    "key_window",
     "rolling_countries",
     "rolling_creators",
     "rolling_summary",
+    "week_days",
     "weekly_creators",
     "weekly_summary",
 ]
 
-TOP_LIST_SIZE = 10
-
-_by_uid = attrgetter("uid")
-
-
-def _by_creator(row: Any) -> str:
-    return null_key(row.creator)
+TOTAL_MINUTES, TOTAL_VIEWS = "totalMinutesViewed", "totalViewCount"
+Frames = Mapping[dt.date, pd.DataFrame | None]
 
 
-def _by_country(row: Any) -> str:
-    return null_key(row.clientCountryName)
-
-
-def _day_rows(doc: Any, field: str) -> Sequence[Any]:
-    """A day's entries: a daily document's list (`creators`/`countries`), or the `rows` of
-    the raw extract (smaller and cheaper to load: windows need no trends)."""
-    return getattr(doc, field) if hasattr(doc, field) else doc.rows
-
-
-def _week_days(monday: dt.date) -> list[dt.date]:
+def week_days(monday: dt.date) -> list[dt.date]:
     if monday.weekday() != 0:
         raise ValueError(f"week start {monday.isoformat()} is not a Monday")
     return window_days(monday + dt.timedelta(days=6))
 
 
-def _resolve(
-    days: Sequence[dt.date],
-    docs: Mapping[dt.date, Any],
-    start_date: dt.date,
-    *others: Mapping[dt.date, Any],
-) -> list[Any]:
-    """The docs of each day (None = zero-filled), after checking every input mapping."""
-    found = resolve_window(days, docs, start_date=start_date, sources=others)
-    for mapping in (docs, *others):
-        for day in days:
-            doc = mapping.get(day)
-            if doc is not None and doc.date != day.isoformat():
-                raise ValueError(
-                    f"{type(doc).__name__} given for {day.isoformat()} is dated {doc.date}"
-                )
-    return found
-
-
-def _key_windows(
-    days: Sequence[dt.date], per_day: Sequence[Mapping[str, Totals]], key_field: str
-) -> list[dict]:
+def key_window(days: Sequence[dt.date], rows: Frames, key: str, *, start_date: dt.date) -> Table:
     """One entry per key seen on any day: zero-filled dailyStats and totals, sorted."""
+    found = resolve_window(days, rows, start_date=start_date)
+    per_day = [keyed_totals(r, key) if r is not None else None for r in found]
+    seen = [d for d in per_day if d is not None and not d.empty]
+    keys = pd.Index(pd.concat([d[key] for d in seen]).unique() if seen else [], dtype=object)
+    minutes, views = series_matrix(keys, per_day, key)
+    entries = pd.DataFrame(
+        {key: keys.to_numpy(), TOTAL_MINUTES: minutes.sum(axis=1), TOTAL_VIEWS: views.sum(axis=1)}
+    )
+    order = ranked(entries.assign(_row=range(len(entries))), key, TOTAL_MINUTES, TOTAL_VIEWS)
+    rows_in_order = order["_row"].to_numpy()
     labels = [d.isoformat() for d in days]
-    keys = set().union(*per_day)
-    entries = []
-    for key in keys:
-        stats, minutes, views = key_series(key, labels, per_day)
-        entries.append(
-            {
-                key_field: key,
-                "dailyStats": stats,
-                "totalMinutesViewed": minutes,
-                "totalViewCount": views,
-            }
-        )
-    entries.sort(key=lambda e: rank_key(e["totalMinutesViewed"], e["totalViewCount"], e[key_field]))
-    return entries
+    stats = series_table(minutes[rows_in_order], views[rows_in_order], labels)
+    return Table(
+        order[[key, TOTAL_MINUTES, TOTAL_VIEWS]],
+        {"dailyStats": stats},
+        order=[key, "dailyStats", TOTAL_MINUTES, TOTAL_VIEWS],
+    )
 
 
-def _creator_windows(days, creators_docs, start_date) -> list[dict]:
-    docs = _resolve(days, creators_docs, start_date)
-    per_day = [merge_rows(_day_rows(doc, "creators"), _by_creator) if doc else {} for doc in docs]
-    return _key_windows(days, per_day, "creator")
+def _bounds(days: Sequence[dt.date], first: str, last: str) -> dict[str, str]:
+    return {first: days[0].isoformat(), last: days[-1].isoformat()}
 
 
-@bulk_build
-def rolling_creators(
-    end: dt.date,
-    creators_docs: Mapping[dt.date, CreatorsDoc | RawCreatorMinutes | None],
-    *,
-    start_date: dt.date,
-) -> RollingCreatorsDoc:
+def rolling_creators(end: dt.date, creator_rows: Frames, *, start_date: dt.date) -> Document:
     """Every creator with views on any of d-6..d, with dailyStats ×7 and window totals."""
     days = window_days(end)
-    return RollingCreatorsDoc.model_validate(
-        {
-            "startDate": days[0].isoformat(),
-            "endDate": days[-1].isoformat(),
-            "creators": _creator_windows(days, creators_docs, start_date),
-        }
-    )
+    creators = key_window(days, creator_rows, "creator", start_date=start_date)
+    return Document({**_bounds(days, "startDate", "endDate"), "creators": creators})
 
 
-@bulk_build
-def rolling_countries(
-    end: dt.date,
-    countries_docs: Mapping[dt.date, CountriesDoc | RawCountryMinutes | None],
-    *,
-    start_date: dt.date,
-) -> RollingCountriesDoc:
+def rolling_countries(end: dt.date, country_rows: Frames, *, start_date: dt.date) -> Document:
     """Every country with views on any of d-6..d, with dailyStats ×7 and window totals."""
     days = window_days(end)
-    docs = _resolve(days, countries_docs, start_date)
-    per_day = [merge_rows(_day_rows(doc, "countries"), _by_country) if doc else {} for doc in docs]
-    return RollingCountriesDoc.model_validate(
-        {
-            "startDate": days[0].isoformat(),
-            "endDate": days[-1].isoformat(),
-            "countries": _key_windows(days, per_day, "clientCountryName"),
-        }
-    )
+    countries = key_window(days, country_rows, "clientCountryName", start_date=start_date)
+    return Document({**_bounds(days, "startDate", "endDate"), "countries": countries})
 
 
-@bulk_build
-def weekly_creators(
-    monday: dt.date,
-    creators_docs: Mapping[dt.date, CreatorsDoc | RawCreatorMinutes | None],
-    *,
-    start_date: dt.date,
-) -> WeeklyCreatorsDoc:
+def weekly_creators(monday: dt.date, creator_rows: Frames, *, start_date: dt.date) -> Document:
     """Every creator with views in the week Monday..Sunday, with dailyStats ×7 and totals."""
-    days = _week_days(monday)
-    return WeeklyCreatorsDoc.model_validate(
-        {
-            "weekStart": days[0].isoformat(),
-            "weekEnd": days[-1].isoformat(),
-            "creators": _creator_windows(days, creators_docs, start_date),
-        }
-    )
+    days = week_days(monday)
+    creators = key_window(days, creator_rows, "creator", start_date=start_date)
+    return Document({**_bounds(days, "weekStart", "weekEnd"), "creators": creators})
 
 
-def _top_windows(entries: Sequence[Any], key_field: str) -> list[dict]:
-    """The first ten window entries (CreatorWindow/CountryWindow) as top-list entries."""
-    best = top_n(
-        entries,
-        TOP_LIST_SIZE,
-        key=lambda e: rank_key(e.totalMinutesViewed, e.totalViewCount, getattr(e, key_field)),
-    )
-    return [
-        {
-            key_field: getattr(e, key_field),
-            "minutesViewed": e.totalMinutesViewed,
-            "viewCount": e.totalViewCount,
-        }
-        for e in best
-    ]
-
-
-def _top_countries(totals: Mapping[str, Totals]) -> list[dict]:
-    return [
-        {"clientCountryName": k, "minutesViewed": m, "viewCount": v}
-        for k, (m, v) in top_totals(totals, TOP_LIST_SIZE)
-    ]
+def _top_of_window(window: Table, key: str) -> Table:
+    frame = window.frame.rename(columns={TOTAL_MINUTES: MINUTES, TOTAL_VIEWS: VIEWS})
+    return Table(frame.head(10)[[key, *VALUES]])
 
 
 def _summary_body(
-    days: Sequence[dt.date],
-    summaries: Sequence[SummaryDoc | None],
-    videos_docs: Sequence[VideosWithPostsDoc | None],
+    days: Sequence[dt.date], hourly: Frames, videos: Frames, start_date: dt.date
 ) -> dict:
     """Totals, dailyStats and merged topVideos shared by the rolling and weekly summaries."""
-    day_totals = [
-        [s.totalMinutesViewed, s.totalViewCount] if s is not None else None for s in summaries
-    ]
-    videos: dict[str, Totals] = {}
-    for doc in videos_docs:
-        if doc is not None:
-            merge_rows(doc.videos, _by_uid, into=videos)
+    found = resolve_window(days, hourly, start_date=start_date, sources=[videos])
+    totals = [day_totals(rows) for rows in found]
+    video_rows = [videos[d] for d in days if videos.get(d) is not None]
+    merged = pd.concat(video_rows) if video_rows else None
+    top_videos = top(totals_by(merged, "uid"), "uid") if merged is not None else None
     return {
-        "totalMinutesViewed": sum(t[0] for t in day_totals if t is not None),
-        "totalViewCount": sum(t[1] for t in day_totals if t is not None),
-        "dailyStats": series([d.isoformat() for d in days], day_totals),
-        "topVideos": [
-            {"uid": k, "minutesViewed": m, "viewCount": v}
-            for k, (m, v) in top_totals(videos, TOP_LIST_SIZE)
-        ],
+        TOTAL_MINUTES: sum(t[0] for t in totals),
+        TOTAL_VIEWS: sum(t[1] for t in totals),
+        "dailyStats": day_series(totals, [d.isoformat() for d in days]),
+        "topVideos": Table(
+            top_videos if top_videos is not None else pd.DataFrame(columns=["uid", *VALUES])
+        ),
     }
 
 
-def _check_window(doc: Any, first: str, last: str, first_field: str, last_field: str) -> None:
-    got = (getattr(doc, first_field), getattr(doc, last_field))
-    if got != (first, last):
+def _check_window(doc: Document, days: Sequence[dt.date], first: str, last: str) -> None:
+    got = (doc[first], doc[last])
+    want = (days[0].isoformat(), days[-1].isoformat())
+    if got != want:
         raise ValueError(
-            f"{type(doc).__name__} covers {got[0]}..{got[1]}, expected {first}..{last}"
+            f"window document covers {got[0]}..{got[1]}, expected {want[0]}..{want[1]}"
         )
 
 
-@bulk_build
 def rolling_summary(
     end: dt.date,
-    summaries: Mapping[dt.date, SummaryDoc | None],
-    videos_docs: Mapping[dt.date, VideosWithPostsDoc | None],
+    hourly: Frames,
+    videos: Frames,
     *,
-    creators: RollingCreatorsDoc,
-    countries: RollingCountriesDoc,
+    creators: Document,
+    countries: Document,
     start_date: dt.date,
-) -> RollingSummaryDoc:
+) -> Document:
     """The platform summary of d-6..d.
 
-    Totals are the sum of the seven daily summaries' totals; `topCreators`/`topCountries`
-    are the first ten of the rolling creators/countries documents of the same window;
-    `topVideos` merges the seven days' full top-N video lists (summed per uid).
+    Totals are the sum of the seven days' totals; `topCreators`/`topCountries` are the first
+    ten of the rolling creators/countries documents of the same window; `topVideos` merges
+    the seven days' full top-N video lists (summed per uid).
     """
     days = window_days(end)
-    first, last = days[0].isoformat(), days[-1].isoformat()
-    _check_window(creators, first, last, "startDate", "endDate")
-    _check_window(countries, first, last, "startDate", "endDate")
-    found = _resolve(days, summaries, start_date, videos_docs)
-    body = _summary_body(days, found, [videos_docs.get(d) for d in days])
-    return RollingSummaryDoc.model_validate(
+    _check_window(creators, days, "startDate", "endDate")
+    _check_window(countries, days, "startDate", "endDate")
+    body = _summary_body(days, hourly, videos, start_date)
+    return Document(
         {
-            "startDate": first,
-            "endDate": last,
-            "totalMinutesViewed": body["totalMinutesViewed"],
-            "totalViewCount": body["totalViewCount"],
+            **_bounds(days, "startDate", "endDate"),
+            TOTAL_MINUTES: body[TOTAL_MINUTES],
+            TOTAL_VIEWS: body[TOTAL_VIEWS],
             "dailyStats": body["dailyStats"],
-            "topCreators": _top_windows(creators.creators, "creator"),
-            "topCountries": _top_windows(countries.countries, "clientCountryName"),
+            "topCreators": _top_of_window(creators["creators"], "creator"),
+            "topCountries": _top_of_window(countries["countries"], "clientCountryName"),
             "topVideos": body["topVideos"],
         }
     )
 
 
-@bulk_build
 def weekly_summary(
     monday: dt.date,
-    summaries: Mapping[dt.date, SummaryDoc | None],
-    videos_docs: Mapping[dt.date, VideosWithPostsDoc | None],
-    countries_docs: Mapping[dt.date, CountriesDoc | RawCountryMinutes | None],
+    hourly: Frames,
+    videos: Frames,
+    country_rows: Frames,
     *,
-    creators: WeeklyCreatorsDoc,
+    creators: Document,
     start_date: dt.date,
-) -> WeeklySummaryDoc:
+) -> Document:
     """The platform summary of the week Monday..Sunday.
 
-    Totals are the sum of the seven daily summaries' totals; `topCreators` are the first
-    ten of the weekly creators document; `topCountries` sums the seven daily countries
-    documents; `topVideos` merges the seven days' full top-N video lists (summed per uid).
+    Totals are the sum of the seven days' totals; `topCreators` are the first ten of the
+    weekly creators document; `topCountries` sums the seven days' countries; `topVideos`
+    merges the seven days' full top-N video lists (summed per uid).
     """
-    days = _week_days(monday)
-    first, last = days[0].isoformat(), days[-1].isoformat()
-    _check_window(creators, first, last, "weekStart", "weekEnd")
-    found = _resolve(days, summaries, start_date, videos_docs, countries_docs)
-    body = _summary_body(days, found, [videos_docs.get(d) for d in days])
-    countries: dict[str, Totals] = {}
-    for day in days:
-        doc = countries_docs.get(day)
-        if doc is not None:
-            merge_rows(_day_rows(doc, "countries"), _by_country, into=countries)
-    return WeeklySummaryDoc.model_validate(
+    days = week_days(monday)
+    _check_window(creators, days, "weekStart", "weekEnd")
+    resolve_window(days, hourly, start_date=start_date, sources=[videos, country_rows])
+    body = _summary_body(days, hourly, videos, start_date)
+    countries = key_window(days, country_rows, "clientCountryName", start_date=start_date)
+    return Document(
         {
-            "weekStart": first,
-            "weekEnd": last,
-            "totalMinutesViewed": body["totalMinutesViewed"],
-            "totalViewCount": body["totalViewCount"],
+            **_bounds(days, "weekStart", "weekEnd"),
+            TOTAL_MINUTES: body[TOTAL_MINUTES],
+            TOTAL_VIEWS: body[TOTAL_VIEWS],
             "dailyStats": body["dailyStats"],
-            "topCreators": _top_windows(creators.creators, "creator"),
-            "topCountries": _top_countries(countries),
+            "topCreators": _top_of_window(creators["creators"], "creator"),
+            "topCountries": _top_of_window(countries, "clientCountryName"),
             "topVideos": body["topVideos"],
         }
     )

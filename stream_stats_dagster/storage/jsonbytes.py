@@ -33,7 +33,12 @@ def _plain(doc: Any) -> Any:
 
 def dumps(doc: Any) -> bytes:
     """Canonical bytes of a pydantic model or plain JSON data (models may be nested in it)."""
-    text = json.dumps(_plain(doc), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return dumps_plain(_plain(doc))
+
+
+def dumps_plain(data: Any) -> bytes:
+    """Canonical bytes of data that is plain JSON already (dicts, lists, str, int, None)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8") + b"\n"
 
 

@@ -1,16 +1,16 @@
 """Schedules, automation conditions and sensors: how the graph runs itself."""
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ...config import Settings
+from ..jobs import AssetJob
 from .schedules import build_automation_sensor, build_daily_schedule
 from .sensors import build_sensors
 
 
 def build_automation(
     settings: Settings,
-    jobs: list[UnresolvedAssetJobDefinition],
+    jobs: list[AssetJob],
     daily_partitions: dg.PartitionsDefinition,
     weekly_partitions: dg.PartitionsDefinition,
 ) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:

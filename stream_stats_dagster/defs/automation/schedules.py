@@ -6,10 +6,9 @@ so that a late Sunday delays the week instead of failing it, and it still runs o
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ...config import Settings
-from ..jobs import DAILY_JOB
+from ..jobs import DAILY_JOB, AssetJob
 
 AC = dg.AutomationCondition
 WEEKLY_CRON = "20 0 * * 1"  # Monday 00:20 in the report time zone (Sunday 15:20 UTC for KST)
@@ -26,9 +25,7 @@ def weekly_condition(settings: Settings) -> dg.AutomationCondition:
     ).with_label("weekly: after Monday 00:20, all seven days landed")
 
 
-def build_daily_schedule(
-    job: UnresolvedAssetJobDefinition, status: dg.DefaultScheduleStatus
-) -> dg.ScheduleDefinition:
+def build_daily_schedule(job: AssetJob, status: dg.DefaultScheduleStatus) -> dg.ScheduleDefinition:
     """00:15 report time for the previous day (partition end + 15 minutes)."""
     return dg.build_schedule_from_partitioned_job(
         job,

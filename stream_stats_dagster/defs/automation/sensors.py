@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ... import oplog
 from ...cloudflare.client import ClientLimits
@@ -25,9 +24,9 @@ from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...dates import ReportDay, days_between, monday_of
 from ...files import ASSET_FILES
-from ...reports import models as m
+from ...reports.daily import day_totals
 from ...storage.resource import StorageResource
-from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
+from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB, AssetJob
 from ..oplog_hooks import one_line, run_partition_keys
 
 LATE_DATA_TAG = "stream_stats/late_data_day"
@@ -83,8 +82,7 @@ def find_late_days(
     for day in days:
         obj = store.get(bucket, ASSET_FILES["raw_hourly_minutes"].key(day.isoformat()))
         if obj is not None:
-            rows = m.RawHourlyMinutes.model_validate_json(obj.body).rows
-            stored[day] = (sum(r.minutesViewed for r in rows), sum(r.viewCount for r in rows))
+            stored[day] = day_totals(ASSET_FILES["raw_hourly_minutes"].decode(obj.body).rows)
     if not stored:
         return []
     reports = [ReportDay(d, settings.timezone) for d in sorted(stored)]
@@ -161,7 +159,7 @@ def build_sensors(
     settings: Settings,
     daily_partitions: dg.PartitionsDefinition,
     weekly_partitions: dg.PartitionsDefinition,
-    jobs: Sequence[UnresolvedAssetJobDefinition],
+    jobs: Sequence[AssetJob],
     status: dg.DefaultSensorStatus,
 ) -> list[dg.SensorDefinition]:
     by_name = {j.name: j for j in jobs}

@@ -1,165 +1,168 @@
-"""Daily report assets (group `daily`): thin wrappers over `reports.daily`.
+"""Daily report assets (group `daily`): creators, countries, videos_with_posts, summary.
 
-Each asset handles one day or a backfill range of days; a 7-day trend reads the raw
-extracts of d-6..d through a partition mapping. Documents are checked in-step.
+One step builds the four files of each day of the run from that day's raw extracts (and
+the six raw days before it, for the 7-day trends), so the day's facts are read once and the
+cross-document check (creators and countries add up to the summary's totals) runs on the
+documents just built. Each file is still its own asset with its own checks and lineage.
 """
 
 import dagster as dg
 
 from ...config import Settings
+from ...facts import VALUES, RawExtract
+from ...files import DAILY_ASSETS
 from ...partitions import daily_backfill_policy, daily_partitions, last_7_days
 from ...reports import checks as report_checks
 from ...reports import daily as report
-from ...reports import models as m
-from ...reports.rules import null_key
-from ..checks import check_specs
-from ..common import build_days, by_date, emit, preview, require
+from ...reports.tables import Document
+from ..checks import check_results, check_specs
+from ..common import (
+    add_day_metadata,
+    clear_failures,
+    frames,
+    partition_days,
+    preview,
+    require,
+    selected,
+)
 
-CREATORS_CHECKS = ["no_negative_values", "no_duplicate_keys", "series_complete", "lists_in_order"]
-COUNTRIES_CHECKS = ["no_negative_values", "no_duplicate_keys", "lists_in_order"]
-VIDEOS_CHECKS = ["no_negative_values", "no_duplicate_keys", "lists_in_order", "parts_add_up"]
-SUMMARY_CHECKS = [*CREATORS_CHECKS, "parts_add_up"]
-FACTS_ADD_UP = "creators_and_countries_add_up_to_total"
-DAY_COLUMNS = ["minutesViewed", "viewCount"]
+DESCRIPTIONS = {
+    "creators": "Minutes and views per creator for the day, each with its 7-day trend.",
+    "countries": "Minutes and views per country for the day.",
+    "videos_with_posts": "The day's top videos with file and post names, and their posts.",
+    "summary": "Platform totals, top lists, the 7-day trend and the hourly trend of the day.",
+}
 
 
 def build_daily_assets(
     settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
-    common = dict(
-        partitions_def=daily_partitions(settings),
-        group_name="daily",
-        backfill_policy=daily_backfill_policy(),
-    )
     week = dg.AssetIn(partition_mapping=last_7_days())
     start = settings.start_date
 
-    @dg.asset(
-        ins={"raw_creator_minutes": week},
-        hooks={on_failure},
-        check_specs=check_specs("creators", CREATORS_CHECKS),
-        **common,
-    )
-    def creators(
-        context: dg.AssetExecutionContext, raw_creator_minutes: dict[str, m.RawCreatorMinutes]
-    ):
-        """Minutes and views per creator for the day, each with its 7-day trend."""
-        rows = {d: doc.rows for d, doc in by_date(raw_creator_minutes).items()}
-        docs = build_days(context, lambda d: report.daily_creators(d, rows, start_date=start))
-        last = docs[max(docs)].creators
-        metadata = {
-            "creators (last day)": len(last),
-            "preview": preview(last, ["creator", *DAY_COLUMNS]),
-        }
-        yield from emit("creators", docs, metadata, CREATORS_CHECKS)
-
-    @dg.asset(hooks={on_failure}, check_specs=check_specs("countries", COUNTRIES_CHECKS), **common)
-    def countries(
-        context: dg.AssetExecutionContext, raw_country_minutes: dict[str, m.RawCountryMinutes]
-    ):
-        """Minutes and views per country for the day."""
-
-        def build(day):
-            rows = require(raw_country_minutes, day.isoformat(), "raw_country_minutes").rows
-            return report.daily_countries(day, rows)
-
-        docs = build_days(context, build)
-        last = docs[max(docs)].countries
-        metadata = {
-            "countries (last day)": len(last),
-            "preview": preview(last, ["clientCountryName", *DAY_COLUMNS]),
-        }
-        yield from emit("countries", docs, metadata, COUNTRIES_CHECKS)
-
-    @dg.asset(
-        hooks={on_failure}, check_specs=check_specs("videos_with_posts", VIDEOS_CHECKS), **common
-    )
-    def videos_with_posts(
-        context: dg.AssetExecutionContext,
-        raw_video_minutes: dict[str, m.RawVideoMinutes],
-        raw_video_metadata: dict[str, m.RawVideoMetadata],
-    ):
-        """The day's top videos with file and post names, and the posts built from them."""
-
-        def build(day):
-            k = day.isoformat()
-            snapshot = require(raw_video_metadata, k, "raw_video_metadata")
-            videos = require(raw_video_minutes, k, "raw_video_minutes").rows
-            return report.videos_with_posts(day, videos, {v.uid: v for v in snapshot.videos})
-
-        docs = build_days(context, build)
-        last = docs[max(docs)]
-        metadata = {
-            "videos (last day)": len(last.videos),
-            "posts (last day)": len(last.posts),
-            "preview": preview(
-                last.posts, ["creator", "postName", "realTitle", "videoCount", "minutesViewed"]
-            ),
-        }
-        yield from emit("videos_with_posts", docs, metadata, VIDEOS_CHECKS)
-
-    @dg.asset(
-        ins={"raw_hourly_minutes": week},
-        deps=[creators, countries, videos_with_posts],
-        hooks={on_failure, on_success},
-        check_specs=check_specs("summary", [*SUMMARY_CHECKS, FACTS_ADD_UP]),
-        **common,
-    )
-    def summary(
-        context: dg.AssetExecutionContext,
-        raw_hourly_minutes: dict[str, m.RawHourlyMinutes],
-        raw_creator_minutes: dict[str, m.RawCreatorMinutes],
-        raw_country_minutes: dict[str, m.RawCountryMinutes],
-        raw_video_minutes: dict[str, m.RawVideoMinutes],
-    ):
-        """Platform totals, top lists, the 7-day trend and the hourly trend of the day.
-
-        Runs after the other daily files (deps), so its success means the day is complete.
-        """
-        hourly = {d: doc.rows for d, doc in by_date(raw_hourly_minutes).items()}
-
-        def facts(k: str):
-            return (
-                require(raw_creator_minutes, k, "raw_creator_minutes").rows,
-                require(raw_country_minutes, k, "raw_country_minutes").rows,
-                require(raw_video_minutes, k, "raw_video_minutes").rows,
-            )
-
-        def build(day):
-            creator_rows, country_rows, video_rows = facts(day.isoformat())
-            return report.daily_summary(
-                day,
-                hourly,
-                creators=creator_rows,
-                countries=country_rows,
-                videos=video_rows,
-                start_date=start,
-            )
-
-        docs = build_days(context, build)
-        details, adds_up = {}, {}
-        for k, doc in docs.items():
-            creator_rows, country_rows, video_rows = facts(k)
-            adds_up[k] = {
-                FACTS_ADD_UP: report_checks.daily_parts_add_up(
-                    doc,
-                    {"date": k, "creators": [r.model_dump() for r in creator_rows]},
-                    {"date": k, "countries": [r.model_dump() for r in country_rows]},
-                    {"date": k, "videos": [r.model_dump() for r in video_rows]},
+    @dg.multi_asset(
+        name="daily_reports",
+        outs={
+            name: dg.AssetOut(is_required=False, group_name="daily", description=DESCRIPTIONS[name])
+            for name in DAILY_ASSETS
+        },
+        ins={"raw_creator_minutes": week, "raw_hourly_minutes": week},
+        internal_asset_deps={
+            "creators": {dg.AssetKey("raw_creator_minutes")},
+            "countries": {dg.AssetKey("raw_country_minutes")},
+            "videos_with_posts": {
+                dg.AssetKey("raw_video_minutes"),
+                dg.AssetKey("raw_video_metadata"),
+            },
+            "summary": {
+                dg.AssetKey(a)
+                for a in (
+                    "raw_hourly_minutes",
+                    "raw_creator_minutes",
+                    "raw_country_minutes",
+                    "raw_video_minutes",
                 )
-            }
-            details[k] = {
-                "creatorsCount": len({null_key(r.creator) for r in creator_rows}),
-                "countriesCount": len({null_key(r.clientCountryName) for r in country_rows}),
-                "videosCount": len(video_rows),
-                "totalMinutesViewed": doc.totalMinutesViewed,
-            }
-        last = docs[max(docs)]
-        metadata = {
-            "total minutes (last day)": last.totalMinutesViewed,
-            "total views (last day)": last.totalViewCount,
-            "oplog_details": dg.MetadataValue.json(details),
-        }
-        yield from emit("summary", docs, metadata, SUMMARY_CHECKS, adds_up)
+            },
+        },
+        partitions_def=daily_partitions(settings),
+        backfill_policy=daily_backfill_policy(),
+        can_subset=True,
+        check_specs=check_specs(DAILY_ASSETS),
+        hooks={on_failure, on_success},
+    )
+    def daily_reports(
+        context: dg.AssetExecutionContext,
+        raw_creator_minutes: dict[str, RawExtract],
+        raw_country_minutes: dict[str, RawExtract],
+        raw_video_minutes: dict[str, RawExtract],
+        raw_video_metadata: dict[str, RawExtract],
+        raw_hourly_minutes: dict[str, RawExtract],
+    ):
+        wanted = selected(context)
+        # the summary's cross-document check needs the day's creators and countries too
+        build = wanted | ({"creators", "countries"} if "summary" in wanted else set())
+        creator_rows, hourly = frames(raw_creator_minutes), frames(raw_hourly_minutes)
+        docs: dict[str, dict[str, Document]] = {name: {} for name in DAILY_ASSETS}
+        with clear_failures():
+            for day in partition_days(context):
+                k = day.isoformat()
+                if "creators" in build:
+                    docs["creators"][k] = report.daily_creators(day, creator_rows, start_date=start)
+                if "countries" in build:
+                    countries = require(raw_country_minutes, k, "raw_country_minutes")
+                    docs["countries"][k] = report.daily_countries(day, countries)
+                if "videos_with_posts" in build:
+                    docs["videos_with_posts"][k] = report.videos_with_posts(
+                        day,
+                        require(raw_video_minutes, k, "raw_video_minutes"),
+                        require(raw_video_metadata, k, "raw_video_metadata"),
+                    )
+                if "summary" in build:
+                    docs["summary"][k] = report.daily_summary(
+                        day,
+                        hourly,
+                        creators=require(raw_creator_minutes, k, "raw_creator_minutes"),
+                        countries=require(raw_country_minutes, k, "raw_country_minutes"),
+                        videos=require(raw_video_minutes, k, "raw_video_minutes"),
+                        start_date=start,
+                    )
+        for name in DAILY_ASSETS:
+            if name not in wanted:
+                continue
+            add_day_metadata(
+                context, name, {k: day_metadata(name, d) for k, d in docs[name].items()}
+            )
+            output_metadata = {}
+            if name == "summary":
+                output_metadata["oplog_details"] = dg.MetadataValue.json(
+                    {k: oplog_details(k, docs) for k in docs["summary"]}
+                )
+            yield dg.Output(docs[name], output_name=name, metadata=output_metadata)
+            cross = None
+            if name == "summary":
+                cross = {
+                    k: report_checks.daily_parts_add_up(
+                        summary,
+                        docs["creators"][k],
+                        docs["countries"][k],
+                        docs["videos_with_posts"].get(k),
+                    )
+                    for k, summary in docs["summary"].items()
+                }
+            yield from check_results(name, docs[name], cross)
 
-    return [creators, countries, videos_with_posts, summary]
+    return [daily_reports]
+
+
+def day_metadata(name: str, doc: Document) -> dict[str, object]:
+    """What a day's page in the UI shows: its counts and totals, and a preview of its file."""
+    if name == "summary":
+        return {
+            "total minutes": doc["totalMinutesViewed"],
+            "total views": doc["totalViewCount"],
+            "preview": preview(doc["topCreators"].frame),
+        }
+    if name == "videos_with_posts":
+        posts = doc["posts"].frame
+        return {
+            "videos": len(doc["videos"]),
+            "posts": len(posts),
+            "preview": preview(posts, ["creator", "postName", "realTitle", "videoCount", *VALUES]),
+        }
+    table = doc[name]
+    return {
+        name: len(table),
+        "total minutes": int(table.frame["minutesViewed"].sum()),
+        "preview": preview(table.frame),
+    }
+
+
+def oplog_details(k: str, docs: dict[str, dict[str, Document]]) -> dict[str, int]:
+    """The operation log's details of one day (seed 000's fields)."""
+    videos = docs["videos_with_posts"].get(k)
+    return {
+        "creatorsCount": len(docs["creators"][k]["creators"]),
+        "countriesCount": len(docs["countries"][k]["countries"]),
+        **({"videosCount": len(videos["videos"])} if videos else {}),
+        "totalMinutesViewed": docs["summary"][k]["totalMinutesViewed"],
+    }

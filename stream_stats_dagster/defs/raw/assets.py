@@ -9,12 +9,12 @@ import dagster as dg
 
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
+from ...facts import RawExtract, metadata_frame
 from ...files import RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
-from ...reports import models as m
 from ...storage.resource import StorageResource
-from ..common import clear_failures, partition_days, preview
+from ..common import add_day_metadata, clear_failures, partition_days, preview, selected
 
 # Transient Cloudflare failures are retried inside the client first (honouring
 # retry-after); this is one more attempt a minute later for outages that outlast it.
@@ -32,9 +32,23 @@ DESCRIPTIONS = {
 }
 
 
+TABLE_OF = {
+    "raw_creator_minutes": "creators",
+    "raw_country_minutes": "countries",
+    "raw_video_minutes": "videos",
+    "raw_hourly_minutes": "hours",
+}
+
+
 def build_raw_assets(
     settings: Settings, hooks: set[dg.HookDefinition]
 ) -> list[dg.AssetsDefinition]:
+    # The raw files' own fields besides date and rows (SPEC §4 shapes of today's files).
+    headers = {
+        "raw_video_minutes": {"limit": settings.top_videos},
+        "raw_hourly_minutes": {"timezone": settings.timezone},
+    }
+
     @dg.multi_asset(
         name="raw_extract",
         outs={
@@ -52,7 +66,7 @@ def build_raw_assets(
         context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
     ):
         days = partition_days(context)
-        selected = set(context.op_execution_context.selected_output_names)
+        wanted = selected(context)
         if cloudflare.source == "simulator":
             context.log.warning(
                 "source: the built-in Cloudflare simulator (no CLOUDFLARE_API_TOKEN)"
@@ -60,52 +74,38 @@ def build_raw_assets(
         with clear_failures(), cloudflare.client(logger=context.log) as client:
             facts = client.fetch_days(days, top_videos=settings.top_videos)
             metadata, cache_stats = {}, None
-            if "raw_video_metadata" in selected:
-                uids = [v.uid for f in facts.values() for v in f.videos]
+            if "raw_video_metadata" in wanted:
+                uids = [u for f in facts.values() for u in f.videos["uid"]]
                 cache = MetadataCache(storage.get_store(), storage.stats_bucket)
                 metadata, cache_stats = cache.resolve(client, uids)
             api = client.stats.as_dict()
 
-        top = settings.top_videos
-        keyed = {d.isoformat(): facts[d.isoformat()] for d in days}
-        outputs = {
-            "raw_creator_minutes": {
-                k: m.RawCreatorMinutes(date=k, rows=f.creators) for k, f in keyed.items()
-            },
-            "raw_country_minutes": {
-                k: m.RawCountryMinutes(date=k, rows=f.countries) for k, f in keyed.items()
-            },
-            "raw_video_minutes": {
-                k: m.RawVideoMinutes(date=k, limit=top, rows=f.videos) for k, f in keyed.items()
-            },
-            "raw_hourly_minutes": {
-                k: m.RawHourlyMinutes(date=k, timezone=settings.timezone, rows=f.hours)
-                for k, f in keyed.items()
-            },
-            "raw_video_metadata": {
-                k: m.RawVideoMetadata(date=k, videos=[metadata[v.uid] for v in f.videos])
-                for k, f in keyed.items()
-            }
-            if cache_stats is not None
-            else {},
-        }
-        last = keyed[max(keyed)]
-        previews = {
-            "raw_creator_minutes": last.creators,
-            "raw_country_minutes": last.countries,
-            "raw_video_minutes": last.videos,
-            "raw_hourly_minutes": last.hours,
-        }
+        def extract(name: str, f) -> RawExtract:
+            if name == "raw_video_metadata":
+                return RawExtract(f.date, metadata_frame([metadata[u] for u in f.videos["uid"]]))
+            header = headers.get(name, {})
+            return RawExtract(f.date, getattr(f, TABLE_OF[name]), dict(header))
+
         for name in RAW_ASSETS:
-            if name not in selected:
+            if name not in wanted:
                 continue
+            outputs = {f.date: extract(name, f) for f in facts.values()}
+            if name != "raw_video_metadata":
+                add_day_metadata(
+                    context,
+                    name,
+                    {
+                        k: {
+                            "rows": len(e.rows),
+                            "total minutes": int(facts[k].hours["minutesViewed"].sum()),
+                            "preview": preview(e.rows),
+                        }
+                        for k, e in outputs.items()
+                    },
+                )
             meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
-            if name in previews:
-                meta["rows (last day)"] = len(previews[name])
-                meta["total minutes (last day)"] = sum(r.minutesViewed for r in last.hours)
-                meta["preview"] = preview(previews[name])
-            elif cache_stats is not None:
+            if name == "raw_video_metadata" and cache_stats is not None:
                 meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
-            yield dg.Output(outputs[name], output_name=name, metadata=meta)
+            yield dg.Output(outputs, output_name=name, metadata=meta)
 
     return [raw_extract]

@@ -1,116 +1,141 @@
 """Rolling 7-day windows (group `rolling`): window d-6..d for each daily partition.
 
-Every window is kept at its history key; the IO manager moves the `rolling/last7days-*`
-pointer only forward, so a backfill of old days never replaces the newest window.
-Creator and country windows read the raw extracts (no trends to load); the summary reads
-the daily summaries and full top-N video lists.
+One step builds the three window files of each day of the run from the raw extracts of
+the seven days (no daily file is read back). Every window is kept at its history key; the
+IO manager moves the `rolling/last7days-*` pointer only forward, so a backfill of old days
+never replaces the newest window.
 """
 
 import dagster as dg
 
 from ...config import Settings
+from ...facts import RawExtract
+from ...files import ROLLING_ASSETS
 from ...partitions import daily_backfill_policy, daily_partitions, last_7_days
 from ...reports import checks as report_checks
-from ...reports import models as m
 from ...reports import windows
-from ..checks import WINDOW_ADDS_UP, WINDOW_CHECKS, check_specs
-from ..common import build_days, by_date, emit, preview, require
+from ...reports.tables import Document
+from ..checks import check_results, check_specs
+from ..common import add_day_metadata, clear_failures, frames, partition_days, preview, selected
 
-WINDOW_COLUMNS = ["totalMinutesViewed", "totalViewCount"]
+DESCRIPTIONS = {
+    "rolling_creators": "Each creator's seven days and totals over the window ending that day.",
+    "rolling_countries": "Each country's seven days and totals over the window ending that day.",
+    "rolling_summary": "Totals and top lists of the window; topVideos merge the full daily lists.",
+}
+RAW_INPUTS = (
+    "raw_creator_minutes",
+    "raw_country_minutes",
+    "raw_video_minutes",
+    "raw_hourly_minutes",
+)
 
 
 def build_rolling_assets(
     settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
-    common = dict(
-        partitions_def=daily_partitions(settings),
-        group_name="rolling",
-        backfill_policy=daily_backfill_policy(),
-    )
     week = dg.AssetIn(partition_mapping=last_7_days())
     start = settings.start_date
 
-    @dg.asset(
-        ins={"raw_creator_minutes": week},
-        hooks={on_failure},
-        check_specs=check_specs("rolling_creators", WINDOW_CHECKS),
-        **common,
-    )
-    def rolling_creators(
-        context: dg.AssetExecutionContext, raw_creator_minutes: dict[str, m.RawCreatorMinutes]
-    ):
-        """Each creator's seven days and totals over the window ending on the partition day."""
-        daily = by_date(raw_creator_minutes)
-        docs = build_days(context, lambda d: windows.rolling_creators(d, daily, start_date=start))
-        last = docs[max(docs)].creators
-        metadata = {
-            "creators (last window)": len(last),
-            "preview": preview(last, ["creator", *WINDOW_COLUMNS]),
-        }
-        yield from emit("rolling_creators", docs, metadata, WINDOW_CHECKS)
-
-    @dg.asset(
-        ins={"raw_country_minutes": week},
-        hooks={on_failure},
-        check_specs=check_specs("rolling_countries", WINDOW_CHECKS),
-        **common,
-    )
-    def rolling_countries(
-        context: dg.AssetExecutionContext, raw_country_minutes: dict[str, m.RawCountryMinutes]
-    ):
-        """Each country's seven days and totals over the window ending on the partition day."""
-        daily = by_date(raw_country_minutes)
-        docs = build_days(context, lambda d: windows.rolling_countries(d, daily, start_date=start))
-        last = docs[max(docs)].countries
-        metadata = {
-            "countries (last window)": len(last),
-            "preview": preview(last, ["clientCountryName", *WINDOW_COLUMNS]),
-        }
-        yield from emit("rolling_countries", docs, metadata, WINDOW_CHECKS)
-
-    @dg.asset(
-        ins={"summary": week, "videos_with_posts": week},
-        hooks={on_failure, on_success},
-        check_specs=check_specs("rolling_summary", [*WINDOW_CHECKS, WINDOW_ADDS_UP]),
-        **common,
-    )
-    def rolling_summary(
-        context: dg.AssetExecutionContext,
-        rolling_creators: dict[str, m.RollingCreatorsDoc],
-        rolling_countries: dict[str, m.RollingCountriesDoc],
-        summary: dict[str, m.SummaryDoc],
-        videos_with_posts: dict[str, m.VideosWithPostsDoc],
-    ):
-        """Platform totals and top lists of the window; topVideos merge the full daily lists."""
-        summaries, videos = by_date(summary), by_date(videos_with_posts)
-
-        def build(day):
-            k = day.isoformat()
-            return windows.rolling_summary(
-                day,
-                summaries,
-                videos,
-                creators=require(rolling_creators, k, "rolling_creators"),
-                countries=require(rolling_countries, k, "rolling_countries"),
-                start_date=start,
+    @dg.multi_asset(
+        name="rolling_reports",
+        outs={
+            name: dg.AssetOut(
+                is_required=False, group_name="rolling", description=DESCRIPTIONS[name]
             )
+            for name in ROLLING_ASSETS
+        },
+        ins={name: week for name in RAW_INPUTS},
+        internal_asset_deps={
+            "rolling_creators": {dg.AssetKey("raw_creator_minutes")},
+            "rolling_countries": {dg.AssetKey("raw_country_minutes")},
+            "rolling_summary": {dg.AssetKey(name) for name in RAW_INPUTS},
+        },
+        partitions_def=daily_partitions(settings),
+        backfill_policy=daily_backfill_policy(),
+        can_subset=True,
+        check_specs=check_specs(ROLLING_ASSETS),
+        hooks={on_failure, on_success},
+    )
+    def rolling_reports(
+        context: dg.AssetExecutionContext,
+        raw_creator_minutes: dict[str, RawExtract],
+        raw_country_minutes: dict[str, RawExtract],
+        raw_video_minutes: dict[str, RawExtract],
+        raw_hourly_minutes: dict[str, RawExtract],
+    ):
+        wanted = selected(context)
+        creators, countries = frames(raw_creator_minutes), frames(raw_country_minutes)
+        videos, hourly = frames(raw_video_minutes), frames(raw_hourly_minutes)
+        docs: dict[str, dict[str, Document]] = {name: {} for name in ROLLING_ASSETS}
+        with clear_failures():
+            for day in partition_days(context):
+                k = day.isoformat()
+                by_creator = windows.rolling_creators(day, creators, start_date=start)
+                by_country = windows.rolling_countries(day, countries, start_date=start)
+                docs["rolling_creators"][k] = by_creator
+                docs["rolling_countries"][k] = by_country
+                if "rolling_summary" in wanted:
+                    docs["rolling_summary"][k] = windows.rolling_summary(
+                        day,
+                        hourly,
+                        videos,
+                        creators=by_creator,
+                        countries=by_country,
+                        start_date=start,
+                    )
+        yield from window_outputs(context, wanted, docs, "rolling_summary")
 
-        docs = build_days(context, build)
-        details, adds_up = {}, {}
-        for k, doc in docs.items():
-            creators, countries = rolling_creators[k], rolling_countries[k]
-            adds_up[k] = {
-                WINDOW_ADDS_UP: report_checks.window_parts_add_up(doc, creators, countries)
+    return [rolling_reports]
+
+
+def window_outputs(
+    context: dg.AssetExecutionContext,
+    wanted: set[str],
+    docs: dict[str, dict[str, Document]],
+    summary: str,
+):
+    """Outputs, per-partition metadata and check results of a window step (rolling or weekly)."""
+    for name, by_key in docs.items():
+        if name not in wanted:
+            continue
+        add_day_metadata(context, name, {k: window_metadata(name, d) for k, d in by_key.items()})
+        metadata = {}
+        if name == summary:
+            metadata["oplog_details"] = dg.MetadataValue.json(
+                {k: oplog_details(k, docs, summary) for k in by_key}
+            )
+        yield dg.Output(by_key, output_name=name, metadata=metadata)
+        cross = None
+        if name == summary:
+            parts = [n for n in docs if n != summary]
+            cross = {
+                k: report_checks.window_parts_add_up(doc, *(docs[n][k] for n in parts))
+                for k, doc in by_key.items()
             }
-            details[k] = {
-                "creatorsCount": len(creators.creators),
-                "countriesCount": len(countries.countries),
-                "totalMinutesViewed": doc.totalMinutesViewed,
-            }
-        metadata = {
-            "total minutes (last window)": docs[max(docs)].totalMinutesViewed,
-            "oplog_details": dg.MetadataValue.json(details),
+        yield from check_results(name, by_key, cross)
+
+
+def window_metadata(name: str, doc: Document) -> dict[str, object]:
+    if name.endswith("summary"):
+        return {
+            "total minutes": doc["totalMinutesViewed"],
+            "total views": doc["totalViewCount"],
+            "preview": preview(doc["topCreators"].frame),
         }
-        yield from emit("rolling_summary", docs, metadata, WINDOW_CHECKS, adds_up)
+    field = "countries" if name.endswith("countries") else "creators"
+    table = doc[field]
+    return {
+        field: len(table),
+        "total minutes": int(table.frame["totalMinutesViewed"].sum()),
+        "preview": preview(table.frame),
+    }
 
-    return [rolling_creators, rolling_countries, rolling_summary]
+
+def oplog_details(k: str, docs: dict[str, dict[str, Document]], summary: str) -> dict[str, int]:
+    details = {}
+    for name, by_key in docs.items():
+        if name != summary and k in by_key:
+            field = "countries" if name.endswith("countries") else "creators"
+            details[f"{field}Count"] = len(by_key[k][field])
+    return {**details, "totalMinutesViewed": docs[summary][k]["totalMinutesViewed"]}

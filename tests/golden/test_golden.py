@@ -1,0 +1,117 @@
+"""The files stay byte-identical to the ones the object-per-row core wrote (frozen in
+tests/golden/files by `python -m tests.golden.regenerate`, digests of the same days at the
+default scale in tests/golden/default-scale.sha256)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stream_stats_dagster.files import ASSET_FILES, RAW_ASSETS
+from stream_stats_dagster.reports import daily, windows
+from tests.golden.regenerate import FILES, FIRST, LAST, golden_keys
+from tests.support.pipeline import pipeline_env, simulator_server
+
+HERE = Path(__file__).resolve().parent
+START = dt.date.fromisoformat(FIRST)
+
+
+def _key(asset: str, partition_key: str) -> str:
+    return ASSET_FILES[asset].key(partition_key).removeprefix("stream-stats/")
+
+
+def _raw_frames() -> dict[str, dict[dt.date, object]]:
+    out: dict[str, dict[dt.date, object]] = {}
+    for asset in RAW_ASSETS:
+        for path in sorted(FILES.glob(f"raw/*/*-{ASSET_FILES[asset].name}.json")):
+            extract = ASSET_FILES[asset].decode(path.read_bytes())
+            out.setdefault(asset, {})[dt.date.fromisoformat(extract.date)] = extract.rows
+    return out
+
+
+def test_raw_extracts_round_trip_byte_for_byte():
+    paths = sorted(FILES.glob("raw/*/*.json"))
+    assert len(paths) == 50
+    for path in paths:
+        asset = next(a for a in RAW_ASSETS if path.name.endswith(f"-{ASSET_FILES[a].name}.json"))
+        spec = ASSET_FILES[asset]
+        assert spec.encode(spec.decode(path.read_bytes())) == path.read_bytes(), path.name
+
+
+def test_reports_from_the_raw_extracts_are_the_golden_bytes():
+    raw = _raw_frames()
+    creators, countries = raw["raw_creator_minutes"], raw["raw_country_minutes"]
+    videos, hourly = raw["raw_video_minutes"], raw["raw_hourly_minutes"]
+    built: dict[tuple[str, str], object] = {}
+    for day in (dt.date(2025, 3, 9), dt.date(2025, 3, 10)):
+        k = day.isoformat()
+        built["creators", k] = daily.daily_creators(day, creators, start_date=START)
+        built["countries", k] = daily.daily_countries(day, countries[day])
+        built["videos_with_posts", k] = daily.videos_with_posts(
+            day, videos[day], raw["raw_video_metadata"][day]
+        )
+        built["summary", k] = daily.daily_summary(
+            day,
+            hourly,
+            creators=creators[day],
+            countries=countries[day],
+            videos=videos[day],
+            start_date=START,
+        )
+    end, monday = dt.date(2025, 3, 10), dt.date(2025, 3, 3)
+    rc = windows.rolling_creators(end, creators, start_date=START)
+    rk = windows.rolling_countries(end, countries, start_date=START)
+    built["rolling_creators", "2025-03-10"], built["rolling_countries", "2025-03-10"] = rc, rk
+    built["rolling_summary", "2025-03-10"] = windows.rolling_summary(
+        end, hourly, videos, creators=rc, countries=rk, start_date=START
+    )
+    wc = windows.weekly_creators(monday, creators, start_date=START)
+    built["weekly_creators", "2025-03-03"] = wc
+    built["weekly_summary", "2025-03-03"] = windows.weekly_summary(
+        monday, hourly, videos, countries, creators=wc, start_date=START
+    )
+    assert len(built) == 13
+    for (asset, k), doc in built.items():
+        want = (FILES / _key(asset, k)).read_bytes()
+        assert ASSET_FILES[asset].encode(doc) == want, f"{asset} {k}"
+
+
+@pytest.mark.e2e
+def test_collect_writes_the_golden_files(monkeypatch, tmp_path):
+    """The whole path: simulator over HTTP -> client -> frames -> IO manager -> files."""
+    with simulator_server() as (_, base_url):
+        env = pipeline_env(
+            monkeypatch,
+            tmp_path,
+            base_url,
+            STREAM_STATS_START_DATE=FIRST,
+            STREAM_STATS_TOP_VIDEOS="300",
+        )
+        cmd = [sys.executable, "-m", "stream_stats_dagster.cli", "collect"]
+        done = subprocess.run(
+            [*cmd, "--from", FIRST, "--to", LAST], capture_output=True, text=True, timeout=600
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    root = Path(env["STREAM_STATS_LOCAL_DIR"])
+    keys = golden_keys(root)
+    assert keys == sorted(str(p.relative_to(FILES)) for p in FILES.rglob("*.json"))
+    base = root / "points-system-bucket" / "stream-stats"
+    for key in keys:
+        assert (base / key).read_bytes() == (FILES / key).read_bytes(), key
+
+
+def default_scale_digests() -> dict[str, str]:
+    lines = (HERE / "default-scale.sha256").read_text().splitlines()
+    return {key: digest for digest, key in (line.split() for line in lines)}
+
+
+def test_default_scale_digests_cover_the_same_files():
+    """The bench (`python -m bench.golden`) checks these digests at the default scale."""
+    digests = default_scale_digests()
+    assert sorted(digests) == sorted(str(p.relative_to(FILES)) for p in FILES.rglob("*.json"))
+    assert all(len(d) == len(hashlib.sha256().hexdigest()) for d in digests.values())
