@@ -1,31 +1,31 @@
-"""The shared report rules: `__null__`, post names, sorting, top lists, windows."""
+"""The shared report rules over frames: `__null__`, post names, sorting, top lists,
+sums per key, window resolution and zero-filled series."""
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
+import pickle
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from stream_stats_dagster.facts import CreatorMinutes
-from stream_stats_dagster.reports import rules
 from stream_stats_dagster.reports.rules import (
     NULL_KEY,
     MissingDaysError,
-    bulk_build,
-    merge_rows,
     null_key,
+    null_keys,
     post_name,
-    rank_key,
-    ranked_totals,
+    ranked,
     resolve_window,
-    series,
+    series_matrix,
     strip_extension,
-    top_n,
-    top_totals,
+    top,
+    totals_by,
 )
+from tests.reports.inputs import D, creators, days
 
-D = dt.date
+WINDOW = days(D(2025, 3, 5))  # 03-05 .. 03-11
 
 
 def test_null_key():
@@ -34,6 +34,11 @@ def test_null_key():
     assert null_key(None) == "__null__"
     assert null_key("RYAN") == "RYAN"
     assert null_key(" ") == " "  # only missing/empty is null, values are kept as is
+
+
+def test_null_keys_of_a_column():
+    column = pd.Series(["RYAN", "", None, " ", np.nan], dtype=object)
+    assert null_keys(column).tolist() == ["RYAN", "__null__", "__null__", " ", "__null__"]
 
 
 @pytest.mark.parametrize(
@@ -63,6 +68,8 @@ def test_null_key():
         ("lady001.", "lady"),
         ("ｌａｄｙ１２.mp4", "ｌａｄｙ１２"),  # only ASCII digits are stripped
         ("인기포스트_12.mp4", "인기포스트"),
+        (None, "__null__"),  # no name at all
+        ("", "__null__"),
     ],
 )
 def test_post_name(name, expected):
@@ -76,65 +83,73 @@ def test_strip_extension():
     assert strip_extension("noext") == "noext"
 
 
-def test_rank_key_three_levels():
-    rows = [
+def test_ranked_three_levels_plain_str_order():
+    frame = creators(
         ("b", 10, 5),
         ("a", 10, 5),  # tie on minutes and views: key ascending
         ("c", 10, 9),  # tie on minutes: views desc
         ("d", 20, 1),  # minutes first
         ("B", 10, 5),  # plain str order: uppercase before lowercase
         ("__null__", 10, 5),
-    ]
-    ordered = sorted(rows, key=lambda r: rank_key(r[1], r[2], r[0]))
-    assert [r[0] for r in ordered] == ["d", "c", "B", "__null__", "a", "b"]
+    )
+    out = ranked(frame, "creator")
+    assert out["creator"].tolist() == ["d", "c", "B", "__null__", "a", "b"]
+    assert out.index.tolist() == list(range(6))
 
 
-def test_top_n_matches_sorted_prefix():
-    entries = [(f"k{i % 7}{i}", i % 5, i % 3) for i in range(40)]
-
-    def key(e):
-        return rank_key(e[1], e[2], e[0])
-
-    assert top_n(entries, 10, key) == sorted(entries, key=key)[:10]
-    assert top_n(entries[:3], 10, key) == sorted(entries[:3], key=key)
-    assert top_n([], 10, key) == []
-
-
-def test_ranked_and_top_totals():
-    totals = {"a": [5, 1], "b": [5, 2], "c": [9, 0], "d": [5, 2]}
-    assert [k for k, _ in ranked_totals(totals)] == ["c", "b", "d", "a"]
-    assert top_totals(totals, 2) == [("c", [9, 0]), ("b", [5, 2])]
-
-
-def test_merge_rows_sums_null_keys():
-    rows = [
-        CreatorMinutes(creator="", minutesViewed=3, viewCount=1),
-        CreatorMinutes(creator="RYAN", minutesViewed=5, viewCount=2),
-        CreatorMinutes(creator="", minutesViewed=4, viewCount=6),
-    ]
-    assert rules.creator_totals(rows) == {"__null__": [7, 7], "RYAN": [5, 2]}
-    into = {"RYAN": [1, 1]}
-    merge_rows(rows, lambda r: null_key(r.creator), into=into)
-    assert into == {"RYAN": [6, 3], "__null__": [7, 7]}
-    assert rules.sum_totals(rows) == [12, 9]
-
-
-def test_series_zero_fills_none():
-    assert series(["2025-03-10", "2025-03-11"], [None, [3, 1]]) == [
-        {"date": "2025-03-10", "minutesViewed": 0, "viewCount": 0},
-        {"date": "2025-03-11", "minutesViewed": 3, "viewCount": 1},
+def test_ranked_on_two_keys_and_other_value_columns():
+    posts = pd.DataFrame(
+        {
+            "creator": ["b", "a", "a", "a"],
+            "postName": ["p", "z", "m", "q"],
+            "totalMinutesViewed": [5, 5, 5, 5],
+            "totalViewCount": [5, 5, 5, 6],
+        }
+    )
+    out = ranked(posts, ["creator", "postName"], "totalMinutesViewed", "totalViewCount")
+    assert list(zip(out["creator"], out["postName"], strict=True)) == [
+        ("a", "q"),
+        ("a", "m"),
+        ("a", "z"),
+        ("b", "p"),
     ]
 
 
-def test_key_series_zero_fills_per_key():
-    labels = ["d1", "d2", "d3"]
-    per_day = [{"a": [1, 1]}, {}, {"a": [2, 3], "b": [5, 5]}]
-    stats, m, v = rules.key_series("a", labels, per_day)
-    assert [s["minutesViewed"] for s in stats] == [1, 0, 2]
-    assert (m, v) == (3, 4)
+def test_top_is_the_sorted_prefix_shaped_as_a_top_list():
+    rows = [(f"k{i % 7}{i}", i % 5, i % 3) for i in range(40)]
+    frame = creators(*rows)
+    expected = sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+    out = top(frame, "creator")
+    assert list(out.columns) == ["creator", "minutesViewed", "viewCount"]
+    assert list(out.itertuples(index=False, name=None)) == expected[:10]
+    assert len(top(frame.head(3), "creator")) == 3
+    assert top(frame.head(0), "creator").empty
+    assert top(frame, "creator", n=2)["creator"].tolist() == [r[0] for r in expected[:2]]
 
 
-WINDOW = [D(2025, 3, 5) + dt.timedelta(days=i) for i in range(7)]
+def test_totals_by_sums_per_key_in_first_appearance_order():
+    frame = creators(("b", 1, 1), ("a", 2, 2), ("b", 3, 4))
+    out = totals_by(frame, "creator")
+    assert out.to_dict("records") == [
+        {"creator": "b", "minutesViewed": 4, "viewCount": 5},
+        {"creator": "a", "minutesViewed": 2, "viewCount": 2},
+    ]
+    empty = totals_by(frame.head(0), "creator")
+    assert list(empty.columns) == ["creator", "minutesViewed", "viewCount"]
+    assert empty.empty and empty["minutesViewed"].dtype == np.int64
+
+
+def test_series_matrix_zero_fills_per_key_and_day():
+    keys = pd.Index(["a", "b"])
+    per_day = [
+        creators(("a", 1, 1)),
+        None,  # a zero-filled day
+        creators(("a", 2, 3), ("b", 5, 5), ("other", 9, 9)),  # keys not asked for: ignored
+        creators(),
+    ]
+    minutes, views = series_matrix(keys, per_day, "creator")
+    assert minutes.tolist() == [[1, 0, 2, 0], [0, 0, 5, 0]]
+    assert views.tolist() == [[1, 0, 3, 0], [0, 0, 5, 0]]
 
 
 def test_resolve_window_zero_fills_before_start_date():
@@ -166,7 +181,7 @@ def test_resolve_window_only_days_from_start_date_are_missing():
     assert err.value.days == (D(2025, 3, 10), D(2025, 3, 11))
 
 
-def test_resolve_window_names_missing_days_of_all_sources():
+def test_resolve_window_names_missing_days_of_all_sources_in_one_line():
     full = {d: 1 for d in WINDOW}
     other = {d: 1 for d in WINDOW if d != D(2025, 3, 6)}
     with pytest.raises(MissingDaysError) as err:
@@ -177,77 +192,14 @@ def test_resolve_window_names_missing_days_of_all_sources():
             sources=[full, other],
         )
     assert err.value.days == (D(2025, 3, 6), D(2025, 3, 8))
-
-
-def test_bulk_build_restores_gc_state():
-    @bulk_build
-    def inner():
-        assert not gc.isenabled()
-        return 1
-
-    @bulk_build
-    def failing():
-        raise RuntimeError("boom")
-
-    assert gc.isenabled()
-    assert inner() == 1
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError):
-        failing()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        inner()
-        assert not gc.isenabled()  # a caller's disabled GC stays disabled
-    finally:
-        gc.enable()
-
-
-def test_post_name_without_a_name_is_null():
-    assert post_name(None) == "__null__"
-    assert post_name("") == "__null__"
-
-
-def test_sort_key_and_top_n_defaults_on_entries():
-    from stream_stats_dagster.facts import VideoMinutes
-    from stream_stats_dagster.reports.models import PostEntry
-
-    rows = [
-        CreatorMinutes(creator="b", minutesViewed=5, viewCount=1),
-        CreatorMinutes(creator="a", minutesViewed=5, viewCount=1),
-        CreatorMinutes(creator="c", minutesViewed=5, viewCount=2),
-        CreatorMinutes(creator="d", minutesViewed=6, viewCount=0),
-    ]
-    assert [r.creator for r in rules.sort_entries(rows)] == ["d", "c", "a", "b"]
-    assert [r.creator for r in top_n(rows, 2)] == ["d", "c"]
-    assert rules.sort_key(rows[0]) == (-5, -1, "b")
-    assert rules.sort_key(5, 1, "b") == (-5, -1, "b")
-    dicts = [{"uid": f"u{i:02d}", "minutesViewed": i % 4, "viewCount": 1} for i in range(30)]
-    top = top_n(dicts)
-    assert len(top) == 10
-    assert [d["uid"] for d in top[:3]] == ["u03", "u07", "u11"]
-    window = [
-        {"creator": "x", "dailyStats": [], "totalMinutesViewed": 1, "totalViewCount": 1},
-        {"creator": "y", "dailyStats": [], "totalMinutesViewed": 2, "totalViewCount": 0},
-    ]
-    assert [w["creator"] for w in rules.sort_entries(window)] == ["y", "x"]
-    assert rules.entry_key(VideoMinutes(uid="u", creator="c", minutesViewed=0, viewCount=0)) == "u"
-    post = PostEntry(
-        creator="c",
-        postName="p",
-        realTitle="t",
-        videoCount=0,
-        minutesViewed=0,
-        viewCount=0,
-        topVideos=[],
+    assert str(err.value) == (
+        "missing data for 2025-03-06, 2025-03-08 (window 2025-03-05..2025-03-11)"
     )
-    assert rules.entry_key(post) == ("c", "p")
 
 
 def test_missing_days_error_pickles():
-    import pickle
-
     err = MissingDaysError([D(2025, 3, 7)], WINDOW)
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == str(err)
     assert again.days == err.days
+    assert again.window == (dt.date(2025, 3, 5), dt.date(2025, 3, 11))
