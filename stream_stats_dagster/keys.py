@@ -11,7 +11,9 @@ import datetime as dt
 from .dates import iso_week_label
 
 PREFIX = "stream-stats"
-METADATA_CACHE_KEY = f"{PREFIX}/cache/video-metadata.json"
+# The shared video-metadata cache, as columns; the old per-video file is read once to migrate.
+METADATA_CACHE_KEY = f"{PREFIX}/cache/video-catalog.json"
+LEGACY_METADATA_CACHE_KEY = f"{PREFIX}/cache/video-metadata.json"
 INDEX_KEY = f"{PREFIX}/index.json"
 
 

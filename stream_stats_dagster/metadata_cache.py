@@ -1,26 +1,65 @@
-"""The shared video-metadata cache (SPEC §6), kept in storage at `stream-stats/cache/`.
+"""The shared video-metadata cache (SPEC §6): the Stream catalogue as one columnar frame.
 
-Only videos not yet known are fetched. A cold cache (many unknown videos) is warmed
-through the list endpoint, 1,000 videos a call, starting after the newest `created` seen
-so far: an incremental catalogue, not a full listing on every run. A 404 is cached too:
-a deleted video stays deleted. Saving is a conditional put, so two runs that add
-different videos merge instead of overwriting each other.
+Kept in storage at `stream-stats/cache/video-catalog.json` as columns
+(`{"schemaVersion":1, "catalogueCursor":..., "columns": {"uid": [...], ...}}`) and held in
+memory as a pandas DataFrame indexed by uid, with categorical columns for the values that
+repeat (creator, title, state): 100k videos are a few tens of MB instead of 100k dicts.
+
+Only videos not yet known are fetched. A cold cache (many unknown videos) is warmed through
+the list endpoint, 1,000 videos a call, starting after the newest `created` seen so far: an
+incremental catalogue, not a full listing on every run. A 404 is cached too: a deleted video
+stays deleted. Saving is a conditional put (If-Match on the ETag read, If-None-Match when
+the key is new), so two runs that add different videos merge instead of overwriting each
+other.
+
+The first run after the change reads the old `stream-stats/cache/video-metadata.json` (one
+dict per video) once and writes its entries here. Those entries lack what the cost reports
+need (`duration`, `size`, `status.state`, `readyToStreamAt`, `scheduledDeletion`); the
+catalogue refresh (`refresh_catalogue`) lists the catalogue from the start once to fill
+them, and again weekly, because paging by creation time never sees deletions or state
+changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .facts import SCHEMA_VERSION, VideoMetadata
-from .keys import METADATA_CACHE_KEY
+from .keys import LEGACY_METADATA_CACHE_KEY, METADATA_CACHE_KEY
 from .storage import jsonbytes
 from .storage.base import ObjectStore, PreconditionFailed
 
 WARM_THRESHOLD = 200  # more unknown videos than this: list the catalogue instead of 1 call each
 SAVE_ATTEMPTS = 5
+FULL_LISTING_EVERY = dt.timedelta(days=7)  # relist from the start: deletions, state changes
+
+OLD_COLUMNS = ["uid", "found", "creator", "name", "title", "created"]
+DETAIL_COLUMNS = ["duration", "size", "state", "readyToStreamAt", "scheduledDeletion"]
+COLUMNS = [*OLD_COLUMNS, *DETAIL_COLUMNS]
+# VideoMetadata attribute -> column (the only rename: status.state)
+_DETAIL_ATTRIBUTES = {"duration": "duration", "size": "size", "state": "state"}
+
+# In-memory dtypes (uid is the index). Repeating strings are categorical; file names stay
+# Python strings; NaN/<NA>/NaT means "not known". Timestamps are datetime64 when every value
+# is in Stream's own format (so they print back to the same text), else their strings.
+CATEGORIES = ["creator", "title", "state", "scheduledDeletion"]
+TIMES = ["created", "readyToStreamAt"]
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # "2025-01-02T03:04:05.123456Z"
+DTYPES: dict[str, Any] = {
+    "found": "bool",
+    **dict.fromkeys(CATEGORIES, "category"),
+    "name": "object",
+    "duration": "float64",  # seconds; -1 is Cloudflare's "unknown"
+    "size": "Int64",
+}
 
 
 class MetadataSource(Protocol):
@@ -28,19 +67,50 @@ class MetadataSource(Protocol):
     def list_videos(self, *, created_after: str | None = None): ...
 
 
+class CacheColumns(BaseModel):
+    """The stored columns, one list per field, all as long as `uid`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uid: list[str] = Field(default_factory=list)
+    found: list[bool] = Field(default_factory=list)
+    creator: list[str | None] = Field(default_factory=list)
+    name: list[str | None] = Field(default_factory=list)
+    title: list[str | None] = Field(default_factory=list)
+    created: list[str | None] = Field(default_factory=list)
+    duration: list[float | None] = Field(default_factory=list)
+    size: list[int | None] = Field(default_factory=list)
+    state: list[str | None] = Field(default_factory=list)
+    readyToStreamAt: list[str | None] = Field(default_factory=list)
+    scheduledDeletion: list[str | None] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _same_length(self) -> CacheColumns:
+        lengths = {name: len(getattr(self, name)) for name in COLUMNS}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"cache columns differ in length: {lengths}")
+        return self
+
+
 class CacheDocument(BaseModel):
-    """Entries are plain dicts (VideoMetadata minus its uid): 100k pydantic models would
-    cost ~10x the memory, and only the day's top videos are ever turned into models."""
+    """The stored cache (`stream-stats/cache/video-catalog.json`)."""
 
     model_config = ConfigDict(extra="ignore")
 
     schemaVersion: int = SCHEMA_VERSION
     catalogueCursor: str | None = None  # newest `created` listed so far
+    fullListingAt: str | None = None  # when the catalogue was last listed from the start (UTC)
+    columns: CacheColumns = Field(default_factory=CacheColumns)
+
+
+class LegacyCacheDocument(BaseModel):
+    """The old shape at `stream-stats/cache/video-metadata.json`: one dict per video."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schemaVersion: int = SCHEMA_VERSION
+    catalogueCursor: str | None = None
     videos: dict[str, dict] = Field(default_factory=dict)
-
-
-def _entry(video: VideoMetadata) -> dict:
-    return video.model_dump(exclude={"uid"})
 
 
 class CacheStats(BaseModel):
@@ -49,66 +119,298 @@ class CacheStats(BaseModel):
     listed: int = 0
     fetched: int = 0
     not_found: int = 0
+    marked_deleted: int = 0  # found before, absent from a full listing
+    full_listing: bool = False
+    migrated: bool = False  # the old per-video cache was read and converted in this call
+
+
+class _State:
+    """What one load gave: the frame, the document's scalars and what to write back."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        etag: str | None,
+        cursor: str | None = None,
+        full_listing_at: str | None = None,
+        migrated: bool = False,
+    ) -> None:
+        self.frame, self.etag = frame, etag
+        self.cursor, self.full_listing_at, self.migrated = cursor, full_listing_at, migrated
+
+
+def _times(values: Sequence[Any]) -> pd.Series:
+    """Timestamps as datetime64 if that loses nothing of their text, else the text."""
+    text = pd.Series(values, dtype=object)
+    if isinstance(text.dtype, pd.DatetimeTZDtype) or not len(text):
+        return text
+    known = text.notna()
+    parsed = pd.to_datetime(text, format=TIME_FORMAT, utc=True, errors="coerce")
+    if parsed.notna().equals(known) and parsed[known].dt.strftime(TIME_FORMAT).equals(text[known]):
+        return parsed
+    return text
+
+
+def time_text(series: pd.Series) -> list[str | None]:
+    """A timestamp column back to Cloudflare's text (None where unknown)."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        text = series.dt.strftime(TIME_FORMAT)
+    else:
+        text = series.map(lambda v: v.strftime(TIME_FORMAT) if isinstance(v, pd.Timestamp) else v)
+    return text.astype(object).where(series.notna(), None).tolist()
+
+
+def empty_frame() -> pd.DataFrame:
+    return frame_from_columns({name: [] for name in COLUMNS})
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype(DTYPES)
+    for name in TIMES:
+        if not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
+            frame[name] = _times(time_text(frame[name])).to_numpy()
+    frame.index = frame.index.astype(object).rename("uid")
+    return frame
+
+
+def frame_from_columns(data: dict[str, list]) -> pd.DataFrame:
+    """The cache frame from stored columns. Each list is taken out of `data` as soon as it
+    is converted, so a 100k-row load never holds two copies of every column."""
+    index = pd.Index(data.pop("uid"), dtype=object, name="uid")
+    frame = pd.DataFrame(index=index)
+    for name in COLUMNS[1:]:
+        values = data.pop(name)
+        if name in TIMES:
+            frame[name] = _times(values).to_numpy()
+        elif name in CATEGORIES:
+            frame[name] = pd.Categorical(values)
+        elif name == "found":
+            frame[name] = np.array(values, dtype=bool)
+        elif name == "name":
+            frame[name] = np.array(values, dtype=object)
+        else:
+            frame[name] = pd.array(values, dtype=DTYPES[name].capitalize())
+        del values
+    return frame.astype(DTYPES)
+
+
+def frame_from_videos(videos: Iterable[Any]) -> pd.DataFrame:
+    """Rows of `VideoMetadata`-like objects (the detail fields are read when present)."""
+    rows: dict[str, list] = {name: [] for name in COLUMNS}
+    for v in videos:
+        for name in OLD_COLUMNS:
+            rows[name].append(getattr(v, name))
+        for name in DETAIL_COLUMNS:
+            rows[name].append(getattr(v, _DETAIL_ATTRIBUTES.get(name, name), None))
+    frame = frame_from_columns(rows)
+    return frame[~frame.index.duplicated(keep="last")]
+
+
+def _values(series: pd.Series) -> list:
+    """JSON-ready values of a column: NA as None, numpy scalars as Python ones."""
+    if series.name in TIMES:
+        return time_text(series)
+    values = series.astype(object)
+    return values.where(series.notna(), None).tolist()
+
+
+def _stack(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Rows of both frames (typed again by the caller): column by column as objects, so
+    that categories and all-NA columns need no agreement between the two."""
+    return pd.DataFrame(
+        {
+            name: np.concatenate([first[name].to_numpy(object), second[name].to_numpy(object)])
+            for name in COLUMNS[1:]
+        },
+        index=pd.Index([*first.index, *second.index], dtype=object, name="uid"),
+    )
+
+
+def frame_to_document(
+    frame: pd.DataFrame, cursor: str | None, full_listing_at: str | None
+) -> CacheDocument:
+    columns = {"uid": frame.index.tolist()}
+    columns.update({name: _values(frame[name]) for name in COLUMNS[1:]})
+    return CacheDocument(
+        catalogueCursor=cursor,
+        fullListingAt=full_listing_at,
+        columns=CacheColumns.model_construct(**columns),
+    )
+
+
+def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the cache with `COLUMNS` (uid first) and timestamps as Cloudflare's text."""
+    out = frame.copy()
+    for name in TIMES:
+        out[name] = np.array(time_text(frame[name]), dtype=object)
+    out.index.name = "uid"
+    return out.reset_index()[COLUMNS]
+
+
+def _newest(*values: str | None) -> str | None:
+    return max(filter(None, values), default=None)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class MetadataCache:
-    def __init__(self, store: ObjectStore, bucket: str, *, warm_threshold: int = WARM_THRESHOLD):
+    def __init__(
+        self,
+        store: ObjectStore,
+        bucket: str,
+        *,
+        warm_threshold: int = WARM_THRESHOLD,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ):
         self.store, self.bucket, self.warm_threshold = store, bucket, warm_threshold
+        self.clock = clock
 
-    def _load(self) -> tuple[CacheDocument, str | None]:
+    # ---------------------------------------------------------------- storage
+
+    def _load(self) -> _State:
         obj = self.store.get(self.bucket, METADATA_CACHE_KEY)
-        if obj is None:
-            return CacheDocument(), None
-        return CacheDocument.model_validate_json(obj.body), obj.etag
+        if obj is not None:
+            doc = CacheDocument.model_validate_json(obj.body)
+            columns = vars(doc.columns)  # the validated lists, converted one by one
+            return _State(
+                frame_from_columns(columns), obj.etag, doc.catalogueCursor, doc.fullListingAt
+            )
+        legacy = self.store.get(self.bucket, LEGACY_METADATA_CACHE_KEY)
+        if legacy is None:
+            return _State(empty_frame(), None)
+        # Migrate: the old entries, without the detail fields. The cursor starts again from
+        # the beginning so that the next listing fills them in (the one-time relist).
+        old = LegacyCacheDocument.model_validate_json(legacy.body)
+        rows = {name: [] for name in COLUMNS}
+        for uid, entry in old.videos.items():
+            rows["uid"].append(uid)
+            for name in OLD_COLUMNS[1:]:
+                rows[name].append(entry.get(name))
+            for name in DETAIL_COLUMNS:
+                rows[name].append(None)
+        return _State(frame_from_columns(rows), None, None, None, migrated=True)
 
-    def resolve(
-        self, source: MetadataSource, uids: Sequence[str]
-    ) -> tuple[dict[str, VideoMetadata], CacheStats]:
-        """Metadata of every uid (404s as `found=False`), fetching only unknown videos."""
-        doc, etag = self._load()
-        stats = CacheStats(requested=len(uids))
-        new: dict[str, dict] = {}
-        cursor = doc.catalogueCursor
-        unknown = [u for u in dict.fromkeys(uids) if u not in doc.videos]
-        stats.hits = len(uids) - len(unknown)
-        if len(unknown) > self.warm_threshold:
-            for page in source.list_videos(created_after=cursor):
-                for video in page:
-                    new[video.uid] = _entry(video)
-                    if video.created and (cursor is None or video.created > cursor):
-                        cursor = video.created
-            stats.listed = len(new)
-            unknown = [u for u in unknown if u not in new]
-        if unknown:
-            fetched = source.get_videos(unknown)
-            new.update({uid: _entry(v) for uid, v in fetched.items()})
-            stats.fetched = len(fetched)
-            stats.not_found = sum(not v.found for v in fetched.values())
-        if new or cursor != doc.catalogueCursor:
-            doc = self._save(doc, etag, new, cursor)
-        return {u: VideoMetadata(uid=u, **doc.videos[u]) for u in uids}, stats
+    def load_frame(self) -> pd.DataFrame:
+        """The whole cache as it is stored (migrated in memory if only the old file exists)."""
+        return self._load().frame
 
     def _save(
-        self, doc: CacheDocument, etag: str | None, new: dict[str, dict], cursor: str | None
-    ) -> CacheDocument:
-        for _ in range(SAVE_ATTEMPTS):
-            merged = CacheDocument(
-                catalogueCursor=max(filter(None, [doc.catalogueCursor, cursor]), default=None),
-                videos={**doc.videos, **new},
+        self,
+        state: _State,
+        new: pd.DataFrame,
+        *,
+        cursor: str | None,
+        full_listing_at: str | None = None,
+        deleted: Sequence[str] = (),
+    ) -> pd.DataFrame:
+        """Merge `new` rows (and `deleted` uids) onto the stored cache, conditionally."""
+        for attempt in range(SAVE_ATTEMPTS):
+            merged = state.frame
+            if len(new):
+                merged = _stack(merged.drop(new.index, errors="ignore"), new)
+            if deleted:
+                gone = merged.index.intersection(pd.Index(deleted)).difference(new.index)
+                merged = merged.copy()
+                merged.loc[gone, COLUMNS[2:]] = None
+                merged.loc[gone, "found"] = False
+            merged = _typed(merged).sort_index()
+            doc = frame_to_document(
+                merged,
+                _newest(state.cursor, cursor),
+                _newest(state.full_listing_at, full_listing_at),
             )
-            body = jsonbytes.dumps(merged)
             try:
                 self.store.put(
                     self.bucket,
                     METADATA_CACHE_KEY,
-                    body,
+                    jsonbytes.dumps(doc),
                     cache_control="private, max-age=0",
-                    if_match=etag,
-                    if_none_match=etag is None,
+                    if_match=state.etag,
+                    if_none_match=state.etag is None,
                 )
                 return merged
             except PreconditionFailed:
-                doc, etag = self._load()  # another run saved first: merge onto its version
+                # Another run saved first: merge onto its version (jittered, as update_object).
+                time.sleep(random.uniform(0, 0.01 * (2**attempt)))
+                state = self._load()
         raise PreconditionFailed(
             f"could not save {METADATA_CACHE_KEY}: it kept changing under {SAVE_ATTEMPTS} attempts"
         )
+
+    # ---------------------------------------------------------------- lookups
+
+    def resolve_frame(
+        self, source: MetadataSource, uids: Sequence[str]
+    ) -> tuple[pd.DataFrame, CacheStats]:
+        """One row per distinct uid, in first-appearance order, with `COLUMNS` (404s as
+        `found=False`; NA where Cloudflare's answer lacked a field), fetching only unknown
+        videos."""
+        state = self._load()
+        distinct = list(dict.fromkeys(uids))
+        stats = CacheStats(requested=len(uids), migrated=state.migrated)
+        known = state.frame.index
+        unknown = [u for u in distinct if u not in known]
+        stats.hits = len(uids) - len(unknown)
+        listed: list[Any] = []
+        cursor = state.cursor
+        if len(unknown) > self.warm_threshold:
+            for page in source.list_videos(created_after=cursor):
+                listed.extend(page)
+                cursor = _newest(cursor, *(v.created for v in page))
+            stats.listed = len(listed)
+            seen = {v.uid for v in listed}
+            unknown = [u for u in unknown if u not in seen]
+        fetched: dict[str, Any] = source.get_videos(unknown) if unknown else {}
+        stats.fetched = len(fetched)
+        stats.not_found = sum(not v.found for v in fetched.values())
+        frame = state.frame
+        if listed or fetched or cursor != state.cursor or state.migrated:
+            new = frame_from_videos([*listed, *fetched.values()])
+            frame = self._save(state, new, cursor=cursor)
+        return text_frame(frame.reindex(distinct)), stats
+
+    def resolve(
+        self, source: MetadataSource, uids: Sequence[str]
+    ) -> tuple[dict[str, VideoMetadata], CacheStats]:
+        """`resolve_frame` as the old per-uid models (the six snapshot fields only, so the
+        raw `video-metadata` files keep their bytes)."""
+        frame, stats = self.resolve_frame(source, uids)
+        records = frame[OLD_COLUMNS].astype(object).where(frame[OLD_COLUMNS].notna(), None)
+        return {row["uid"]: VideoMetadata(**row) for row in records.to_dict("records")}, stats
+
+    # ---------------------------------------------------------------- catalogue
+
+    def refresh_catalogue(self, source: MetadataSource) -> tuple[pd.DataFrame, CacheStats]:
+        """The whole catalogue, brought up to date through the list endpoint.
+
+        Incremental (from the cursor) on most days; from the start when the cache has never
+        been listed completely (a cache migrated from the old file, whose entries lack the
+        detail fields) or its last full listing is `FULL_LISTING_EVERY` old. A full listing
+        also marks videos that are no longer listed as deleted (`found=False`)."""
+        state = self._load()
+        now = self.clock()
+        last_full = (
+            dt.datetime.fromisoformat(state.full_listing_at) if state.full_listing_at else None
+        )
+        full = last_full is None or now - last_full >= FULL_LISTING_EVERY
+        stats = CacheStats(migrated=state.migrated, full_listing=full)
+        listed: list[Any] = []
+        cursor = None if full else state.cursor
+        for page in source.list_videos(created_after=cursor):
+            listed.extend(page)
+            cursor = _newest(cursor, *(v.created for v in page))
+        stats.listed = len(listed)
+        new = frame_from_videos(listed)
+        deleted: list[str] = []
+        if full:
+            found = state.frame.index[state.frame["found"].to_numpy()]
+            deleted = found.difference(new.index).tolist()
+            stats.marked_deleted = len(deleted)
+        stamp = now.astimezone(dt.UTC).isoformat() if full else None
+        if len(new) or deleted or full or cursor != state.cursor or state.migrated:
+            frame = self._save(state, new, cursor=cursor, full_listing_at=stamp, deleted=deleted)
+        else:
+            frame = state.frame
+        return frame, stats

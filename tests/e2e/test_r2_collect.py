@@ -164,7 +164,7 @@ def test_every_file_is_at_its_spec_key_with_json_headers(collected):
     assert "stream-stats/raw/2025-03/2025-03-10-hourly-minutes.json" in stored
     assert "stream-stats/rolling/history/2025-03/2025-03-16-last7days-countries.json" in stored
     assert "stream-stats/rolling/last7days-creators.json" in stored
-    assert "stream-stats/cache/video-metadata.json" in stored
+    assert "stream-stats/cache/video-catalog.json" in stored
 
     for key, body in stored.items():
         if key in models or key == METADATA_CACHE_KEY:
