@@ -27,6 +27,11 @@ class SimulatorConfig(BaseModel):
     deleted_fraction: float = Field(default=0.01, ge=0, le=1)  # REST answers 404
     no_name_fraction: float = Field(default=0.002, ge=0, le=1)  # meta without "name"
     no_creator_fraction: float = Field(default=0.001, ge=0, le=1)  # creator null / ""
+    # Realism for the cost reports; drawn from their own random streams, so the watched
+    # catalogue and every view record stay as they are without them.
+    unwatched_videos: int = Field(default=5_000, ge=0)  # uploads no one ever watches
+    processing_videos: int = Field(default=30, ge=0)  # the newest of those, still processing
+    unknown_duration_fraction: float = Field(default=0.002, ge=0, le=1)  # ready, duration -1
 
     # --- the view records ----------------------------------------------------------------
     records_per_hour: int = Field(default=12_000, ge=0)  # mean; follows a KST day curve
@@ -72,6 +77,8 @@ def small_config(**overrides: object) -> SimulatorConfig:
         "small_creators": 600,
         "countries": 40,
         "records_per_hour": 400,
+        "unwatched_videos": 150,
+        "processing_videos": 5,
         "hour_cache_size": 24 * 40,
     }
     base.update(overrides)

@@ -27,6 +27,10 @@ DAY = 86400
 MEDIA_TYPES: tuple[str, ...] = ("live", "vod")  # sorted: the code order is the sort order
 _CREATED_FROM = int(dt.datetime(2019, 1, 1, tzinfo=UTC).timestamp())
 _CREATED_TO = int(dt.datetime(2025, 1, 1, tzinfo=UTC).timestamp())
+# Uploads no one has watched (yet) span the same years and run on into 2025, so that report
+# days have recent uploads too (not cold: too young) and some still processing.
+_UNWATCHED_TO = int(dt.datetime(2025, 6, 1, tzinfo=UTC).timestamp())
+STATES: tuple[str, ...] = ("ready", "inprogress", "queued", "downloading")
 # Share of a KST day's views per local hour (evening peak), scaled to mean 1.
 _KST_CURVE = np.array(
     [0.9, 0.7, 0.5, 0.35, 0.25, 0.2, 0.2, 0.3, 0.5, 0.65, 0.75, 0.85,
@@ -47,9 +51,11 @@ class Video:
     sequence: int
     premium: bool
     created_us: int  # microseconds since the epoch
-    duration: float
+    duration: float  # seconds; -1 while unknown (Stream's own convention)
     size: int
     deleted: bool  # REST answers 404 and the list endpoint skips it
+    state: str = "ready"  # status.state: "ready", or still processing ("inprogress", ...)
+    ready_us: int | None = None  # readyToStreamAt (None while processing)
 
     @property
     def created(self) -> str:
@@ -85,6 +91,8 @@ class Catalog:
     size: np.ndarray
     deleted: np.ndarray  # bool
     video_cdf: np.ndarray  # popularity, cumulative, over codes
+    state: np.ndarray  # int8 code into PROCESSING_STATES (0 = "ready")
+    ready_us: np.ndarray  # int64 readyToStreamAt, -1 while processing
     created_order: np.ndarray = field(init=False)  # video codes by (created, uid)
 
     def __post_init__(self) -> None:
@@ -104,6 +112,8 @@ class Catalog:
             duration=float(self.duration[i]),
             size=int(self.size[i]),
             deleted=bool(self.deleted[i]),
+            state=STATES[int(self.state[i])],
+            ready_us=None if self.ready_us[i] < 0 else int(self.ready_us[i]),
         )
 
 
@@ -404,15 +414,32 @@ def _build_catalog(cfg: SimulatorConfig) -> Catalog:
 
     hexes = rng.bytes(16 * n).hex()
     uid_strs = np.array([hexes[i : i + 32] for i in range(0, 32 * n, 32)])
-    order = np.argsort(uid_strs, kind="stable")
+    countries = _countries(cfg, rng)
+    premium = rng.random(n) < 0.2  # the last draw of `rng`: duration and size have their own
+
+    # Videos no one watches: drawn from their own stream, after everything above, so the
+    # watched catalogue and its view records are exactly what they were without them.
+    extra = _unwatched(cfg, n_big_creators + n_small)
+    m = len(extra["uid"])
+    all_uids = np.concatenate([uid_strs, extra["uid"]])
+    if len(np.unique(all_uids)) != len(all_uids):
+        raise AssertionError("simulator: an unwatched video drew a uid already in use")
+    order = np.argsort(all_uids, kind="stable")
+    fnames += extra["name"]
+    titles += extra["title"]
+    posts += extra["post"]
+    creator_code_raw = np.concatenate([creator_code_raw, extra["creator"]])
+    no_creator = np.concatenate([no_creator, np.zeros(m, bool)])
+    popularity = np.concatenate([popularity, np.zeros(m)])
 
     all_creators = sorted({"", *creator_ids})
     code_of = {c: i for i, c in enumerate(all_creators)}
     creator_codes = np.array([code_of[c] for c in creator_ids], np.int32)[creator_code_raw]
     creator_codes[no_creator] = 0
 
-    countries = _countries(cfg, rng)
-    uids = uid_strs[order]
+    created_all = np.concatenate([created, extra["created_us"]])
+    duration, size, state, ready_us = _media(cfg, created_all, processing=extra["processing"])
+    uids = all_uids[order]
     uid_list = uids.tolist()
     return Catalog(
         uids=uids,
@@ -427,14 +454,66 @@ def _build_catalog(cfg: SimulatorConfig) -> Catalog:
         names=[fnames[i] for i in order],
         titles=[titles[i] for i in order],
         posts=[posts[i] for i in order],
-        sequence=np.array(seqs, np.int32)[order],
-        premium=(rng.random(n) < 0.2)[order],
-        created_us=created[order],
-        duration=np.round(rng.uniform(15, 1800, n), 1)[order],
-        size=rng.integers(2_000_000, 900_000_000, n)[order],
-        deleted=deleted[order],
+        sequence=np.concatenate([np.array(seqs, np.int32), np.ones(m, np.int32)])[order],
+        premium=np.concatenate([premium, np.zeros(m, bool)])[order],
+        created_us=created_all[order],
+        duration=duration[order],
+        size=size[order],
+        deleted=np.concatenate([deleted, np.zeros(m, bool)])[order],
         video_cdf=np.cumsum(popularity[order]),
+        state=state[order],
+        ready_us=ready_us[order],
     )
+
+
+def _unwatched(cfg: SimulatorConfig, n_creators: int) -> dict[str, list | np.ndarray]:
+    """`cfg.unwatched_videos` uploads without views, by existing creators (their own rng)."""
+    m = cfg.unwatched_videos
+    rng = np.random.default_rng([cfg.seed, 6])
+    hexes = rng.bytes(16 * m).hex()
+    pool = names.SMALL_POST_NAMES
+    labels = [pool[i].rstrip("-_ ") for i in rng.integers(0, len(pool), m)]
+    numbers = rng.integers(1, 100, m)
+    created = rng.integers(_CREATED_FROM, _UNWATCHED_TO, m).astype(np.int64) * 1_000_000
+    created += rng.integers(0, 1_000_000, m)
+    # the newest few are still being processed
+    newest = np.argsort(-created, kind="stable")[: cfg.processing_videos]
+    processing = np.zeros(m, bool)
+    processing[newest] = True
+    return {
+        "uid": np.array([hexes[i : i + 32] for i in range(0, 32 * m, 32)], dtype="<U32"),
+        "creator": rng.integers(0, n_creators, m).astype(np.int64),
+        "name": [f"{label}_{k:02d}.mp4" for label, k in zip(labels, numbers, strict=True)],
+        "title": [None] * m,
+        "post": labels,
+        "created_us": created,
+        "processing": processing,
+    }
+
+
+def _media(
+    cfg: SimulatorConfig, created_us: np.ndarray, *, processing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Durations, sizes, states and ready times of every video (their own rng stream).
+
+    Durations are log-normal around 8 minutes (5 s .. 3 h); sizes follow from a bitrate of
+    1.5..6 Mbit/s; Stream reports -1 for a few ready videos whose duration it does not know,
+    and for every video still processing (which has no ready time yet)."""
+    n = len(created_us)
+    rng = np.random.default_rng([cfg.seed, 7])
+    duration = np.round(np.clip(rng.lognormal(np.log(480), 0.9, n), 5, 3 * 3600), 1)
+    bitrate = rng.uniform(1.5e6, 6e6, n)
+    size = (duration * bitrate / 8).astype(np.int64) + 4096
+    ready_us = created_us + ((rng.uniform(20, 90, n) + duration / 4) * 1_000_000).astype(np.int64)
+    unknown = rng.random(n) < cfg.unknown_duration_fraction
+    duration[unknown] = -1.0
+    pending = np.flatnonzero(np.r_[np.zeros(n - len(processing), bool), processing])
+    state = np.zeros(n, np.int8)
+    state[pending] = rng.integers(1, len(STATES), len(pending))
+    duration[pending] = -1.0
+    size[pending] = 0
+    ready_us[pending] = -1
+    return duration, size, state, ready_us
 
 
 def _pick_label(

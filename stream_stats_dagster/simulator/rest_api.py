@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .platform import Video, format_created
+from .platform import STATES, Video, format_created
 from .responses import Response, rest_error, rest_ok
 
 if TYPE_CHECKING:
@@ -29,24 +29,24 @@ def video_json(v: Video) -> dict[str, Any]:
     meta["isPremium"] = "true" if v.premium else "false"
     meta["sequence"] = str(v.sequence)
     created = format_created(v.created_us)
-    ready = format_created(v.created_us + 45_000_000)
+    ready = None if v.ready_us is None else format_created(v.ready_us)
     base = f"https://{_CUSTOMER}/{v.uid}"
     return {
         "uid": v.uid,
         "creator": v.creator,
         "thumbnail": f"{base}/thumbnails/thumbnail.jpg",
         "thumbnailTimestampPct": 0,
-        "readyToStream": True,
+        "readyToStream": v.state == "ready",
         "readyToStreamAt": ready,
         "status": {
-            "state": "ready",
-            "pctComplete": "100.000000",
+            "state": v.state,
+            "pctComplete": "100.000000" if v.state == "ready" else "42.000000",
             "errorReasonCode": "",
             "errorReasonText": "",
         },
         "meta": meta,
         "created": created,
-        "modified": ready,
+        "modified": ready or created,
         "scheduledDeletion": None,
         "size": v.size,
         "preview": f"{base}/watch",
@@ -119,8 +119,9 @@ class RestApi:
         if "creator" in q:
             code = cat.creators.index(q["creator"]) if q["creator"] in cat.creators else -1
             keep &= cat.video_creator[picked] == code
-        if q.get("status", "ready") != "ready":
-            keep &= False
+        if "status" in q:
+            code = STATES.index(q["status"]) if q["status"] in STATES else -1
+            keep &= cat.state[picked] == code
         if "video_name" in q or "search" in q:
             exact, part = q.get("video_name"), (q.get("search") or "").lower()
             keep &= np.array(

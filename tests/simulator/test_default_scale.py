@@ -51,7 +51,7 @@ def test_one_kst_day_at_default_scale() -> None:
     }
     with client_for(sim) as client:
         t0 = time.perf_counter()
-        assert len(sim.platform.catalog.uids) == 100_000
+        assert len(sim.platform.catalog.uids) == 100_000 + 5_000  # watched + never watched
         t1 = time.perf_counter()
         sim.platform.window(start.timestamp(), end.timestamp())
         t2 = time.perf_counter()

@@ -3,7 +3,10 @@ paged by `created`."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
+import numpy as np
 
 from stream_stats_dagster.simulator import Simulator, small_config
 
@@ -13,7 +16,8 @@ ACCOUNT = "/accounts/sim-account/stream"
 
 
 def test_video_details(client, shared_sim) -> None:
-    v = next(v for v in shared_sim.platform.videos() if not v.deleted and v.name and v.creator)
+    live = [v for v in shared_sim.platform.videos() if not v.deleted and v.name and v.creator]
+    v = next(v for v in live if v.state == "ready" and v.duration > 0)
     r = client.get(f"{ACCOUNT}/{v.uid}")
     assert r.status_code == 200
     body = r.json()
@@ -65,7 +69,7 @@ def test_catalogue_size_follows_the_config() -> None:
     cfg = small_config()
     sim = Simulator(cfg)
     videos = sim.platform.videos()
-    assert len(videos) == cfg.videos
+    assert len(videos) == cfg.videos + cfg.unwatched_videos
     creators = {v.creator for v in videos}
     assert len(creators) >= cfg.small_creators  # plus big creators and None
 
@@ -121,3 +125,36 @@ def test_unknown_route(client: httpx.Client) -> None:
     r = client.get("/zones")
     assert r.status_code == 404
     assert r.json()["errors"] == [{"code": 7000, "message": "No route for that URI"}]
+
+
+def test_catalogue_has_what_cost_reports_meet(client, shared_sim) -> None:
+    """Never-watched uploads, unknown durations (-1) and videos still processing, as the
+    list endpoint returns them; realistic durations and sizes."""
+    cfg = shared_sim.config
+    videos = [v for v in shared_sim.platform.videos() if not v.deleted]
+    processing = [v for v in videos if v.state != "ready"]
+    assert len(processing) == cfg.processing_videos
+    assert all(v.duration == -1 and v.ready_us is None and v.size == 0 for v in processing)
+    ready = [v for v in videos if v.state == "ready"]
+    assert any(v.duration == -1 for v in ready)  # Stream does not always know a duration
+    known = np.array([v.duration for v in ready if v.duration > 0])
+    assert known.min() >= 5 and known.max() <= 3 * 3600 and 200 < np.median(known) < 1000
+    sizes = np.array([v.size for v in ready if v.duration > 0])
+    rate = sizes * 8 / known
+    assert rate.min() > 1e6 and rate.max() < 7e6  # bits per second of a real upload
+    assert all(v.ready_us > v.created_us for v in ready)
+    watched = set(
+        shared_sim.platform.records(
+            dt.datetime(2025, 2, 1, tzinfo=dt.UTC), dt.datetime(2025, 3, 3, tzinfo=dt.UTC)
+        )["uid"]
+    )
+    unwatched = len(videos) - len({v.uid for v in videos} & watched)
+    assert unwatched >= cfg.unwatched_videos
+    page = client.get(ACCOUNT, params={"asc": "false", "limit": "1000"}).json()["result"]
+    states = {item["status"]["state"] for item in page}
+    assert "ready" in states and states - {"ready"}  # the newest uploads include processing
+    pending = next(item for item in page if item["status"]["state"] != "ready")
+    assert pending["readyToStream"] is False and pending["readyToStreamAt"] is None
+    assert pending["duration"] == -1
+    only = client.get(ACCOUNT, params={"status": "ready"}).json()
+    assert only["total"] == len(ready)
