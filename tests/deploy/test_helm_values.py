@@ -1,0 +1,226 @@
+"""deploy/helm/values.yaml for Dagster's Helm chart 1.13.27: the same instance settings as
+deploy/dagster.yaml in the chart's terms, secrets only from Kubernetes secrets, every variable
+the code reads set or documented, and (with the chart's files as a fixture) valid against the
+chart's `values.schema.json`.
+
+The translation below follows the chart's instance templates (`configmap-instance.yaml` and
+`helpers/instance/*.tpl`: `concurrency`, `dagsterDaemon.runCoordinator`, `computeLogManager`,
+`retention`, `postgresql.postgresqlScheme`, `additionalInstanceConfig`)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.deploy_files import (
+    COMPUTE_LOG_CREDENTIALS,
+    DEPLOY_DAGSTER_YAML,
+    HELM_VALUES,
+    R2_CHECKSUM_ENV,
+    code_env_vars,
+    load_yaml,
+)
+
+CHART_VERSION = "1.13.27"
+# The chart's own files (its default values.yaml, values.schema.json and LICENSE), kept as a
+# test fixture; STREAM_STATS_HELM_CHART_DIR points elsewhere.
+CHART_FIXTURE = Path(
+    os.environ.get("STREAM_STATS_HELM_CHART_DIR")
+    or Path(__file__).parent / "fixtures" / f"dagster-chart-{CHART_VERSION}"
+)
+SECRET_VARS = {"CLOUDFLARE_API_TOKEN", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"}
+
+
+@pytest.fixture(scope="module")
+def values() -> dict[str, Any]:
+    return load_yaml(HELM_VALUES)
+
+
+@pytest.fixture(scope="module")
+def instance() -> dict[str, Any]:
+    return load_yaml(DEPLOY_DAGSTER_YAML)
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def rendered_instance_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The dagster.yaml sections the chart renders from these values (those deploy/dagster.yaml
+    also sets), following the chart's templates."""
+    out: dict[str, Any] = {}
+    concurrency = values["concurrency"]
+    assert concurrency["enabled"] is True
+    runs = concurrency["runs"]
+    out["concurrency"] = {
+        "runs": {
+            "max_concurrent_runs": runs["maxConcurrentRuns"],
+            "tag_concurrency_limits": runs["tagConcurrencyLimits"],
+        },
+        "pools": {"default_limit": concurrency["pools"]["defaultLimit"]},
+    }
+    daemon = values["dagsterDaemon"]
+    coordinator = daemon["runCoordinator"]
+    assert coordinator["enabled"] is True
+    if coordinator["type"] == "CustomRunCoordinator":
+        custom = coordinator["config"]["customRunCoordinator"]
+        out["run_coordinator"] = {
+            "module": custom["module"],
+            "class": custom["class"],
+            "config": custom["config"],
+        }
+    else:
+        out["run_coordinator"] = {
+            "module": "dagster.core.run_coordinator",
+            "class": "QueuedRunCoordinator",
+        }
+    retries = daemon["runRetries"]
+    out["run_retries"] = {"enabled": retries["enabled"], "max_retries": retries["maxRetries"]}
+    out["sensors"] = {"use_threads": daemon["sensors"]["useThreads"]}
+    out["schedules"] = {"use_threads": daemon["schedules"]["useThreads"]}
+    out["telemetry"] = {"enabled": values["telemetry"]["enabled"]}
+    retention = values["retention"]
+    assert retention["enabled"] is True
+    out["retention"] = {
+        kind: {"purge_after_days": retention[kind]["purgeAfterDays"]}
+        for kind in ("schedule", "sensor")
+    }
+    logs = values["computeLogManager"]
+    assert logs["type"] == "S3ComputeLogManager"
+    out["compute_logs"] = {
+        "module": "dagster_aws.s3.compute_log_manager",
+        "class": "S3ComputeLogManager",
+        "config": {snake(k): v for k, v in logs["config"]["s3ComputeLogManager"].items()},
+    }
+    out["scheme"] = values["postgresql"]["postgresqlScheme"]
+    # additionalInstanceConfig is appended to dagster.yaml as it is
+    for key, section in (values.get("additionalInstanceConfig") or {}).items():
+        assert key not in out, f"{key} rendered twice"
+        out[key] = section
+    if daemon["runMonitoring"].get("enabled"):
+        assert "run_monitoring" not in out, "run_monitoring rendered twice"
+    return out
+
+
+def test_values_carry_the_settings_of_deploy_dagster_yaml(values, instance):
+    rendered = rendered_instance_settings(values)
+    assert rendered.pop("scheme") == instance["storage"]["postgres"]["postgres_db"]["scheme"]
+    for section, chart_value in rendered.items():
+        assert chart_value == instance[section], section
+    # every section of deploy/dagster.yaml has its counterpart, except what the chart writes
+    # itself (storage from `postgresql`, the run launcher from `runLauncher`)
+    assert set(instance) - set(rendered) == {"storage", "run_launcher"}
+    assert values["runLauncher"]["type"] == "K8sRunLauncher"
+    assert values["postgresql"]["enabled"] is True or values["postgresql"]["postgresqlHost"]
+
+
+def _env_names(env: Any) -> set[str]:
+    if isinstance(env, dict):
+        return set(env)
+    return {item["name"] for item in env or []}
+
+
+def _env_entry(env: Any, name: str) -> Any:
+    if isinstance(env, dict):
+        return env.get(name)
+    return next((item for item in env or [] if item["name"] == name), None)
+
+
+def test_secrets_come_from_kubernetes_secrets(values):
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    secrets = {s["name"] for s in deployment["envSecrets"]}
+    assert {"stream-stats-cloudflare", "stream-stats-r2"} <= secrets
+    text = HELM_VALUES.read_text()
+    for name in SECRET_VARS:
+        # never a literal value: only a secret's key, or a secretKeyRef
+        assert not re.search(rf"name: {name}\s*\n\s*value:", text), name
+    services = {
+        "user deployment": deployment["env"],
+        "webserver": values["dagsterWebserver"]["env"],
+        "daemon": values["dagsterDaemon"]["env"],
+    }
+    for service, env in services.items():
+        for name in COMPUTE_LOG_CREDENTIALS:
+            ref = _env_entry(env, name)["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "stream-stats-r2", (service, name)
+            assert ref["key"] in SECRET_VARS, (service, name)
+
+
+def test_every_dagster_pod_sets_the_r2_settings_and_the_code_reads_its_variables(values):
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True  # runs inherit it
+    services = {
+        "user deployment": deployment["env"],
+        "webserver": values["dagsterWebserver"]["env"],
+        "daemon": values["dagsterDaemon"]["env"],
+    }
+    for service, env in services.items():
+        for name, value in R2_CHECKSUM_ENV.items():
+            assert _env_entry(env, name)["value"] == value, (service, name)
+        assert {"LOG_BUCKET", "R2_ENDPOINT_URL", *COMPUTE_LOG_CREDENTIALS} <= (
+            _env_names(env) | {"R2_ENDPOINT_URL"}  # the user deployment's comes from a secret
+        ), service
+    runs = values["runLauncher"]["config"]["k8sRunLauncher"]["envVars"]
+    assert {f"{k}={v}" for k, v in R2_CHECKSUM_ENV.items()} <= set(runs)
+    # the user deployment (and so every run): each variable the code reads is set, comes from
+    # one of the secrets, or is documented in the file
+    text = HELM_VALUES.read_text()
+    set_here = _env_names(deployment["env"])
+    for name in set(code_env_vars()) - {"DAGSTER_HOME"}:  # the chart sets DAGSTER_HOME
+        assert name in set_here or re.search(rf"\b{name}\b", text), name
+
+
+def _helm_coalesce(defaults: Any, override: Any) -> Any:
+    """How Helm merges a values file into the chart's defaults: maps deep-merge, the rest
+    (lists included) is replaced; null deletes the key."""
+    if isinstance(defaults, dict) and isinstance(override, dict):
+        merged = copy.deepcopy(defaults)
+        for key, value in override.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = _helm_coalesce(merged.get(key), value)
+        return merged
+    return copy.deepcopy(override)
+
+
+def _without_remote_refs(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {
+            k: _without_remote_refs(v)
+            for k, v in schema.items()
+            if not (k == "$ref" and isinstance(v, str) and v.startswith(("http:", "https:")))
+        }
+    if isinstance(schema, list):
+        return [_without_remote_refs(v) for v in schema]
+    return schema
+
+
+def test_values_validate_against_the_chart_schema(values):
+    schema_path = CHART_FIXTURE / "values.schema.json"
+    defaults_path = CHART_FIXTURE / "values.yaml"
+    if not schema_path.exists():
+        pytest.skip(
+            f"the dagster/dagster {CHART_VERSION} chart's values.schema.json is not in this "
+            f"repository ({schema_path}): the chart is published only on Dagster's Helm "
+            "repository, which this machine cannot reach (PyPI, Debian and npm carry no copy). "
+            "Put the chart's values.yaml, values.schema.json and LICENSE there (or set "
+            "STREAM_STATS_HELM_CHART_DIR) to run this check."
+        )
+    import jsonschema
+
+    assert (CHART_FIXTURE / "LICENSE").exists(), "keep the chart's LICENSE with its files"
+    # The chart's schema points at Kubernetes object schemas on kubernetesjsonschema.dev; they
+    # cannot be fetched here, so Kubernetes objects (probes, resources, env entries) are checked
+    # only for the shapes the chart itself declares next to those references.
+    schema = _without_remote_refs(json.loads(schema_path.read_text()))
+    merged = _helm_coalesce(load_yaml(defaults_path), values)
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:20])
