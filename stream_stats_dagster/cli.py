@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from .config import ConfigError, Settings, load_settings
 from .dates import BadDateError, parse_day
+from .progress import show_waits
 
 
 def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.date]:
@@ -55,6 +56,7 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     print(f"stream-stats {mode} {first}..{last}")
     print(f"  {settings.describe()}")
     print(f"  Dagster instance: {home}")
+    show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
     with dg.DagsterInstance.get() as instance:
         runner = Runner(build_definitions(settings), settings, instance, verbose=args.verbose)
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)

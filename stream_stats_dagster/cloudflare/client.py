@@ -12,6 +12,7 @@ builds goes through `scrub`, so neither exceptions, logs nor the repr can show i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import json
@@ -31,6 +32,7 @@ import httpx
 
 from ..dates import UTC, ReportDay, local_hour_label, to_utc_z
 from ..facts import DayFacts, VideoMetadata, fact_frame
+from ..progress import announce_wait, watchdog
 from . import queries
 from .errors import (
     CloudflareAuthError,
@@ -87,6 +89,7 @@ class ClientLimits:
     max_wait_seconds: float = 330.0  # any single wait (pacing or retry-after)
     deadline_seconds: float = 3600.0  # all waits of one public call together
     timeout_seconds: float = 30.0
+    announce_after_seconds: float = 10.0  # longer waits (and unanswered requests) are announced
     malformed_body_retries: int = 2  # bodies that are not JSON (truncated) retried this often
 
     def __post_init__(self) -> None:
@@ -132,11 +135,13 @@ class _Retry(Exception):
         retry_after: float | None = None,
         malformed: bool = False,
         hold: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.malformed = malformed
+        self.unreachable = unreachable  # no HTTP answer at all (refused, timed out)
         self.hold = hold  # Cloudflare blocked us: stop every sender for the wait, not just this one
 
 
@@ -246,6 +251,7 @@ class CloudflareClient:
             clock=clock,
             sleep=sleep,
             logger=self.log,
+            announce_after_seconds=self.limits.announce_after_seconds,
         )
         self._graphql_url = f"{self.base_url}/graphql"
         self._stream_url = f"{self.base_url}/accounts/{quote(account_id, safe='')}/stream"
@@ -652,19 +658,33 @@ class CloudflareClient:
         *,
         graphql: bool = False,
     ) -> T:
-        """Pace, send, interpret; retry transient failures with backoff honouring retry-after."""
+        """Pace, send, interpret; retry transient failures with backoff honouring retry-after.
+
+        Messages count the attempts of this call. A wait longer than `announce_after_seconds`
+        is announced before it starts (`progress.announce_wait`), and so is a request still
+        unanswered after that long. A server that never answers at all (refused, timed out on
+        every attempt) fails as not transient: this call already retried it, and a Dagster step
+        retry would only repeat the silence."""
         limits = self.limits
-        attempt = malformed = 0
+        attempt = malformed = unreachable = 0
+        started = self._clock()
         try:
             while True:
                 attempt += 1
                 self.stats.add(waited_seconds=pace())
                 try:
-                    return interpret(send())
+                    with self._watch(what, attempt):
+                        response = send()
+                    return interpret(response)
                 except _Retry as r:
                     retry = r
                 except httpx.TimeoutException as e:
-                    retry = _Retry(f"timeout ({type(e).__name__})")
+                    retry = _Retry(
+                        f"no answer within {limits.timeout_seconds:g} s ({type(e).__name__})",
+                        unreachable=True,
+                    )
+                except httpx.ConnectError as e:
+                    retry = _Retry(f"cannot connect ({e})", unreachable=True)
                 except (httpx.NetworkError, httpx.RemoteProtocolError) as e:
                     retry = _Retry(f"connection error ({type(e).__name__}: {e})")
                 except httpx.RequestError as e:
@@ -672,6 +692,7 @@ class CloudflareClient:
                         f"{what}: request failed: {type(e).__name__}: {e}"
                     ) from None
                 malformed += retry.malformed
+                unreachable += retry.unreachable
                 if retry.malformed and malformed > limits.malformed_body_retries:
                     raise CloudflareResponseError(
                         f"{what}: {malformed} of {attempt} attempts got a body that is not "
@@ -679,8 +700,16 @@ class CloudflareClient:
                         transient=True,
                     )
                 if attempt >= limits.max_attempts:
+                    spent = self._clock() - started
+                    if unreachable == attempt:
+                        raise CloudflareUnavailableError(
+                            f"{what}: {self.base_url} did not answer any of {attempt} attempts "
+                            f"in {spent:.0f} s; last: {retry.reason}; check "
+                            "CLOUDFLARE_API_BASE_URL and the network",
+                            transient=False,
+                        )
                     raise CloudflareUnavailableError(
-                        f"{what}: still failing after {attempt} attempts at "
+                        f"{what}: still failing after {attempt} attempts in {spent:.0f} s at "
                         f"{self.base_url}; last error: {retry.reason}"
                     )
                 backoff = min(
@@ -698,10 +727,14 @@ class CloudflareClient:
                 )
                 if retry.hold:
                     self.pacer.hold(delay, graphql=graphql)
-                self.log.warning(
-                    f"{what}: {retry.reason}; "
-                    f"retry {attempt}/{limits.max_attempts - 1} in {delay:.1f} s"
+                why = (
+                    f"retry {attempt}/{limits.max_attempts - 1} after attempt {attempt} "
+                    f"of {limits.max_attempts} got {retry.reason}"
                 )
+                if delay > limits.announce_after_seconds:
+                    self._announce(what, delay, why)
+                else:
+                    self.log.warning(f"{what}: {why}; waiting {delay:.1f} s")
                 self._sleep(delay)
                 self.stats.add(retries=1, waited_seconds=delay)
         except CloudflareError as e:
@@ -709,6 +742,32 @@ class CloudflareClient:
             if clean != e.message:
                 e.args = (clean,)
             raise
+
+    def _announce(self, what: str, seconds: float, why: str) -> None:
+        """A wait line on the waits logger and in the run's log, without the token."""
+        line = announce_wait(what, seconds, why, clean=lambda text: scrub(text, self._token))
+        self.log.warning(f"waiting: {line}")
+
+    @contextlib.contextmanager
+    def _watch(self, what: str, attempt: int) -> Iterator[None]:
+        """Announce a request that has no answer after `announce_after_seconds` (a silent
+        server), saying when its attempt gives up."""
+        limits = self.limits
+        after, timeout = limits.announce_after_seconds, limits.timeout_seconds
+        if timeout <= after:  # the attempt ends (answer or timeout) before it is worth a line
+            yield
+            return
+
+        def announce() -> None:
+            self._announce(
+                f"{what}, attempt {attempt}/{limits.max_attempts}",
+                timeout - after,
+                f"no answer from {self.base_url} after {after:g} s; this attempt gives up "
+                f"at its {timeout:g} s timeout",
+            )
+
+        with watchdog().watch(after, announce):
+            yield
 
 
 class _ScrubbedLog:

@@ -3,9 +3,15 @@
 Cloudflare counts every GraphQL dataset node as one query against 300 per 5 minutes per user,
 and blocks a token for 5 minutes once it makes 1200 API calls in 5 minutes. Being blocked costs
 far more than waiting a little, so the client keeps a sliding window of what it spent and waits
-before it would cross a (lower, configurable) limit. A wait is never silent or unbounded: it is
-logged, and one longer than `max_wait_seconds` (or past the caller's deadline) raises
-`CloudflareBudgetWaitError` instead of sleeping.
+before it would cross a (lower, configurable) limit. A wait is never silent or unbounded: one
+longer than `announce_after_seconds` is announced on the `stream_stats_dagster.waits` logger
+(what, why, until when), and one longer than `max_wait_seconds` (or past the caller's deadline)
+raises `CloudflareBudgetWaitError` instead of sleeping.
+
+Where the spending is kept:
+- in this process (`SlidingWindowBudget`): the fallback for tests and scripts;
+- in a `ledger.LedgerAccount`: a table every process of the Dagster instance shares, so that
+  runs launched side by side (queue, containers) spend one budget together.
 
 Clock and sleep are injected so that tests run on a fake clock without really sleeping.
 """
@@ -15,9 +21,13 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..progress import ANNOUNCE_AFTER_SECONDS, announce_wait
 from .errors import CloudflareBudgetWaitError
+
+if TYPE_CHECKING:
+    from .ledger import LedgerAccount
 
 
 class SlidingWindowBudget:
@@ -48,19 +58,35 @@ class SlidingWindowBudget:
             raise ValueError(f"one request costs {cost}, more than the {self.describe()}")
         if now < self.held_until:
             return self.held_until - now
-        excess = self.used(now) + cost - self.limit
-        if excess <= 0:
-            return 0.0
-        freed = 0
-        for t, c in self._spent:  # oldest first: wait until enough of them leave the window
-            freed += c
-            if freed >= excess:
-                return t + self.window_seconds - now
-        raise AssertionError("unreachable: cost <= limit")  # pragma: no cover
+        return wait_for_window(self._expired(now), self.limit, self.window_seconds, now, cost)
+
+    def why(self, now: float) -> str:
+        """Why a wait for this budget is needed (for the wait's announcement)."""
+        if now < self.held_until:
+            return "Cloudflare asked this client to pause (429 or budget depleted)"
+        return f"{self.used(now)} used in the last {self.window_seconds:g} s in this process"
+
+    def _expired(self, now: float) -> deque[tuple[float, int]]:
+        self._expire(now)
+        return self._spent
 
     def _expire(self, now: float) -> None:
         while self._spent and self._spent[0][0] <= now - self.window_seconds:
             self._spent.popleft()
+
+
+def wait_for_window(spent: Any, limit: int, window_seconds: float, now: float, cost: int) -> float:
+    """Seconds until `cost` more units fit under `limit`, given `spent` = (time, cost) pairs
+    inside the window, oldest first: wait until enough of them leave the window."""
+    excess = sum(c for _, c in spent) + cost - limit
+    if excess <= 0:
+        return 0.0
+    freed = 0
+    for t, c in spent:
+        freed += c
+        if freed >= excess:
+            return max(0.0, t + window_seconds - now)
+    raise AssertionError("unreachable: cost <= limit")  # pragma: no cover
 
 
 class Pacer:
@@ -68,7 +94,8 @@ class Pacer:
     requests alike, since the 1200-per-5-minutes limit counts every call to the API).
 
     Thread-safe. A waiter sleeps while holding the lock, so concurrent callers queue up in
-    order instead of all waking at once and overshooting."""
+    order instead of all waking at once and overshooting. With a `ledger`, the spending of
+    every process sharing it counts, and a `hold` pauses them all."""
 
     def __init__(
         self,
@@ -80,11 +107,15 @@ class Pacer:
         clock: Callable[[], float],
         sleep: Callable[[float], Any],
         logger: Any = None,
+        announce_after_seconds: float = ANNOUNCE_AFTER_SECONDS,
+        ledger: LedgerAccount | None = None,
     ) -> None:
         self.nodes = SlidingWindowBudget("GraphQL node", nodes_per_window, window_seconds)
         self.calls = SlidingWindowBudget("API call", calls_per_window, window_seconds)
         self.max_wait_seconds = max_wait_seconds
+        self.announce_after_seconds = announce_after_seconds
         self.logger = logger
+        self.ledger = ledger
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.RLock()
@@ -102,6 +133,8 @@ class Pacer:
         with self._lock:
             budget = self.nodes if graphql else self.calls
             budget.held_until = max(budget.held_until, self._clock() + seconds)
+            if self.ledger is not None:
+                self.ledger.hold(budget, seconds)
 
     def _acquire(
         self, parts: list[tuple[SlidingWindowBudget, int]], deadline: float | None
@@ -113,9 +146,13 @@ class Pacer:
                 wait, budget = max(
                     ((b.wait_needed(now, c), b) for b, c in parts), key=lambda p: p[0]
                 )
-                if wait <= 0:
+                why = budget.why(now) if wait > 0 else ""
+                if wait <= 0 and self.ledger is not None:
+                    wait, budget, why = self.ledger.spend(parts)  # atomic across processes
+                elif wait <= 0:
                     for b, c in parts:
                         b.record(now, c)
+                if wait <= 0:
                     return waited
                 check_wait(
                     wait,
@@ -124,12 +161,18 @@ class Pacer:
                     now,
                     f"the Cloudflare {budget.describe()}",
                 )
-                if self.logger is not None:
-                    self.logger.info(
-                        f"Cloudflare pacing: waiting {wait:.1f} s for the {budget.describe()}"
-                    )
+                self._announce(wait, budget, why)
                 self._sleep(wait)
                 waited += wait
+
+    def _announce(self, wait: float, budget: SlidingWindowBudget, why: str) -> None:
+        what = f"Cloudflare pacing: the {budget.describe()}"
+        if wait > self.announce_after_seconds:
+            line = announce_wait(what, wait, why)
+            if self.logger is not None:
+                self.logger.warning(f"waiting: {line}")
+        elif self.logger is not None:
+            self.logger.info(f"{what}: waiting {wait:.1f} s ({why})")
 
 
 def check_wait(

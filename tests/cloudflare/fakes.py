@@ -197,3 +197,11 @@ def _matcher(flt: dict[str, Any]) -> Callable[[Any], bool]:
 def graphql_error(message: str, status: int = 200, **headers: str) -> httpx.Response:
     body = {"data": None, "errors": [{"message": message, "path": None, "extensions": {}}]}
     return httpx.Response(status, json=body, headers=headers)
+
+
+def rows(frame: Any) -> list[Any]:
+    """A facts frame's rows as objects with attribute access (`row.minutesViewed`), with plain
+    Python values, so that assertions read like the rows they check."""
+    from types import SimpleNamespace
+
+    return [SimpleNamespace(**record) for record in frame.to_dict("records")]

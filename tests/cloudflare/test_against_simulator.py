@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from stream_stats_dagster.cloudflare import (
@@ -20,6 +21,8 @@ from stream_stats_dagster.cloudflare import (
 )
 from stream_stats_dagster.dates import ReportDay
 from stream_stats_dagster.simulator import Fault, ManualClock, Simulator, small_config
+
+from .fakes import rows
 
 UTC = dt.UTC
 DAY = dt.date(2025, 3, 11)  # KST: 2025-03-10T15:00Z .. 2025-03-11T15:00Z
@@ -73,21 +76,19 @@ def test_day_matches_the_platform_ground_truth(sim: Simulator) -> None:
     assert client.stats.graphql_requests == 1 and client.stats.nodes == 8
     for day in (DAY, DAY + dt.timedelta(1)):
         f = facts[day.isoformat()]
-        assert {c.creator: (c.minutesViewed, c.viewCount) for c in f.creators} == _truth(
+        assert {c.creator: (c.minutesViewed, c.viewCount) for c in rows(f.creators)} == _truth(
             sim, day, "creator"
         )
-        assert {c.clientCountryName: (c.minutesViewed, c.viewCount) for c in f.countries} == _truth(
-            sim, day, "clientCountryName"
-        )
+        countries = {c.clientCountryName: (c.minutesViewed, c.viewCount) for c in rows(f.countries)}
+        assert countries == _truth(sim, day, "clientCountryName")
         videos = sorted(
             _truth(sim, day, "uid").items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])
         )
-        assert [(v.uid, (v.minutesViewed, v.viewCount)) for v in f.videos] == videos[:50]
+        assert [(v.uid, (v.minutesViewed, v.viewCount)) for v in rows(f.videos)] == videos[:50]
         r = ReportDay(day, "Asia/Seoul")
-        assert (
-            sum(h.minutesViewed for h in f.hours) == sim.platform.totals(r.start_utc, r.end_utc)[0]
-        )
-        assert [h.hour for h in f.hours][:1] == [f"{day.isoformat()}T00:00:00+09:00"]
+        total = sim.platform.totals(r.start_utc, r.end_utc)[0]
+        assert sum(h.minutesViewed for h in rows(f.hours)) == total
+        assert [h.hour for h in rows(f.hours)][:1] == [f"{day.isoformat()}T00:00:00+09:00"]
 
 
 def test_records_either_side_of_kst_midnight_land_on_their_day() -> None:
@@ -100,19 +101,19 @@ def test_records_either_side_of_kst_midnight_land_on_their_day() -> None:
         after = client.fetch_days([DAY - dt.timedelta(1), DAY], top_videos=5)
 
     def hours(facts, key):
-        return [h.minutesViewed for h in facts[key].hours]
+        return [h.minutesViewed for h in rows(facts[key].hours)]
 
     assert hours(after, "2025-03-10")[-1] - hours(before, "2025-03-10")[-1] == 1000
     assert hours(after, "2025-03-11")[0] - hours(before, "2025-03-11")[0] == 2000
     assert hours(after, "2025-03-10")[:-1] == hours(before, "2025-03-10")[:-1]
     assert hours(after, "2025-03-11")[1:] == hours(before, "2025-03-11")[1:]
-    assert after["2025-03-11"].videos[0].uid == uid
+    assert rows(after["2025-03-11"].videos)[0].uid == uid
 
 
 def test_more_than_10000_creators_are_paged() -> None:
     sim = _sim(videos=30_000, small_creators=14_000, records_per_hour=3000, small_creator_share=0.9)
     with _client(sim) as client:
-        creators = client.fetch_days([DAY], top_videos=5)["2025-03-11"].creators
+        creators = rows(client.fetch_days([DAY], top_videos=5)["2025-03-11"].creators)
     truth = _truth(sim, DAY, "creator")
     assert len(truth) > 10_000
     assert [c.creator for c in creators] == sorted(truth)  # each exactly once, "" first
@@ -129,7 +130,7 @@ def test_simulator_faults_are_retried(kind: str, endpoint: str, caplog) -> None:
     sim.inject(Fault(kind=kind, endpoint=endpoint, times=2, retry_after=3))
     with _client(sim, clock) as client:
         if endpoint == "graphql":
-            assert client.fetch_days([DAY], top_videos=5)["2025-03-11"].creators
+            assert rows(client.fetch_days([DAY], top_videos=5)["2025-03-11"].creators)
         else:
             uid = sim.platform.uids[0]
             assert client.get_videos([uid])[uid].uid == uid
@@ -228,9 +229,12 @@ def test_loopback_http_gives_the_same_facts_as_in_process(sim: Simulator, caplog
         _client(sim, base_url=server.base_url) as client,
     ):
         over_http = client.fetch_days(days, top_videos=100)
-        uid = in_process["2025-03-11"].videos[0].uid
+        uid = rows(in_process["2025-03-11"].videos)[0].uid
         assert client.get_videos([uid])[uid].found
-    assert over_http == in_process
+    assert over_http.keys() == in_process.keys()
+    for key, facts in in_process.items():
+        for table in ("creators", "countries", "videos", "hours"):
+            pd.testing.assert_frame_equal(getattr(over_http[key], table), getattr(facts, table))
     assert "HTTP Request: POST" in caplog.text and TOKEN not in caplog.text
 
 
@@ -258,7 +262,7 @@ def test_resource_in_a_dagster_run_reads_the_token_from_the_environment(monkeypa
     def day_facts(context, cloudflare: CloudflareResource) -> int:
         with cloudflare.client(context.log) as client:
             facts = client.fetch_days([DAY], top_videos=5)
-        return len(facts["2025-03-11"].creators)
+        return len(rows(facts["2025-03-11"].creators))
 
     with sim.serve(host="127.0.0.1", port=0) as server:
         resource = CloudflareResource(

@@ -21,7 +21,7 @@ from stream_stats_dagster.cloudflare import (
     CloudflareUnavailableError,
 )
 
-from .fakes import FakeClock, FakeCloudflare, Record, graphql_error
+from .fakes import FakeClock, FakeCloudflare, Record, graphql_error, rows
 
 UTC = dt.UTC
 TOKEN = "sekret-TOKEN-0123456789abcdef"
@@ -82,7 +82,7 @@ def test_fault_is_retried_then_succeeds(kind: str, caplog) -> None:
     )
     with _client(fake, clock) as client:
         facts = client.fetch_days([DAY], top_videos=5)
-    assert facts["2025-03-11"].creators[0].minutesViewed == 5
+    assert rows(facts["2025-03-11"].creators)[0].minutesViewed == 5
     assert client.stats.graphql_requests == 3 and client.stats.retries == 2
     assert len(clock.sleeps) == 2
     if kind == "429":
@@ -102,13 +102,19 @@ def test_fault_gives_up_after_max_attempts(kind: str, caplog) -> None:
     with _client(fake, clock, max_attempts=4) as client, pytest.raises(CloudflareError) as raised:
         client.fetch_days([DAY], top_videos=5)
     error = raised.value
-    assert error.transient
     message = str(error)
     assert "\n" not in message and TOKEN not in message and TOKEN not in repr(error)
     assert "2025-03-11" in message
+    # A server that never answers (refused, timed out) was retried here already: a Dagster
+    # step retry would only repeat it, so it is not transient. Everything else is.
+    assert error.transient == (kind not in ("connection", "timeout"))
     if kind == "truncated":  # bodies that are not JSON: retried twice, not four times
         assert isinstance(error, CloudflareResponseError)
         assert "not JSON" in message and client.stats.graphql_requests == 3
+    elif kind in ("connection", "timeout"):
+        assert isinstance(error, CloudflareUnavailableError)
+        assert "did not answer any of 4 attempts" in message
+        assert "CLOUDFLARE_API_BASE_URL" in message and client.stats.graphql_requests == 4
     else:
         assert isinstance(error, CloudflareUnavailableError)
         assert "after 4 attempts" in message and client.stats.graphql_requests == 4

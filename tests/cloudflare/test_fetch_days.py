@@ -15,7 +15,7 @@ from stream_stats_dagster.cloudflare import (
     CloudflareResponseError,
 )
 
-from .fakes import FakeClock, FakeCloudflare, Record
+from .fakes import FakeClock, FakeCloudflare, Record, rows
 
 UTC = dt.UTC
 KST_DAY = dt.date(2025, 3, 11)  # = 2025-03-10T15:00:00Z .. 2025-03-11T15:00:00Z
@@ -55,18 +55,19 @@ def test_kst_midnight_splits_days_by_utc_bounds() -> None:
         )
 
     day = facts["2025-03-11"]
-    assert [(c.creator, c.minutesViewed) for c in day.creators] == [("first", 2), ("last", 4)]
-    assert [(c.creator, c.minutesViewed) for c in facts["2025-03-12"].creators] == [("after", 8)]
-    assert [(c.creator, c.minutesViewed) for c in facts["2025-03-10"].creators] == [("before", 1)]
+    assert [(c.creator, c.minutesViewed) for c in rows(day.creators)] == [("first", 2), ("last", 4)]
+    after, before = rows(facts["2025-03-12"].creators), rows(facts["2025-03-10"].creators)
+    assert [(c.creator, c.minutesViewed) for c in after] == [("after", 8)]
+    assert [(c.creator, c.minutesViewed) for c in before] == [("before", 1)]
     bounds = {"2025-03-10T15:00:00Z", "2025-03-11T15:00:00Z", "2025-03-12T15:00:00Z"}
     assert bounds <= set(fake.requests[0]["variables"].values())
     assert "date:" not in fake.requests[0]["query"] and "date_" not in fake.requests[0]["query"]
     # hourly series: one row per local hour, zero-filled, labelled in local time
-    assert len(day.hours) == 24
-    assert day.hours[0].hour == "2025-03-11T00:00:00+09:00"
-    assert (day.hours[0].minutesViewed, day.hours[23].minutesViewed) == (2, 4)
-    assert sum(h.minutesViewed for h in day.hours) == 6
-    assert all(h.minutesViewed == 0 for h in day.hours[1:23])
+    assert len(rows(day.hours)) == 24
+    assert rows(day.hours)[0].hour == "2025-03-11T00:00:00+09:00"
+    assert (rows(day.hours)[0].minutesViewed, rows(day.hours)[23].minutesViewed) == (2, 4)
+    assert sum(h.minutesViewed for h in rows(day.hours)) == 6
+    assert all(h.minutesViewed == 0 for h in rows(day.hours)[1:23])
     # 3 days x 4 nodes = 12 nodes = one request at the default cap
     assert client.stats.graphql_requests == 1 and client.stats.nodes == 12
 
@@ -77,15 +78,15 @@ def test_creators_are_paged_past_10000_and_each_returned_once() -> None:
     fake = FakeCloudflare(records=[Record(t, i + 1, creator=n) for i, n in enumerate(names)])
     with _client(fake) as client:
         day = client.fetch_days([KST_DAY], top_videos=5)["2025-03-11"]
-    assert [c.creator for c in day.creators] == sorted(names)
-    assert day.creators[0].creator == ""  # kept as Cloudflare gave it
-    assert sum(c.minutesViewed for c in day.creators) == sum(range(1, 10_002))
-    assert sum(h.minutesViewed for h in day.hours) == sum(range(1, 10_002))
+    assert [c.creator for c in rows(day.creators)] == sorted(names)
+    assert rows(day.creators)[0].creator == ""  # kept as Cloudflare gave it
+    assert sum(c.minutesViewed for c in rows(day.creators)) == sum(range(1, 10_002))
+    assert sum(h.minutesViewed for h in rows(day.hours)) == sum(range(1, 10_002))
     pages = [p for p in fake.requests if "creator_gt" in p["query"]]
     # keyset on the last creator of the previous page ("" sorts first)
     assert len(pages) == 1 and "creator-09998" in pages[0]["variables"].values()
     assert client.stats.graphql_requests == 2  # first request + one follow-up page
-    assert len(day.videos) == 5
+    assert len(rows(day.videos)) == 5
 
 
 def test_follow_ups_of_several_days_share_a_request() -> None:
@@ -95,7 +96,7 @@ def test_follow_ups_of_several_days_share_a_request() -> None:
     fake = FakeCloudflare(records=recs)
     with _client(fake, page_size=100) as client:  # a smaller page, same logic
         facts = client.fetch_days([KST_DAY, dt.date(2025, 3, 12)], top_videos=5)
-    assert [len(f.creators) for f in facts.values()] == [250, 250]
+    assert [len(rows(f.creators)) for f in facts.values()] == [250, 250]
     assert client.stats.graphql_requests == 3  # first pages; 2nd pages of both; 3rd pages
     assert [p["query"].count("creator_gt") for p in fake.requests] == [0, 2, 2]
     assert "limit: 100" in fake.requests[1]["query"]
@@ -114,7 +115,7 @@ def test_top_videos_keep_cloudflare_order_and_ties() -> None:
     )
     with _client(fake) as client:
         day = client.fetch_days([KST_DAY], top_videos=4)["2025-03-11"]
-    assert [(v.uid, v.creator, v.minutesViewed, v.viewCount) for v in day.videos] == [
+    assert [(v.uid, v.creator, v.minutesViewed, v.viewCount) for v in rows(day.videos)] == [
         ("d", "y", 9, 1),
         ("c", "y", 5, 2),
         ("a", "", 5, 1),
@@ -137,20 +138,20 @@ def test_half_hour_zone_folds_quarter_hours_into_local_hours() -> None:
     with _client(fake, "Asia/Kolkata") as client:
         day = client.fetch_days([KST_DAY], top_videos=5)["2025-03-11"]
     assert "datetimeFifteenMinutes" in fake.requests[0]["query"]
-    assert [(h.hour, h.minutesViewed) for h in day.hours[:2]] == [
+    assert [(h.hour, h.minutesViewed) for h in rows(day.hours)[:2]] == [
         ("2025-03-11T00:00:00+05:30", 3),
         ("2025-03-11T01:00:00+05:30", 4),
     ]
-    assert sum(h.minutesViewed for h in day.hours) == 7
+    assert sum(h.minutesViewed for h in rows(day.hours)) == 7
 
 
 def test_dst_day_has_23_local_hours() -> None:
     fake = FakeCloudflare(records=[Record(_t("2025-03-09T08:10:00"), 3)])  # 04:10 EDT
     with _client(fake, "America/New_York") as client:
         day = client.fetch_days([dt.date(2025, 3, 9)], top_videos=5)["2025-03-09"]
-    assert len(day.hours) == 23
-    assert day.hours[2].hour == "2025-03-09T03:00:00-04:00"
-    assert [h.hour for h in day.hours if h.minutesViewed] == ["2025-03-09T04:00:00-04:00"]
+    assert len(rows(day.hours)) == 23
+    assert rows(day.hours)[2].hour == "2025-03-09T03:00:00-04:00"
+    assert [h.hour for h in rows(day.hours) if h.minutesViewed] == ["2025-03-09T04:00:00-04:00"]
 
 
 def test_cap_on_nodes_per_request() -> None:
@@ -176,7 +177,7 @@ def test_too_many_nodes_halves_the_batch() -> None:
         facts = client.fetch_days(
             [KST_DAY, dt.date(2025, 3, 12), dt.date(2025, 3, 13)], top_videos=5
         )
-    assert facts["2025-03-11"].creators[0].minutesViewed == 1
+    assert rows(facts["2025-03-11"].creators)[0].minutesViewed == 1
     assert client.stats.graphql_requests == 1 + 1 + 4  # 12 refused, 6 refused, then 4 x 3 nodes
 
 

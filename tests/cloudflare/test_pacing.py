@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import httpx
 import pytest
@@ -146,11 +147,26 @@ def test_client_raises_when_pacing_exceeds_max_wait() -> None:
 def test_rest_calls_are_paced_across_threads() -> None:
     clock = FakeClock(0.0)
     times: list[tuple[float, int]] = []
+    # On a fake clock one thread's 300 s sleep is instant, so a request another thread paced
+    # just before could reach the server "after" it. Real requests leave milliseconds after
+    # pacing: so the fake sleep first waits until every paced request has arrived (the sleeper
+    # holds the pacer's lock, so none is paced meanwhile), then moves the clock.
+    unsent = 0
+    arrived = threading.Condition()
 
     def rest(request: httpx.Request) -> httpx.Response:
-        times.append((clock.now, 1))
+        nonlocal unsent
+        with arrived:
+            times.append((clock.now, 1))
+            unsent -= 1
+            arrived.notify_all()
         uid = request.url.path.rsplit("/", 1)[-1]
         return httpx.Response(200, json={"success": True, "errors": [], "result": {"uid": uid}})
+
+    def sleep(seconds: float) -> None:
+        with arrived:
+            assert arrived.wait_for(lambda: unsent == 0, timeout=30)
+        clock.sleep(seconds)
 
     fake = FakeCloudflare(rest=rest)
     limits = ClientLimits(calls_per_window=10)
@@ -161,8 +177,20 @@ def test_rest_calls_are_paced_across_threads() -> None:
         transport=fake.transport(),
         limits=limits,
         clock=clock,
-        sleep=clock.sleep,
+        sleep=sleep,
     ) as client:
+        pace = client.pacer.rest
+
+        def counted(**kwargs) -> float:
+            nonlocal unsent
+            with client.pacer._lock:  # counted before the next thread can be paced (RLock)
+                waited = pace(**kwargs)
+                with arrived:
+                    unsent += 1
+            return waited
+
+        client.pacer.rest = counted  # type: ignore[method-assign]
         videos = client.get_videos([f"v{i}" for i in range(25)], concurrency=4)
     assert len(videos) == 25 and client.stats.rest_calls == 25
     assert _max_in_window(times, 300) <= 10
+    assert len(clock.sleeps) >= 2  # the budget made threads wait

@@ -1,0 +1,131 @@
+"""Long waits, said out loud: the `stream_stats_dagster.waits` logger.
+
+Any code that is about to wait more than `ANNOUNCE_AFTER_SECONDS` (a Cloudflare budget, a
+`retry-after`, a back-off, a server that does not answer) calls `announce_wait` first: one
+line saying what waits, why, and until when (UTC wall time and seconds). The lines also go to
+Dagster's event log through the caller's own logger; this standard logger is what a terminal
+sees, because the CLI hides Dagster's run logs unless `--verbose`.
+
+Nothing here imports Dagster, so scripts and the client use it as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+WAITS_LOGGER = "stream_stats_dagster.waits"
+ANNOUNCE_AFTER_SECONDS = 10.0
+_HANDLER_NAME = "stream-stats-waits"
+
+waits_log = logging.getLogger(WAITS_LOGGER)
+
+
+def until_utc(seconds: float, now: dt.datetime | None = None) -> str:
+    """`22:50:01 UTC`: the wall-clock end of a wait of `seconds` from now."""
+    end = (now or dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=max(0.0, seconds))
+    return end.strftime("%H:%M:%S UTC")
+
+
+def wait_line(what: str, seconds: float, why: str, now: dt.datetime | None = None) -> str:
+    """`<what>: <seconds> s, until HH:MM:SS UTC: <why>` (one line)."""
+    return f"{what}: {seconds:.0f} s, until {until_utc(seconds, now)}: {why}"
+
+
+def announce_wait(
+    what: str, seconds: float, why: str, *, clean: Callable[[str], str] | None = None
+) -> str:
+    """Log one wait line on the waits logger (INFO) and return it, e.g. for Dagster's log.
+    `clean` removes secrets (Cloudflare's error texts may echo the token)."""
+    line = " ".join(wait_line(what, seconds, why).split())
+    if clean is not None:
+        line = clean(line)
+    waits_log.info(line)
+    return line
+
+
+def show_waits(stream: TextIO | None = None) -> logging.Handler:
+    """Print every wait line on `stream` (default stdout, where the CLI's progress goes) as
+    `  waiting: <what> ...`. Idempotent: a second call replaces the first handler."""
+    for old in [h for h in waits_log.handlers if h.get_name() == _HANDLER_NAME]:
+        waits_log.removeHandler(old)
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter("  waiting: %(message)s"))
+    handler.setLevel(logging.INFO)
+    waits_log.addHandler(handler)
+    waits_log.setLevel(logging.INFO)
+    return handler
+
+
+class Watchdog:
+    """Calls back for work still unfinished after a delay (a request without an answer).
+
+    One daemon thread serves every watch of the process; it starts on the first watch and
+    ends after a few idle seconds. A watch costs a dict entry, not a thread, so thousands of
+    quick requests stay cheap, and nothing runs between a request's pacing and its sending."""
+
+    IDLE_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[int, tuple[float, Callable[[], object]]] = {}
+        self._ids = itertools.count()
+        self._running = False
+
+    @contextlib.contextmanager
+    def watch(self, after: float, callback: Callable[[], object]) -> Iterator[None]:
+        """Run `callback` (in the watchdog's thread) if the block lasts more than `after` s."""
+        with self._cond:
+            key = next(self._ids)
+            self._due[key] = (time.monotonic() + after, callback)
+            if not self._running:
+                self._running = True
+                threading.Thread(
+                    target=self._run, name="stream-stats-watchdog", daemon=True
+                ).start()
+            elif len(self._due) == 1:
+                self._cond.notify()  # the thread sleeps without a deadline: give it this one
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._due.pop(key, None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = [k for k, (t, _) in self._due.items() if t <= now]
+                if due:
+                    callbacks = [self._due.pop(k)[1] for k in due]
+                    self._cond.release()
+                    try:
+                        for callback in callbacks:
+                            with contextlib.suppress(Exception):  # a log line must not kill it
+                                callback()
+                    finally:
+                        self._cond.acquire()
+                    continue
+                if not self._due:
+                    self._cond.wait(self.IDLE_SECONDS)
+                    if not self._due:
+                        self._running = False
+                        return
+                    continue
+                self._cond.wait(min(t for t, _ in self._due.values()) - now)
+
+
+_watchdog = Watchdog()
+
+
+def watchdog() -> Watchdog:
+    """The process's watchdog."""
+    return _watchdog
