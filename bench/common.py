@@ -1,11 +1,13 @@
-"""What both benchmark paths share inside their case process: counters and the driver.
+"""What both benchmark paths share inside their case process: the driver and counters.
 
-Nothing here imports Dagster or the project at module level, so the floor stays Dagster-free.
+Nothing here imports Dagster or the project (only the standard library), so the floor,
+which must not import the project, can use `run_case` too.
 
 A case process is started by `bench.run` as `python -m bench.cases|bench.floor '<spec json>'`
 with the environment already pointing at the simulator and the storage. It imports what it
-needs (timed as `imports_s`), installs the counters, then times the collection alone
-(`in_run_s`) and prints one line `BENCH_RESULT {...}` as its last stdout line.
+needs (timed as `imports_s`), installs the counters (the product path wraps the project's
+store classes and client stats here; the floor counts in its own store), then times the
+collection alone (`in_run_s`) and prints one line `BENCH_RESULT {...}` as its last stdout line.
 """
 
 from __future__ import annotations

@@ -1,458 +1,1175 @@
-"""The floor: `stream-stats collect` without Dagster, doing the same work the same way.
+"""The floor: a plain collector of the same contract, written without the project.
 
-It mirrors `runner.Runner.collect` and the asset bodies in `defs/` step by step, with the
-project's own code for every piece of real work:
+    python -m bench.floor collect --date 2025-06-30
+    python -m bench.floor collect --from 2025-04-02 --to 2025-06-30
 
-- the same plan: lead days a 7-day window needs (found with the same HEADs), then runs of
-  at most `MAX_DAYS_PER_RUN` consecutive days, then the complete weeks `WEEKS_PER_RUN` at a
-  time;
-- the same requests: one `CloudflareClient` per run, `fetch_days` over the run's days,
-  `MetadataCache.resolve` for their top videos (so the same GraphQL documents, REST calls
-  and concurrency);
-- the same steps in the order Dagster's in-process executor runs them (raw_extract,
-  countries, creators, rolling_countries, rolling_creators, videos_with_posts, summary,
-  rolling_summary; weekly_creators, weekly_summary), one method each so that a step's
-  documents are garbage once written, each reading its inputs back from
-  storage with the IO manager's `read_documents` over the partitions its partition mapping
-  names, building documents with the `reports` functions, running the same in-step checks,
-  and writing through `write_documents` (+ `advance_index` for the terminal assets);
-- the same operation-log records in LOG_BUCKET (what the success hooks write).
+It imports nothing from `stream_stats_dagster` (nor Dagster, pydantic or pandas): the
+standard library, httpx, and boto3 when R2 is configured. It reads the same environment
+(SPEC §3), sends the same requests as `stream-stats collect` and writes the same files, so
+the bench can put the product next to a floor that does the same work in plain Python
+(issue 11, item 6). The bench compares its stats bucket with the product's object by object.
 
-What it leaves out is what only Dagster needs: the instance and its event log, run and
-step orchestration, asset metadata and previews, hooks' run-stats queries.
+What it does, as the product does it:
+- Plan: the raw extracts of the six days before the first day that are missing (5 HEADs a
+  day), in runs of at most 7 consecutive days; then the days of the range in runs of at most
+  7 (raw + daily + rolling); then the complete weeks of the range, 4 a run.
+- GraphQL (`POST {base}/graphql`): per run, four aliased nodes per day (creators and
+  countries paged by keyset at 10,000 rows, the top-N videos, the hourly series on the day's
+  UTC bounds), at most 12 nodes a request, the follow-up pages queued behind; the same
+  documents and variables, byte for byte.
+- REST: the metadata cache at `stream-stats/cache/video-catalog.json` (columns; the older
+  per-video `video-metadata.json` is read once and migrated, as the product does); more than
+  200 unknown uids list the catalogue (`GET .../stream`, 1,000 a page, by creation time),
+  the rest one `GET .../stream/{uid}` each, 8 at a time; a 404 is a deleted video.
+- Files: 5 raw extracts, 4 daily files and 3 rolling windows (+ the forward-only
+  `last7days-*` pointers) a day, 2 weekly files a week, `stream-stats/index.json` last in a
+  run, and an operation-log record per day and operation in LOG_BUCKET.
 
-It never imports Dagster: see `bench/nodagster.py` for how the Dagster-mixed project modules
-are loaded, and `assert_no_dagster()` in `prepare`.
+Where it is leaner than the product, on purpose (a plain script would be): one process
+holds the cache for all its runs and the last six days' facts from one run to the next
+(other days are read back from the raw extracts), the index is moved once per run, a
+pointer once per run and file (only a run's newest window can move it), and S3 PUTs are
+sent without a HEAD first (unconditional ones; local files are compared before writing).
+There is no client-side pacing (the bench switches the product's off too) and only a
+simple retry of 429/5xx with `retry-after`.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import datetime as dt
+import fcntl
+import hashlib
+import json
 import os
+import random
 import sys
+import tempfile
+import threading
 import time
 import uuid
-from types import SimpleNamespace
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from zoneinfo import ZoneInfo
 
-from bench import nodagster as nd
-from bench.common import count_client, count_storage, disable_pacing, run_case
+import httpx
 
-WEEK = dt.timedelta(days=6)
-DAY = dt.timedelta(days=1)
+PREFIX = "stream-stats"
+CACHE_KEY = f"{PREFIX}/cache/video-catalog.json"
+LEGACY_CACHE_KEY = f"{PREFIX}/cache/video-metadata.json"
+INDEX_KEY = f"{PREFIX}/index.json"
+NULL = "__null__"
+MAX_DAYS_PER_RUN, WEEKS_PER_RUN = 7, 4
+MAX_NODES, PAGE, SERIES_LIMIT = 12, 10000, 1000
+WARM_THRESHOLD, REST_CONCURRENCY = 200, 8
+DAY, WEEK = dt.timedelta(days=1), dt.timedelta(days=6)
+CACHE_CONTROL = {
+    "raw": "private, max-age=3600",
+    "daily": "public, max-age=600",
+    "weekly": "public, max-age=600",
+    "rolling": "public, max-age=600",
+    "pointer": "public, max-age=60",
+    "index": "public, max-age=60",
+    "private": "private, max-age=0",
+}
+RAW_NAMES = ("creator-minutes", "country-minutes", "video-minutes", "hourly-minutes",
+             "video-metadata")  # fmt: skip
+META_FIELDS = ("found", "creator", "name", "title", "created")  # the snapshot, after uid
+DETAIL_FIELDS = ("duration", "size", "state", "readyToStreamAt", "scheduledDeletion")
+CACHE_COLUMNS = ("uid", *META_FIELDS, *DETAIL_FIELDS)
 
-
-def prepare(spec: dict[str, Any]) -> SimpleNamespace:
-    p = SimpleNamespace()
-    p.config = nd.import_module("stream_stats_dagster.config")
-    p.dates = nd.import_module("stream_stats_dagster.dates")
-    p.client = nd.import_module("stream_stats_dagster.cloudflare.client")
-    p.pacing = nd.import_module("stream_stats_dagster.cloudflare.pacing")
-    p.storage = nd.import_module("stream_stats_dagster.storage")
-    p.local = nd.import_module("stream_stats_dagster.storage.local")
-    p.files = nd.import_module("stream_stats_dagster.files")
-    p.index = nd.import_module("stream_stats_dagster.index")
-    p.oplog = nd.import_module("stream_stats_dagster.oplog")
-    p.cache = nd.import_module("stream_stats_dagster.metadata_cache")
-    p.models = nd.import_module("stream_stats_dagster.reports.models")
-    p.daily = nd.import_module("stream_stats_dagster.reports.daily")
-    p.windows = nd.import_module("stream_stats_dagster.reports.windows")
-    p.gc_tuning = nd.import_module("stream_stats_dagster.gc_tuning")  # as the CLI's runs
-    p.report_checks = nd.import_module("stream_stats_dagster.reports.checks")
-    p.rules = nd.import_module("stream_stats_dagster.reports.rules")
-    p.io = nd.extract(
-        "stream_stats_dagster.storage.io_manager", ["write_documents", "read_documents"]
-    )
-    p.checks = nd.extract(
-        "stream_stats_dagster.defs.checks",
-        ["document_checks", "WINDOW_CHECKS", "WINDOW_ADDS_UP"],
-    )
-    p.daily_checks = nd.constants(
-        "stream_stats_dagster.defs.daily.assets",
-        ["CREATORS_CHECKS", "COUNTRIES_CHECKS", "VIDEOS_CHECKS", "SUMMARY_CHECKS", "FACTS_ADD_UP"],
-    )
-    p.max_days = _constant("MAX_DAYS_PER_RUN", "partitions", "runner")
-    p.weeks_per_run = _constant("WEEKS_PER_RUN", "runner", "defs.weekly.assets")
-    stores: list[type] = [p.local.LocalStore]
-    if os.environ.get("R2_ENDPOINT_URL"):
-        p.r2 = nd.import_module("stream_stats_dagster.storage.r2")  # boto3, as the graph's R2 path
-        import boto3  # noqa: F401  (the graph path imports it before its timer too)
-
-        stores.append(p.r2.R2Store)
-    nd.assert_no_dagster()
-    count_storage(*stores)
-    count_client(p.client.ClientStats)
-    if not spec.get("pacing"):
-        disable_pacing(p.pacing.Pacer)
-    p.argv = spec["argv"]
-    return p
+# What the store did, for the bench (plain ints: cheap enough to keep always).
+STATS: dict[str, int] = {}
+_stats_lock = threading.Lock()
 
 
-def _constant(name: str, *modules: str):
-    """A module-level constant of the first of `modules` that defines it as a literal."""
-    for module in modules:
-        try:
-            return getattr(nd.constants(f"stream_stats_dagster.{module}", [name]), name)
-        except ImportError:
-            continue
-    raise ImportError(f"{name} not found in {modules}; update bench/floor.py")
+def count(name: str, n: int = 1) -> None:
+    with _stats_lock:
+        STATS[name] = STATS.get(name, 0) + n
 
 
-class CheckFailed(Exception):
-    pass
+def dumps(data: object) -> bytes:
+    """The project's canonical JSON: compact, UTF-8 as is, one trailing newline."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode() + b"\n"
 
 
-class FloorRunner:
-    # The order Dagster's in-process executor ran the steps of daily_stats_job in (read
-    # from a run's STEP_START events).
-    STEP_ORDER = (
-        ("raw", "raw_extract"),
-        ("daily", "countries"),
-        ("daily", "creators"),
-        ("rolling", "rolling_countries"),
-        ("rolling", "rolling_creators"),
-        ("daily", "videos_with_posts"),
-        ("daily", "summary"),
-        ("rolling", "rolling_summary"),
-    )
+# ----------------------------------------------------------------------------- configuration
 
-    def __init__(self, p: SimpleNamespace, settings: Any, store: Any) -> None:
-        self.p, self.settings, self.store = p, settings, store
-        self.bucket = settings.stats_bucket
-        self.start = settings.start_date
-        self.runs: list[dict[str, Any]] = []
-        self.api = settings.api_token.get_secret_value() if settings.api_token else ""
 
-    # -- planning (runner.Runner) ------------------------------------------------------
-    def _days(self, first: dt.date, last: dt.date) -> list[dt.date]:
-        if last < self.start:
-            return []
-        return self.p.dates.days_between(max(first, self.start), last)
+class Config:
+    def __init__(self, env: dict[str, str]) -> None:
+        def get(name: str, default: str | None = None) -> str | None:
+            value = (env.get(name) or "").strip()
+            return value or default
 
-    def _present(self, day: dt.date, assets: list[str]) -> bool:
-        files = self.p.files.ASSET_FILES
-        return all(
-            self.store.head(self.bucket, files[a].key(day.isoformat())) is not None for a in assets
+        self.base = get("CLOUDFLARE_API_BASE_URL", "https://api.cloudflare.com/client/v4")
+        self.base = self.base.rstrip("/")
+        self.account, self.token = get("CLOUDFLARE_ACCOUNT_ID"), get("CLOUDFLARE_API_TOKEN")
+        if not (self.account and self.token):
+            raise SystemExit("floor: CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are needed")
+        self.source = get("STREAM_STATS_SOURCE", "cloudflare")
+        r2_account = get("R2_ACCOUNT_ID")
+        self.r2_endpoint = get("R2_ENDPOINT_URL") or (
+            f"https://{r2_account}.r2.cloudflarestorage.com" if r2_account else None
         )
+        self.r2_key, self.r2_secret = get("R2_ACCESS_KEY_ID"), get("R2_SECRET_ACCESS_KEY")
+        if self.r2_endpoint and not (self.r2_key and self.r2_secret):
+            raise SystemExit("floor: R2 needs R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY")
+        self.local_dir = get("STREAM_STATS_LOCAL_DIR", "./.stream-stats-data")
+        self.stats_bucket = get("STATS_BUCKET", "points-system-bucket")
+        self.log_bucket = get("LOG_BUCKET", "logs-bucket")
+        self.timezone = get("STREAM_STATS_TIMEZONE", "Asia/Seoul")
+        self.tz = ZoneInfo(self.timezone)
+        self.start = dt.date.fromisoformat(get("STREAM_STATS_START_DATE", "2025-01-01"))
+        self.top = int(get("STREAM_STATS_TOP_VIDEOS", "1000"))
+        if not 1 <= self.top <= PAGE:
+            raise SystemExit("floor: STREAM_STATS_TOP_VIDEOS must be in 1..10000")
 
-    def _chunks(self, days: list[dt.date]) -> list[list[dt.date]]:
+
+# ----------------------------------------------------------------------------- storage
+
+
+class LocalStore:
+    """`<root>/<bucket>/<key>`: atomic replace with fsync, identical bytes not rewritten,
+    conditional updates under the same per-bucket lock file as the project's LocalStore."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def _path(self, bucket: str, key: str) -> str:
+        return os.path.join(self.root, bucket, *key.split("/"))
+
+    def get(self, bucket: str, key: str) -> bytes | None:
+        count("store_get")
+        try:
+            with open(self._path(bucket, key), "rb") as f:
+                body = f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        count("bytes_read", len(body))
+        return body
+
+    def exists(self, bucket: str, key: str) -> bool:
+        count("store_head")
+        return os.path.isfile(self._path(bucket, key))
+
+    def put(self, bucket: str, key: str, body: bytes, cache_control: str) -> bool:
+        count("store_put")
+        path = self._path(bucket, key)
+        try:
+            if os.path.getsize(path) == len(body):
+                with open(path, "rb") as f:
+                    if f.read() == body:
+                        return False
+        except OSError:
+            pass
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".stream-stats-tmp", dir=directory
+        )
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(body)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        count("bytes_written", len(body))
+        count("files_written")
+        return True
+
+    @staticmethod
+    def tag_of(body: bytes) -> str:
+        return hashlib.md5(body, usedforsecurity=False).hexdigest()
+
+    def get_tagged(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        body = self.get(bucket, key)
+        return None if body is None else (body, self.tag_of(body))
+
+    def put_if(self, bucket: str, key: str, body: bytes, cc: str, tag: str | None) -> bool:
+        """Write only if the object is still the one with `tag` (None: still absent)."""
+        locks = os.path.join(self.root, ".locks")
+        os.makedirs(locks, exist_ok=True)
+        fd = os.open(os.path.join(locks, f"{bucket}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            current = self.get_tagged(bucket, key)
+            if (current[1] if current else None) != tag:
+                raise Conflict(key)
+            return self.put(bucket, key, body, cc)
+        finally:
+            os.close(fd)
+
+    def update(
+        self, bucket: str, key: str, change: Callable[[bytes | None], bytes | None], cc: str
+    ) -> bool:
+        return update(self, bucket, key, change, cc)
+
+
+class S3Store:
+    """R2 over the S3 API (boto3, region auto). Conditional updates use If-Match /
+    If-None-Match and start again on 412 (or 404/409, as S3 and moto answer)."""
+
+    def __init__(self, cfg: Config) -> None:
+        import boto3
+        import botocore.session
+        from botocore.config import Config as BotoConfig
+
+        session = boto3.session.Session(
+            botocore_session=botocore.session.Session(
+                session_vars={"profile": (None, None, None, None)}
+            )
+        )
+        self.client = session.client(
+            "s3",
+            region_name="auto",
+            endpoint_url=cfg.r2_endpoint,
+            aws_access_key_id=cfg.r2_key,
+            aws_secret_access_key=cfg.r2_secret,
+            config=BotoConfig(
+                retries={"max_attempts": 5, "mode": "standard"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+        self.errors = self.client.exceptions.ClientError
+
+    @staticmethod
+    def tag_of(body: bytes) -> str:
+        """The ETag of a single-part PUT of `body` (its MD5, quoted)."""
+        return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+
+    def get_tagged(self, bucket: str, key: str) -> tuple[bytes, str] | None:
+        count("store_get")
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key)
+        except self.errors as err:
+            if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        body = response["Body"].read()
+        count("bytes_read", len(body))
+        return body, response["ETag"]
+
+    def get(self, bucket: str, key: str) -> bytes | None:
+        got = self.get_tagged(bucket, key)
+        return None if got is None else got[0]
+
+    def exists(self, bucket: str, key: str) -> bool:
+        count("store_head")
+        try:
+            self.client.head_object(Bucket=bucket, Key=key)
+        except self.errors as err:
+            if err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return False
+            raise
+        return True
+
+    def put(self, bucket: str, key: str, body: bytes, cache_control: str, **cond: str) -> bool:
+        count("store_put")
+        self.client.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="application/json",
+            CacheControl=cache_control,
+            ContentMD5=_b64md5(body),
+            **cond,
+        )
+        count("bytes_written", len(body))
+        count("files_written")
+        return True
+
+    def put_if(self, bucket: str, key: str, body: bytes, cc: str, tag: str | None) -> bool:
+        cond = {"IfNoneMatch": "*"} if tag is None else {"IfMatch": tag}
+        try:
+            return self.put(bucket, key, body, cc, **cond)
+        except self.errors as err:
+            if err.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (404, 409, 412):
+                raise Conflict(key) from None
+            raise
+
+    def update(
+        self, bucket: str, key: str, change: Callable[[bytes | None], bytes | None], cc: str
+    ) -> bool:
+        return update(self, bucket, key, change, cc)
+
+
+class Conflict(Exception):
+    """A conditional write found another version than the one it was based on."""
+
+
+def update(store, bucket: str, key: str, change: Callable[[bytes | None], bytes | None], cc: str):
+    """Read-modify-write that never loses a concurrent update; `change` returns None to keep
+    the object as it is."""
+    for attempt in range(6):
+        got = store.get_tagged(bucket, key)
+        body = change(None if got is None else got[0])
+        if body is None or (got is not None and got[0] == body):
+            return False
+        try:
+            return store.put_if(bucket, key, body, cc, None if got is None else got[1])
+        except Conflict:
+            if attempt == 5:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    return False
+
+
+def _b64md5(body: bytes) -> str:
+    import base64
+
+    return base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()
+
+
+# ----------------------------------------------------------------------------- Cloudflare
+
+
+class Node:
+    """One aliased `streamMinutesViewedAdaptiveGroups` field of a document."""
+
+    __slots__ = ("after", "alias", "day", "dims", "end", "kind", "limit", "order", "page", "start")
+
+    def __init__(self, alias, kind, day, dims, start, end, limit, order, after=None, page=1):
+        self.alias, self.kind, self.day, self.dims = alias, kind, day, dims
+        self.start, self.end, self.limit, self.order = start, end, limit, order
+        self.after, self.page = after, page
+
+
+def document(nodes: list[Node]) -> tuple[str, dict[str, str]]:
+    """The query text and its variables, exactly as the product builds them."""
+    declarations, variables, names = ["$accountTag: string!"], {}, {}
+
+    def var(scalar: str, value: str) -> str:
+        if (scalar, value) not in names:
+            name = f"{'t' if scalar == 'Time' else 'k'}{len(names)}"
+            names[scalar, value] = name
+            declarations.append(f"${name}: {scalar}!")
+            variables[name] = value
+        return "$" + names[scalar, value]
+
+    fields = []
+    for n in nodes:
+        filters = [f"datetime_geq: {var('Time', n.start)}", f"datetime_lt: {var('Time', n.end)}"]
+        if n.after is not None:
+            filters.append(f"{n.after[0]}_gt: {var('string', n.after[1])}")
+        fields.append(
+            f"      {n.alias}: streamMinutesViewedAdaptiveGroups(\n"
+            f"        filter: {{{', '.join(filters)}}}\n"
+            f"        orderBy: [{', '.join(n.order)}]\n"
+            f"        limit: {n.limit}\n"
+            f"      ) {{\n"
+            f"        count\n"
+            f"        sum {{ minutesViewed }}\n"
+            f"        dimensions {{ {' '.join(n.dims)} }}\n"
+            f"      }}"
+        )
+    text = (
+        f"query StreamMinutes({', '.join(declarations)}) {{\n"
+        f"  viewer {{\n"
+        f"    accounts(filter: {{accountTag: $accountTag}}) {{\n"
+        + "\n".join(fields)
+        + "\n    }\n  }\n}\n"
+    )
+    return text, variables
+
+
+def utc_z(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Facts:
+    """One report day's facts, as plain values. Creators and countries: {name: (minutes,
+    views)} with the names as Cloudflare sent them; videos: [(uid, creator, minutes, views)]
+    in Cloudflare's order; hours: [(label, minutes, views)] per local hour."""
+
+    __slots__ = ("_keyed", "countries", "creators", "day", "hours", "videos")
+
+    def __init__(self, day, creators, countries, videos, hours):
+        self.day, self.creators, self.countries = day, creators, countries
+        self.videos, self.hours = videos, hours
+        self._keyed: dict[str, dict[str, list[int]]] = {}
+
+    def total(self) -> tuple[int, int]:
+        return sum(h[1] for h in self.hours), sum(h[2] for h in self.hours)
+
+    def keyed(self, what: str) -> dict[str, list[int]]:
+        """Creators or countries with "" merged under `__null__` (computed once)."""
+        if what not in self._keyed:
+            out: dict[str, list[int]] = {}
+            for name, (m, v) in getattr(self, what).items():
+                name = name or NULL
+                t = out.get(name)
+                if t is None:
+                    out[name] = [m, v]
+                else:
+                    t[0] += m
+                    t[1] += v
+            self._keyed[what] = out
+        return self._keyed[what]
+
+
+class Cloudflare:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.http = httpx.Client(
+            timeout=30.0,
+            headers={"Authorization": f"Bearer {cfg.token}", "User-Agent": "stream-stats-floor"},
+        )
+        self.stream_url = f"{cfg.base}/accounts/{cfg.account}/stream"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, send: Callable[[], httpx.Response], what: str, not_found_ok=False):
+        """The response body; retries 429/5xx/rate-limit texts (honouring retry-after)."""
+        for attempt in range(1, 6):
+            response = send()
+            status = response.status_code
+            if status == 404 and not_found_ok:
+                return None
+            body = None
+            with contextlib.suppress(ValueError):
+                body = response.json()
+            errors = body.get("errors") if isinstance(body, dict) else None
+            text = json.dumps(errors).lower() if errors else ""
+            transient = status == 429 or status >= 500 or "budget" in text or "rate limit" in text
+            if not transient and status == 200 and body is not None and not errors:
+                return body
+            if not transient or attempt == 5:
+                raise RuntimeError(f"{what}: HTTP {status}: {errors or response.text[:200]}")
+            wait = min(60.0, 2 ** (attempt - 1))
+            with contextlib.suppress(TypeError, ValueError):
+                wait = max(wait, float(response.headers.get("retry-after")))
+            time.sleep(wait)
+        raise AssertionError("unreachable")
+
+    # -- GraphQL --------------------------------------------------------------------------
+    def fetch_days(self, days: list[dt.date]) -> dict[dt.date, Facts]:
+        tz, top = self.cfg.tz, self.cfg.top
+        state: dict[dt.date, dict] = {}
+        queue: deque[Node] = deque()
+        for i, day in enumerate(days):
+            start = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+            end = dt.datetime.combine(day + DAY, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+            hours, t = [], start
+            while t < end:
+                hours.append(t.astimezone(tz))
+                t += dt.timedelta(hours=1)
+            whole = all(h.utcoffset().total_seconds() % 3600 == 0 for h in hours)
+            bucket = "datetimeHour" if whole else "datetimeFifteenMinutes"
+            state[day] = {
+                "start": start,
+                "labels": [h.isoformat(timespec="seconds") for h in hours],
+                "hours": [[0, 0] for _ in hours],
+                "creators": {},
+                "countries": {},
+                "videos": [],
+            }
+            s, e, d = utc_z(start), utc_z(end), f"d{i}"
+            queue.extend(
+                [
+                    Node(f"{d}_creators", "creators", day, ("creator",), s, e, PAGE,
+                         ("creator_ASC",)),
+                    Node(f"{d}_countries", "countries", day, ("clientCountryName",), s, e, PAGE,
+                         ("clientCountryName_ASC",)),
+                    Node(f"{d}_videos", "videos", day, ("uid", "creator"), s, e, top,
+                         ("sum_minutesViewed_DESC", "count_DESC", "uid_ASC")),
+                    Node(f"{d}_hours", "series", day, (bucket,), s, e, SERIES_LIMIT,
+                         (f"{bucket}_ASC",)),
+                ]
+            )  # fmt: skip
+        url = f"{self.cfg.base}/graphql"
+        while queue:
+            batch = [queue.popleft() for _ in range(min(MAX_NODES, len(queue)))]
+            text, variables = document(batch)
+            payload = {"query": text, "variables": {"accountTag": self.cfg.account, **variables}}
+            body = self._call(lambda p=payload: self.http.post(url, json=p), "GraphQL")
+            scope = body["data"]["viewer"]["accounts"][0]
+            for node in batch:
+                follow = self._absorb(node, scope[node.alias], state[node.day])
+                if follow is not None:
+                    queue.append(follow)
+        return {
+            day: Facts(
+                day,
+                {k: s["creators"][k] for k in sorted(s["creators"])},
+                {k: s["countries"][k] for k in sorted(s["countries"])},
+                s["videos"],
+                [(label, m, v) for label, (m, v) in zip(s["labels"], s["hours"], strict=True)],
+            )
+            for day, s in state.items()
+        }
+
+    @staticmethod
+    def _absorb(node: Node, rows: list, s: dict) -> Node | None:
+        if node.kind in ("creators", "countries"):
+            dim, target = node.dims[0], s[node.kind]
+            for r in rows:
+                target[r["dimensions"][dim]] = (r["sum"]["minutesViewed"], r["count"])
+            if len(rows) < node.limit:
+                return None
+            last = rows[-1]["dimensions"][dim]
+            alias = f"{node.alias.split('_')[0]}_{node.kind}_p{node.page + 1}"
+            return Node(alias, node.kind, node.day, node.dims, node.start, node.end, node.limit,
+                        node.order, (dim, last), node.page + 1)  # fmt: skip
+        if node.kind == "videos":
+            s["videos"] = [
+                (r["dimensions"]["uid"], r["dimensions"]["creator"], r["sum"]["minutesViewed"],
+                 r["count"])
+                for r in rows
+            ]  # fmt: skip
+            return None
+        start, hours, dim = s["start"], s["hours"], node.dims[0]
+        for r in rows:
+            t = dt.datetime.fromisoformat(r["dimensions"][dim])
+            i = int((t - start).total_seconds() // 3600)
+            hours[i][0] += r["sum"]["minutesViewed"]
+            hours[i][1] += r["count"]
+        return None
+
+    # -- REST -----------------------------------------------------------------------------
+    def get_videos(self, uids: list[str]) -> dict[str, list]:
+        def one(uid: str) -> tuple[str, list]:
+            body = self._call(
+                lambda: self.http.get(f"{self.stream_url}/{uid}"), f"video {uid}", True
+            )
+            return uid, ([False] + [None] * 9) if body is None else video_row(body["result"])
+
+        with ThreadPoolExecutor(max_workers=max(1, min(REST_CONCURRENCY, len(uids)))) as pool:
+            return dict(pool.map(one, uids))
+
+    def list_videos(self, created_after: str | None) -> Iterator[tuple[str, list, str | None]]:
+        """(uid, cache row, created) of the catalogue in creation order, paged as the
+        product pages it (next page from the last `created` minus one second)."""
+        start, seen = created_after, set()
+        while True:
+            params = {"asc": "true", "limit": "1000"}
+            if start:
+                params["start"] = start
+            body = self._call(
+                lambda params=params: self.http.get(self.stream_url, params=params), "list"
+            )
+            items = body["result"]
+            for item in items:
+                if item["uid"] not in seen:
+                    seen.add(item["uid"])
+                    yield item["uid"], video_row(item), item.get("created")
+            if len(items) < 1000:
+                return
+            last = dt.datetime.fromisoformat(items[-1]["created"])
+            start = utc_z(last - dt.timedelta(seconds=1))
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def video_row(item: dict) -> list:
+    """A cache row (after the uid): found, creator, name, title, created, then the details."""
+    meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+    status = item.get("status") if isinstance(item.get("status"), dict) else {}
+    duration = item.get("duration")
+    size = item.get("size")
+    return [
+        True,
+        _str(item.get("creator")),
+        _str(meta.get("name")),
+        _str(meta.get("title")),
+        _str(item.get("created")),
+        None if duration is None or isinstance(duration, bool) else float(duration),
+        None if size is None or isinstance(size, bool) else int(size),
+        _str(status.get("state")),
+        _str(item.get("readyToStreamAt")),
+        _str(item.get("scheduledDeletion")),
+    ]
+
+
+# ----------------------------------------------------------------------------- metadata cache
+
+
+class MetadataCache:
+    """The catalogue as columns (`video-catalog.json`), loaded once per process."""
+
+    def __init__(self, store, bucket: str) -> None:
+        self.store, self.bucket = store, bucket
+        self.loaded = False
+
+    def _load(self) -> None:
+        got = self.store.get_tagged(self.bucket, CACHE_KEY)
+        self.migrated, self.tag = False, None
+        if got is not None:
+            body, self.tag = got
+            doc = json.loads(body)
+            del body
+            self.cursor, self.full_at = doc.get("catalogueCursor"), doc.get("fullListingAt")
+            self.columns = [doc["columns"][c] for c in CACHE_COLUMNS]
+        else:
+            self.cursor, self.full_at = None, None
+            self.columns = [[] for _ in CACHE_COLUMNS]
+            legacy = self.store.get(self.bucket, LEGACY_CACHE_KEY)
+            if legacy is not None:  # migrate once; the listing starts again from the start
+                self.migrated = True
+                for uid, entry in json.loads(legacy).get("videos", {}).items():
+                    self.columns[0].append(uid)
+                    for i, name in enumerate(META_FIELDS, 1):
+                        self.columns[i].append(entry.get(name))
+                    for i in range(len(META_FIELDS) + 1, len(CACHE_COLUMNS)):
+                        self.columns[i].append(None)
+        self.row_of = {uid: i for i, uid in enumerate(self.columns[0])}
+        self.loaded = True
+
+    def snapshot(self, uid: str) -> dict:
+        i = self.row_of[uid]
+        c = self.columns
+        return {"uid": uid, "found": c[1][i], "creator": c[2][i], "name": c[3][i],
+                "title": c[4][i], "created": c[5][i]}  # fmt: skip
+
+    def resolve(self, client: Cloudflare, uids: Iterable[str]) -> None:
+        """Make every uid known: list the catalogue past the cursor when many are unknown,
+        fetch the rest one by one, and save (conditionally) if anything changed."""
+        if not self.loaded:
+            self._load()
+        unknown = [u for u in dict.fromkeys(uids) if u not in self.row_of]
+        new: dict[str, list] = {}
+        cursor = self.cursor
+        if len(unknown) > WARM_THRESHOLD:
+            for uid, row, created in client.list_videos(cursor):
+                new[uid] = row
+                if created and (cursor is None or created > cursor):
+                    cursor = created
+            unknown = [u for u in unknown if u not in new]
+        if unknown:
+            new.update(client.get_videos(unknown))
+        if new or cursor != self.cursor or self.migrated:
+            self._save(new, cursor)
+
+    def _merge(self, new: dict[str, list]) -> None:
+        old = self.columns
+        keep = [i for i, uid in enumerate(old[0]) if uid not in new]
+        rows = [(old[0][i], i, None) for i in keep] + [(u, -1, r) for u, r in new.items()]
+        rows.sort(key=lambda r: r[0])
+        columns: list[list] = [[u for u, _, _ in rows]]
+        for c in range(1, len(CACHE_COLUMNS)):
+            col = old[c]
+            columns.append([col[i] if r is None else r[c - 1] for _, i, r in rows])
+        self.columns = columns
+        self.row_of = {uid: i for i, uid in enumerate(columns[0])}
+
+    def _save(self, new: dict[str, list], cursor: str | None) -> None:
+        for attempt in range(6):
+            self._merge(new)
+            self.cursor = max(filter(None, [self.cursor, cursor]), default=None)
+            body = dumps(
+                {
+                    "schemaVersion": 1,
+                    "catalogueCursor": self.cursor,
+                    "fullListingAt": self.full_at,
+                    "columns": dict(zip(CACHE_COLUMNS, self.columns, strict=True)),
+                }
+            )
+            try:
+                self.store.put_if(self.bucket, CACHE_KEY, body, CACHE_CONTROL["private"], self.tag)
+            except Conflict:  # another run saved first: merge onto its version
+                if attempt == 5:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+                self._load()
+                continue
+            self.tag = self.store.tag_of(body)
+            self.migrated = False
+            return
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def ranked(totals: dict[str, list[int]]) -> list[tuple[str, list[int]]]:
+    """Minutes desc, views desc, key asc."""
+    return sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+
+
+def top10(totals: dict[str, list[int]], field: str) -> list[dict]:
+    return [{field: k, "minutesViewed": m, "viewCount": v} for k, (m, v) in ranked(totals)[:10]]
+
+
+def uid_totals(rows: Iterable[tuple]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for uid, _creator, m, v in rows:
+        t = out.get(uid)
+        if t is None:
+            out[uid] = [m, v]
+        else:
+            t[0] += m
+            t[1] += v
+    return out
+
+
+def post_name(name: str) -> str:
+    dot = name.rfind(".")
+    stem = name[:dot] if dot > 0 else name
+    return stem.rstrip("0123456789").rstrip("-_ ") or stem
+
+
+def series(labels: list[str], values: list[tuple[int, int]]) -> list[dict]:
+    return [
+        {"date": d, "minutesViewed": m, "viewCount": v}
+        for d, (m, v) in zip(labels, values, strict=True)
+    ]
+
+
+def daily_creators(day: dt.date, window: list[Facts | None]) -> dict:
+    labels = [(day - dt.timedelta(days=6 - i)).isoformat() for i in range(7)]
+    per_day = [f.keyed("creators") if f else {} for f in window]
+    zero = (0, 0)
+    creators = [
+        {"creator": k, "minutesViewed": m, "viewCount": v,
+         "trend": series(labels, [d.get(k, zero) for d in per_day])}
+        for k, (m, v) in ranked(per_day[-1])
+    ]  # fmt: skip
+    return {"schemaVersion": 1, "date": day.isoformat(), "creators": creators}
+
+
+def daily_countries(f: Facts) -> dict:
+    countries = [
+        {"clientCountryName": k, "minutesViewed": m, "viewCount": v}
+        for k, (m, v) in ranked(f.keyed("countries"))
+    ]
+    return {"schemaVersion": 1, "date": f.day.isoformat(), "countries": countries}
+
+
+def videos_with_posts(f: Facts, meta: dict[str, dict]) -> dict:
+    order = sorted(f.videos, key=lambda r: (-r[2], -r[3], r[0]))  # stable, as the product
+    merged: dict[str, list] = {}
+    for uid, creator, m, v in order:
+        t = merged.get(uid)
+        if t is None:
+            merged[uid] = [m, v, creator]
+        else:
+            t[0] += m
+            t[1] += v
+    videos, posts = [], {}
+    by_rank = sorted(merged.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
+    for uid, (m, v, creator) in by_rank:
+        e = meta[uid]
+        named = bool(e["found"]) and bool(e["name"])
+        file_name = e["name"] if named else None
+        post = post_name(file_name) if named else NULL
+        title = e["title"] if named and e["title"] else post
+        creator = creator or NULL
+        videos.append({"uid": uid, "creator": creator, "fileName": file_name, "postName": post,
+                       "realTitle": title, "minutesViewed": m, "viewCount": v})  # fmt: skip
+        p = posts.get((creator, post))
+        if p is None:
+            posts[creator, post] = p = [title, 0, 0, 0, []]
+        p[1] += 1
+        p[2] += m
+        p[3] += v
+        if len(p[4]) < 5:
+            p[4].append({"uid": uid, "fileName": file_name, "minutesViewed": m, "viewCount": v})
+    post_list = [
+        {"creator": c, "postName": n, "realTitle": p[0], "videoCount": p[1],
+         "minutesViewed": p[2], "viewCount": p[3], "topVideos": p[4]}
+        for (c, n), p in sorted(posts.items(), key=lambda kv: (-kv[1][2], -kv[1][3], kv[0]))
+    ]  # fmt: skip
+    return {"schemaVersion": 1, "date": f.day.isoformat(), "videos": videos, "posts": post_list}
+
+
+def daily_summary(day: dt.date, window: list[Facts | None]) -> dict:
+    f = window[-1]
+    labels = [(day - dt.timedelta(days=6 - i)).isoformat() for i in range(7)]
+    totals = [w.total() if w else (0, 0) for w in window]
+    return {
+        "schemaVersion": 1,
+        "date": day.isoformat(),
+        "totalMinutesViewed": totals[-1][0],
+        "totalViewCount": totals[-1][1],
+        "uniqueViewers": None,
+        "topCreators": top10(f.keyed("creators"), "creator"),
+        "topCountries": top10(f.keyed("countries"), "clientCountryName"),
+        "topVideos": top10(uid_totals(f.videos), "uid"),
+        "dailyTrend": series(labels, totals),
+        "hourlyTrend": [{"hour": h, "minutesViewed": m, "viewCount": v} for h, m, v in f.hours],
+    }
+
+
+def key_window(days: list[dt.date], window: list[Facts | None], what: str, field: str):
+    """Entries (dicts, in report order) of every key seen on any day of the window."""
+    labels = [d.isoformat() for d in days]
+    per_day = [f.keyed(what) if f else {} for f in window]
+    totals: dict[str, list[int]] = {}
+    for d in per_day:
+        for k, (m, v) in d.items():
+            t = totals.get(k)
+            if t is None:
+                totals[k] = [m, v]
+            else:
+                t[0] += m
+                t[1] += v
+    zero = (0, 0)
+    return [
+        {field: k, "dailyStats": series(labels, [d.get(k, zero) for d in per_day]),
+         "totalMinutesViewed": m, "totalViewCount": v}
+        for k, (m, v) in ranked(totals)
+    ]  # fmt: skip
+
+
+def window_summary(days, window, entries_creators, entries_countries, bounds) -> dict:
+    labels = [d.isoformat() for d in days]
+    totals = [f.total() if f else (0, 0) for f in window]
+    videos = uid_totals(r for f in window if f for r in f.videos)
+
+    def top(entries, field):
+        return [
+            {field: e[field], "minutesViewed": e["totalMinutesViewed"],
+             "viewCount": e["totalViewCount"]}
+            for e in entries[:10]
+        ]  # fmt: skip
+
+    return {
+        "schemaVersion": 1,
+        **bounds,
+        "totalMinutesViewed": sum(t[0] for t in totals),
+        "totalViewCount": sum(t[1] for t in totals),
+        "dailyStats": series(labels, totals),
+        "topCreators": top(entries_creators, "creator"),
+        "topCountries": top(entries_countries, "clientCountryName"),
+        "topVideos": top10(videos, "uid"),
+    }
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def raw_key(day: dt.date, name: str) -> str:
+    return f"{PREFIX}/raw/{day:%Y-%m}/{day.isoformat()}-{name}.json"
+
+
+def daily_key(day: dt.date, name: str) -> str:
+    return f"{PREFIX}/daily/{day:%Y-%m}/{day.isoformat()}-{name}.json"
+
+
+def week_label(monday: dt.date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year:04d}-{week:02d}"
+
+
+def weekly_key(monday: dt.date, name: str) -> str:
+    return f"{PREFIX}/weekly/{monday:%Y-%m}/{week_label(monday)}-{name}.json"
+
+
+def pointer_key(name: str) -> str:
+    return f"{PREFIX}/rolling/last7days-{name}.json"
+
+
+def history_key(end: dt.date, name: str) -> str:
+    return f"{PREFIX}/rolling/history/{end:%Y-%m}/{end.isoformat()}-last7days-{name}.json"
+
+
+def index_entry(kind: str, day: dt.date) -> dict:
+    if kind == "daily":
+        names = ("creators", "countries", "videos-with-posts", "summary")
+        return {"date": day.isoformat(), "label": None,
+                "files": {n: daily_key(day, n) for n in names}}  # fmt: skip
+    if kind == "weekly":
+        return {"date": day.isoformat(), "label": week_label(day),
+                "files": {n: weekly_key(day, n) for n in ("creators", "summary")}}  # fmt: skip
+    names = ("creators", "countries", "summary")
+    files = {n: pointer_key(n) for n in names}
+    files.update({f"history-{n}": history_key(day, n) for n in names})
+    return {"date": day.isoformat(), "label": None, "files": files}
+
+
+# ----------------------------------------------------------------------------- the collector
+
+
+class Floor:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.store = S3Store(cfg) if cfg.r2_endpoint else LocalStore(cfg.local_dir)
+        self.bucket = cfg.stats_bucket
+        self.cache = MetadataCache(self.store, self.bucket)
+        self.facts: dict[dt.date, Facts] = {}  # the current run's days and the six before
+        self.runs: list[dict] = []
+
+    # -- plan -------------------------------------------------------------------------------
+    def days(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        first = max(first, self.cfg.start)
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+    @staticmethod
+    def chunks(days: list[dt.date], size: int = MAX_DAYS_PER_RUN) -> list[list[dt.date]]:
         out: list[list[dt.date]] = []
-        for day in sorted(days):
-            if out and len(out[-1]) < self.p.max_days and out[-1][-1] + DAY == day:
+        for day in days:
+            if out and len(out[-1]) < size and out[-1][-1] + DAY == day:
                 out[-1].append(day)
             else:
                 out.append([day])
         return out
 
     def collect(self, first: dt.date, last: dt.date) -> None:
-        files = self.p.files
-        lead_raw = self._days(first - 2 * WEEK, first - DAY)
-        lead_daily = self._days(first - WEEK, first - DAY)
-        missing_raw = [d for d in lead_raw if not self._present(d, files.RAW_ASSETS)]
-        missing_daily = [d for d in lead_daily if not self._present(d, files.DAILY_ASSETS)]
-        for chunk in self._chunks(missing_raw):
-            self.daily_run(chunk, raw=True, daily=False, rolling=False)
-        for chunk in self._chunks(missing_daily):
-            self.daily_run(chunk, raw=False, daily=True, rolling=False)
-        for chunk in self._chunks(self._days(first, last)):
-            self.daily_run(chunk, raw=True, daily=True, rolling=True)
-        self.weekly(first, last)
-
-    def weekly(self, first: dt.date, last: dt.date) -> None:
-        monday = self.p.dates.monday_of(first)
-        if monday < first:
-            monday += dt.timedelta(days=7)
+        lead = [
+            d
+            for d in self.days(first - 6 * DAY, first - DAY)
+            if not all(self.store.exists(self.bucket, raw_key(d, n)) for n in RAW_NAMES)
+        ]
+        for chunk in self.chunks(lead):
+            self.run(chunk, reports=False)
+        for chunk in self.chunks(self.days(first, last)):
+            self.run(chunk, reports=True)
+        self.facts.clear()
+        monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
         weeks = []
         while monday + WEEK <= last:
-            if monday + WEEK >= self.start:
+            if monday + WEEK >= self.cfg.start:
                 weeks.append(monday)
             monday += dt.timedelta(days=7)
-        for i in range(0, len(weeks), self.p.weeks_per_run):
-            self.weekly_run(weeks[i : i + self.p.weeks_per_run])
+        for i in range(0, len(weeks), WEEKS_PER_RUN):
+            self.weekly_run(weeks[i : i + WEEKS_PER_RUN])
 
-    # -- storage (the IO manager's functions) ------------------------------------------
-    def read(self, asset: str, keys: list[str]) -> dict[str, Any]:
-        spec = self.p.files.ASSET_FILES[asset]
-        return self.p.io.read_documents(self.store, self.bucket, spec, keys)
+    # -- facts ------------------------------------------------------------------------------
+    def read_day(self, day: dt.date) -> Facts | None:
+        """A day's facts from its raw extracts (None if any is missing)."""
+        bodies = [self.store.get(self.bucket, raw_key(day, n)) for n in RAW_NAMES[:4]]
+        if any(b is None for b in bodies):
+            return None
+        creators, countries, videos, hourly = (json.loads(b)["rows"] for b in bodies)
+        return Facts(
+            day,
+            {r["creator"]: (r["minutesViewed"], r["viewCount"]) for r in creators},
+            {r["clientCountryName"]: (r["minutesViewed"], r["viewCount"]) for r in countries},
+            [(r["uid"], r["creator"], r["minutesViewed"], r["viewCount"]) for r in videos],
+            [(r["hour"], r["minutesViewed"], r["viewCount"]) for r in hourly],
+        )
 
-    def write(self, asset: str, docs: dict[str, Any]) -> None:
-        spec = self.p.files.ASSET_FILES[asset]
-        self.p.io.write_documents(self.store, self.bucket, spec, docs)
-        kind = self.p.files.INDEXED_ASSETS.get(asset)
-        if kind:
-            self.p.index.advance_index(self.store, self.bucket, kind, max(docs))
+    def window(self, days: list[dt.date]) -> list[Facts | None]:
+        """The facts of each day; a day before the start date is None (zero-filled), a
+        missing day on or after it stops the run."""
+        out, missing = [], []
+        for d in days:
+            f = self.facts.get(d)
+            if f is None and d >= self.cfg.start:
+                f = self.facts[d] = self.read_day(d)
+                if f is None:
+                    missing.append(d.isoformat())
+            out.append(f)
+        if missing:
+            raise SystemExit(f"floor: missing data for {', '.join(missing)}")
+        return out
 
-    def check(self, asset: str, docs: dict[str, Any], names: list[str], extra=None) -> None:
-        per_doc = self.p.checks.document_checks(docs, names)
-        for key, results in per_doc.items():
-            results = {**results, **((extra or {}).get(key, {}))}
-            failed = [n for n, r in results.items() if not r.passed]
-            if failed:
-                raise CheckFailed(f"{asset} {key}: {failed}")
+    # -- writes -----------------------------------------------------------------------------
+    def put(self, key: str, doc: dict, layout: str) -> bytes:
+        body = dumps(doc)
+        self.store.put(self.bucket, key, body, CACHE_CONTROL[layout])
+        return body
 
-    def oplog(self, operation: str, run: dict[str, Any], details: dict[str, dict]) -> None:
-        o = self.p.oplog
-        duration = round(time.time() - run["started"], 3)
-        for key in run["keys"]:
-            record = o.OperationRecord(
-                timestamp=o.utc_timestamp(),
-                operation=operation,
-                date=key,
-                success=True,
-                duration=duration,
-                details=o.OperationDetails(**details.get(key, {})),
-                error=None,
-                runId=run["id"],
-                source=self.settings.source,
-            )
-            o.write_record(self.store, self.settings.log_bucket, record)
+    def move_pointer(self, name: str, end: dt.date, body: bytes) -> None:
+        def change(current: bytes | None) -> bytes | None:
+            if current is not None and json.loads(current).get("endDate", "") > end.isoformat():
+                return None
+            return body
 
-    def _by_date(self, docs: dict[str, Any]) -> dict[dt.date, Any]:
-        return {dt.date.fromisoformat(k): v for k, v in docs.items()}
+        self.store.update(self.bucket, pointer_key(name), change, CACHE_CONTROL["pointer"])
 
-    def _window_keys(self, days: list[dt.date]) -> list[str]:
-        """The last_7_days mapping of a run's days: d-6..d of each, before start dropped."""
-        return [d.isoformat() for d in self._days(days[0] - WEEK, days[-1])]
+    def advance_index(self, moves: dict[str, dt.date]) -> None:
+        def change(current: bytes | None) -> bytes | None:
+            doc = json.loads(current) if current is not None else {}
+            entries = {k: doc.get(k) for k in ("daily", "weekly", "rolling")}
+            moved = False
+            for kind, day in moves.items():
+                old = entries[kind]
+                if old is None or old["date"] < day.isoformat():
+                    entries[kind], moved = index_entry(kind, day), True
+            return dumps({"schemaVersion": 1, **entries}) if moved else None
 
-    # -- the daily job (raw + daily + rolling) -----------------------------------------
-    def daily_run(self, days: list[dt.date], *, raw: bool, daily: bool, rolling: bool) -> None:
-        """One `daily_stats_job` run. One method per step, so that (as in Dagster) a step's
-        documents are garbage once the step has written them."""
-        run = {
-            "id": str(uuid.uuid4()),
-            "started": time.time(),
-            "keys": [d.isoformat() for d in days],
-        }
-        t0 = time.perf_counter()
-        selected = {"raw": raw, "daily": daily, "rolling": rolling}
-        with self.p.gc_tuning.fewer_collections():
-            for group, step in self.STEP_ORDER:
-                if selected[group]:
-                    getattr(self, step)(run, days)
+        self.store.update(self.bucket, INDEX_KEY, change, CACHE_CONTROL["index"])
+
+    def oplog(self, run_id: str, started: float, operation: str, details: dict) -> None:
+        now = dt.datetime.now(dt.UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        duration = round(time.time() - started, 3)
+        for day, d in details.items():
+            record = {
+                "timestamp": stamp,
+                "operation": operation,
+                "date": day.isoformat(),
+                "success": True,
+                "duration": duration,
+                "details": {
+                    "creatorsCount": d.get("creatorsCount"),
+                    "countriesCount": d.get("countriesCount"),
+                    "videosCount": d.get("videosCount"),
+                    "totalMinutesViewed": d.get("totalMinutesViewed"),
+                },
+                "error": None,
+                "runId": run_id,
+                "source": self.cfg.source,
+            }
+            key = f"{PREFIX}/{day:%Y-%m}/{day.isoformat()}/{operation}-{run_id}.json"
+            self.store.put(self.cfg.log_bucket, key, dumps(record), CACHE_CONTROL["private"])
+
+    # -- the daily run ------------------------------------------------------------------------
+    def run(self, days: list[dt.date], *, reports: bool) -> None:
+        t0, started, run_id = time.perf_counter(), time.time(), str(uuid.uuid4())
+        client = Cloudflare(self.cfg)
+        try:
+            fetched = client.fetch_days(days)
+            self.cache.resolve(client, (r[0] for f in fetched.values() for r in f.videos))
+        finally:
+            client.close()
+        metas: dict[dt.date, dict[str, dict]] = {}
+        for day, f in fetched.items():
+            meta = [self.cache.snapshot(r[0]) for r in f.videos]
+            metas[day] = {m["uid"]: m for m in reversed(meta)}  # first entry of a uid wins
+            k = day.isoformat()
+            head = {"schemaVersion": 1, "date": k}
+            self.put(raw_key(day, "creator-minutes"), {**head, "rows": [
+                {"minutesViewed": m, "viewCount": v, "creator": c}
+                for c, (m, v) in f.creators.items()]}, "raw")  # fmt: skip
+            self.put(raw_key(day, "country-minutes"), {**head, "rows": [
+                {"minutesViewed": m, "viewCount": v, "clientCountryName": c}
+                for c, (m, v) in f.countries.items()]}, "raw")  # fmt: skip
+            self.put(raw_key(day, "video-minutes"), {**head, "limit": self.cfg.top, "rows": [
+                {"minutesViewed": m, "viewCount": v, "uid": u, "creator": c}
+                for u, c, m, v in f.videos]}, "raw")  # fmt: skip
+            self.put(raw_key(day, "hourly-minutes"), {**head, "timezone": self.cfg.timezone,
+                "rows": [{"minutesViewed": m, "viewCount": v, "hour": h}
+                         for h, m, v in f.hours]}, "raw")  # fmt: skip
+            self.put(raw_key(day, "video-metadata"), {**head, "videos": meta}, "raw")
+        self.facts.update(fetched)
+        if reports:
+            self.reports(days, metas, run_id, started)
+        # keep only what the next run's windows can use: the last six days
+        self.facts = {d: f for d, f in self.facts.items() if d > days[-1] - 6 * DAY}
         self.runs.append({"keys": len(days), "seconds": round(time.perf_counter() - t0, 3)})
 
-    def raw_extract(self, run, days) -> None:
-        p, s, m = self.p, self.settings, self.p.models
-        with p.client.CloudflareClient(
-            s.api_base_url, s.account_id or "", self.api, timezone=s.timezone
-        ) as client:
-            facts = client.fetch_days(days, top_videos=s.top_videos)
-            uids = [v.uid for f in facts.values() for v in f.videos]
-            cache = p.cache.MetadataCache(self.store, self.bucket)
-            metadata, _ = cache.resolve(client, uids)
-        top = s.top_videos
-        keyed = {d.isoformat(): facts[d.isoformat()] for d in days}
-        outputs = {
-            "raw_creator_minutes": {
-                k: m.RawCreatorMinutes(date=k, rows=f.creators) for k, f in keyed.items()
-            },
-            "raw_country_minutes": {
-                k: m.RawCountryMinutes(date=k, rows=f.countries) for k, f in keyed.items()
-            },
-            "raw_video_minutes": {
-                k: m.RawVideoMinutes(date=k, limit=top, rows=f.videos) for k, f in keyed.items()
-            },
-            "raw_hourly_minutes": {
-                k: m.RawHourlyMinutes(date=k, timezone=s.timezone, rows=f.hours)
-                for k, f in keyed.items()
-            },
-            "raw_video_metadata": {
-                k: m.RawVideoMetadata(date=k, videos=[metadata[v.uid] for v in f.videos])
-                for k, f in keyed.items()
-            },
-        }
-        for name in p.files.RAW_ASSETS:
-            self.write(name, outputs[name])
-
-    # daily steps ------------------------------------------------------------------------
-    def countries(self, run, days) -> None:
-        raw = self.read("raw_country_minutes", run["keys"])
-        docs = {
-            d.isoformat(): self.p.daily.daily_countries(d, raw[d.isoformat()].rows) for d in days
-        }
-        self.write("countries", docs)
-        self.check("countries", docs, self.p.daily_checks.COUNTRIES_CHECKS)
-
-    def creators(self, run, days) -> None:
-        raw = self.read("raw_creator_minutes", self._window_keys(days))
-        rows = {d: doc.rows for d, doc in self._by_date(raw).items()}
-        report, start = self.p.daily, self.start
-        docs = {d.isoformat(): report.daily_creators(d, rows, start_date=start) for d in days}
-        self.write("creators", docs)
-        self.check("creators", docs, self.p.daily_checks.CREATORS_CHECKS)
-
-    def videos_with_posts(self, run, days) -> None:
-        raw_videos = self.read("raw_video_minutes", run["keys"])
-        raw_meta = self.read("raw_video_metadata", run["keys"])
-        docs = {}
-        for d in days:
-            k = d.isoformat()
-            docs[k] = self.p.daily.videos_with_posts(
-                d, raw_videos[k].rows, {v.uid: v for v in raw_meta[k].videos}
-            )
-        self.write("videos_with_posts", docs)
-        self.check("videos_with_posts", docs, self.p.daily_checks.VIDEOS_CHECKS)
-
-    def summary(self, run, days) -> None:
-        p, c, keys = self.p, self.p.daily_checks, run["keys"]
-        # the inputs in the asset's parameter order
-        raw_hourly = self.read("raw_hourly_minutes", self._window_keys(days))
-        raw_creator = self.read("raw_creator_minutes", keys)
-        raw_country = self.read("raw_country_minutes", keys)
-        raw_video = self.read("raw_video_minutes", keys)
-        hourly = {d: doc.rows for d, doc in self._by_date(raw_hourly).items()}
-        null_key = p.rules.null_key
-        docs, details, extra = {}, {}, {}
-        for d in days:
-            k = d.isoformat()
-            creator_rows = raw_creator[k].rows
-            country_rows = raw_country[k].rows
-            video_rows = raw_video[k].rows
-            doc = p.daily.daily_summary(
-                d,
-                hourly,
-                creators=creator_rows,
-                countries=country_rows,
-                videos=video_rows,
-                start_date=self.start,
-            )
-            docs[k] = doc
-            details[k] = {
-                "creatorsCount": len({null_key(r.creator) for r in creator_rows}),
-                "countriesCount": len({null_key(r.clientCountryName) for r in country_rows}),
-                "videosCount": len(video_rows),
-                "totalMinutesViewed": doc.totalMinutesViewed,
+    def reports(self, days, metas, run_id: str, started: float) -> None:
+        daily_details, rolling_details = {}, {}
+        for day in days:
+            window_days = [day - dt.timedelta(days=6 - i) for i in range(7)]
+            window = self.window(window_days)
+            f = window[-1]
+            creators = daily_creators(day, window)
+            countries = daily_countries(f)
+            videos = videos_with_posts(f, metas[day])
+            summary = daily_summary(day, window)
+            self.put(daily_key(day, "creators"), creators, "daily")
+            self.put(daily_key(day, "countries"), countries, "daily")
+            self.put(daily_key(day, "videos-with-posts"), videos, "daily")
+            self.put(daily_key(day, "summary"), summary, "daily")
+            daily_details[day] = {
+                "creatorsCount": len(creators["creators"]),
+                "countriesCount": len(countries["countries"]),
+                "videosCount": len(videos["videos"]),
+                "totalMinutesViewed": summary["totalMinutesViewed"],
             }
-            extra[k] = {
-                c.FACTS_ADD_UP: p.report_checks.daily_parts_add_up(
-                    doc,
-                    {"date": k, "creators": [r.model_dump() for r in creator_rows]},
-                    {"date": k, "countries": [r.model_dump() for r in country_rows]},
-                    {"date": k, "videos": [r.model_dump() for r in video_rows]},
-                )
+            del creators, countries, videos
+            bounds = {"startDate": window_days[0].isoformat(), "endDate": day.isoformat()}
+            rc = key_window(window_days, window, "creators", "creator")
+            rk = key_window(window_days, window, "countries", "clientCountryName")
+            rs = window_summary(window_days, window, rc, rk, bounds)
+            bodies = {
+                "creators": self.put(history_key(day, "creators"),
+                                     {"schemaVersion": 1, **bounds, "creators": rc}, "rolling"),
+                "countries": self.put(history_key(day, "countries"),
+                                      {"schemaVersion": 1, **bounds, "countries": rk}, "rolling"),
+                "summary": self.put(history_key(day, "summary"), rs, "rolling"),
+            }  # fmt: skip
+            if day == days[-1]:  # only a run's newest window can move the pointers
+                for name, body in bodies.items():
+                    self.move_pointer(name, day, body)
+            rolling_details[day] = {
+                "creatorsCount": len(rc),
+                "countriesCount": len(rk),
+                "totalMinutesViewed": rs["totalMinutesViewed"],
             }
-        self.write("summary", docs)
-        self.check("summary", docs, c.SUMMARY_CHECKS, extra)
-        self.oplog(p.oplog.COLLECT_DAILY, run, details)
+        self.oplog(run_id, started, "collectDailyStats", daily_details)
+        self.oplog(run_id, started, "updateRollingStats", rolling_details)
+        self.advance_index({"daily": days[-1], "rolling": days[-1]})
 
-    # rolling steps ----------------------------------------------------------------------
-    def rolling_countries(self, run, days) -> None:
-        daily = self._by_date(self.read("raw_country_minutes", self._window_keys(days)))
-        w, start = self.p.windows, self.start
-        docs = {d.isoformat(): w.rolling_countries(d, daily, start_date=start) for d in days}
-        self.write("rolling_countries", docs)
-        self.check("rolling_countries", docs, self.p.checks.WINDOW_CHECKS)
-
-    def rolling_creators(self, run, days) -> None:
-        daily = self._by_date(self.read("raw_creator_minutes", self._window_keys(days)))
-        w, start = self.p.windows, self.start
-        docs = {d.isoformat(): w.rolling_creators(d, daily, start_date=start) for d in days}
-        self.write("rolling_creators", docs)
-        self.check("rolling_creators", docs, self.p.checks.WINDOW_CHECKS)
-
-    def rolling_summary(self, run, days) -> None:
-        p, keys, week_keys = self.p, run["keys"], self._window_keys(days)
-        rolling_creators = self.read("rolling_creators", keys)
-        rolling_countries = self.read("rolling_countries", keys)
-        summaries = self._by_date(self.read("summary", week_keys))
-        videos = self._by_date(self.read("videos_with_posts", week_keys))
-        docs, details, extra = {}, {}, {}
-        for d in days:
-            k = d.isoformat()
-            creators_doc, countries_doc = rolling_creators[k], rolling_countries[k]
-            docs[k] = p.windows.rolling_summary(
-                d,
-                summaries,
-                videos,
-                creators=creators_doc,
-                countries=countries_doc,
-                start_date=self.start,
-            )
-            extra[k] = {
-                p.checks.WINDOW_ADDS_UP: p.report_checks.window_parts_add_up(
-                    docs[k], creators_doc, countries_doc
-                )
-            }
-            details[k] = {
-                "creatorsCount": len(creators_doc.creators),
-                "countriesCount": len(countries_doc.countries),
-                "totalMinutesViewed": docs[k].totalMinutesViewed,
-            }
-        self.write("rolling_summary", docs)
-        self.check("rolling_summary", docs, p.checks.WINDOW_CHECKS, extra)
-        self.oplog(p.oplog.UPDATE_ROLLING, run, details)
-
-    # -- the weekly job ----------------------------------------------------------------
+    # -- the weekly run ------------------------------------------------------------------------
     def weekly_run(self, mondays: list[dt.date]) -> None:
-        """One `weekly_stats_job` run (up to WEEKS_PER_RUN weeks)."""
-        run = {
-            "id": str(uuid.uuid4()),
-            "started": time.time(),
-            "keys": [m.isoformat() for m in mondays],
-        }
-        t0 = time.perf_counter()
-        day_keys = [d.isoformat() for d in self._days(mondays[0], mondays[-1] + WEEK)]
-        with self.p.gc_tuning.fewer_collections():
-            self.weekly_creators(run, mondays, day_keys)
-            self.weekly_summary(run, mondays, day_keys)
+        t0, started, run_id = time.perf_counter(), time.time(), str(uuid.uuid4())
+        details = {}
+        for monday in mondays:
+            days = [monday + dt.timedelta(days=i) for i in range(7)]
+            self.facts = {d: f for d, f in self.facts.items() if d in days}
+            window = self.window(days)
+            bounds = {"weekStart": days[0].isoformat(), "weekEnd": days[-1].isoformat()}
+            wc = key_window(days, window, "creators", "creator")
+            wk = key_window(days, window, "countries", "clientCountryName")
+            ws = window_summary(days, window, wc, wk, bounds)
+            self.put(weekly_key(monday, "creators"),
+                     {"schemaVersion": 1, **bounds, "creators": wc}, "weekly")  # fmt: skip
+            self.put(weekly_key(monday, "summary"), ws, "weekly")
+            details[monday] = {"creatorsCount": len(wc),
+                               "totalMinutesViewed": ws["totalMinutesViewed"]}  # fmt: skip
+        self.facts.clear()
+        self.oplog(run_id, started, "collectWeeklyStats", details)
+        self.advance_index({"weekly": mondays[-1]})
         self.runs.append({"keys": len(mondays), "seconds": round(time.perf_counter() - t0, 3)})
 
-    def weekly_creators(self, run, mondays, day_keys) -> None:
-        daily = self._by_date(self.read("raw_creator_minutes", day_keys))
-        w, start = self.p.windows, self.start
-        docs = {m.isoformat(): w.weekly_creators(m, daily, start_date=start) for m in mondays}
-        self.write("weekly_creators", docs)
-        self.check("weekly_creators", docs, self.p.checks.WINDOW_CHECKS)
 
-    def weekly_summary(self, run, mondays, day_keys) -> None:
-        p = self.p
-        weekly_creators = self.read("weekly_creators", run["keys"])
-        summaries = self._by_date(self.read("summary", day_keys))
-        videos = self._by_date(self.read("videos_with_posts", day_keys))
-        countries = self._by_date(self.read("raw_country_minutes", day_keys))
-        docs, details, extra = {}, {}, {}
-        for m in mondays:
-            k = m.isoformat()
-            creators_doc = weekly_creators[k]
-            docs[k] = p.windows.weekly_summary(
-                m, summaries, videos, countries, creators=creators_doc, start_date=self.start
-            )
-            extra[k] = {
-                p.checks.WINDOW_ADDS_UP: p.report_checks.window_parts_add_up(docs[k], creators_doc)
-            }
-            details[k] = {
-                "creatorsCount": len(creators_doc.creators),
-                "totalMinutesViewed": docs[k].totalMinutesViewed,
-            }
-        self.write("weekly_summary", docs)
-        self.check("weekly_summary", docs, p.checks.WINDOW_CHECKS, extra)
-        self.oplog(p.oplog.COLLECT_WEEKLY, run, details)
+# ----------------------------------------------------------------------------- entry points
 
 
-def _range(argv: list[str]) -> tuple[dt.date, dt.date]:
-    parser = argparse.ArgumentParser(prog="bench.floor")
+def parse_range(argv: list[str]) -> tuple[dt.date, dt.date]:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.floor")
     parser.add_argument("command", choices=["collect"])
     parser.add_argument("--date")
-    parser.add_argument("--from", dest="start")
-    parser.add_argument("--to", dest="end")
+    parser.add_argument("--from", dest="first")
+    parser.add_argument("--to", dest="last")
     args = parser.parse_args(argv)
     if args.date:
         day = dt.date.fromisoformat(args.date)
         return day, day
-    return dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    if not (args.first and args.last):
+        parser.error("give --date D or --from A --to B")
+    return dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
 
 
-def work(p: SimpleNamespace) -> dict[str, Any]:
-    first, last = _range(p.argv)
-    settings = p.config.load_settings()
-    store = p.storage.make_store(settings)
-    runner = FloorRunner(p, settings, store)
-    runner.collect(first, last)
-    return {"rc": 0, "runs": runner.runs}
+def collect(argv: list[str], env: dict[str, str] | None = None) -> Floor:
+    first, last = parse_range(argv)
+    floor = Floor(Config(dict(os.environ) if env is None else env))
+    floor.collect(first, last)
+    return floor
+
+
+def main(argv: list[str]) -> int:
+    t0 = time.perf_counter()
+    floor = collect(argv)
+    print(f"floor: {len(floor.runs)} run(s) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def bench_case(spec: dict) -> None:
+    """`python -m bench.floor '<spec json>'`: a case process of `bench.run`."""
+    from bench.common import run_case
+
+    def prepare(spec: dict):
+        if os.environ.get("R2_ENDPOINT_URL"):
+            import boto3  # noqa: F401  (the product imports it before its timer too)
+        return spec["argv"]
+
+    def work(argv: list[str]) -> dict:
+        floor = collect(argv)
+        # the store's own counts (bytes_written, store_get/head/put) in the bench's columns
+        return {"rc": 0, "runs": floor.runs, "counters": dict(STATS)}
+
+    run_case(spec, prepare, work)
 
 
 if __name__ == "__main__":
-    import json
-
-    run_case(json.loads(sys.argv[1]), prepare, work)
+    if len(sys.argv) == 2 and sys.argv[1].startswith("{"):
+        bench_case(json.loads(sys.argv[1]))
+    else:
+        sys.exit(main(sys.argv[1:]))
