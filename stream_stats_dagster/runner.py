@@ -222,7 +222,7 @@ class Runner:
             listed = ", ".join(d.isoformat() for d in missing)
             return self._failed(
                 "rebuild",
-                f"no stored raw extracts for {listed}: collect them first "
+                f"missing raw extracts for {listed}: collect them first "
                 f"(stream-stats collect --from {missing[0]} --to {missing[-1]})",
             )
         for chunk in chunks(self._days(first, last)):

@@ -56,11 +56,32 @@ class CheckResult(NamedTuple):
     metadata: dict[str, Any]
 
 
-def _result(name: str, problems: list[str], **metadata: Any) -> CheckResult:
-    if not problems:
+class Problems:
+    """What a check found: every problem counted, the first `MAX_SHOWN` described."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shown: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.count += 1
+        if len(self.shown) < MAX_SHOWN:
+            self.shown.append(text)
+
+    def extend(self, texts: list[str], total: int | None = None) -> None:
+        """Problems described by `texts` (the first few of `total`, if given)."""
+        for text in texts:
+            self.add(text)
+        self.count += (len(texts) if total is None else total) - len(texts)
+
+
+def _result(name: str, problems: Problems, **metadata: Any) -> CheckResult:
+    if not problems.count:
         return CheckResult(True, f"{name}: ok", metadata)
-    shown = "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else "")
-    metadata = {**metadata, "problems": len(problems), "first problems": problems[:MAX_SHOWN]}
+    shown = "; ".join(problems.shown[:3])
+    if problems.count > 3:
+        shown += f" (+{problems.count - 3} more)"
+    metadata = {**metadata, "problems": problems.count, "first problems": problems.shown}
     return CheckResult(False, f"{name}: {shown}", metadata)
 
 
@@ -76,49 +97,48 @@ def key_columns(table: Table) -> list[str]:
     return [next(c for c in KEY_COLUMNS if c in columns)]
 
 
-def _labels(frame: pd.DataFrame, keys: list[str], rows: Any) -> list[str]:
-    picked = frame.loc[rows, keys].head(MAX_SHOWN)
-    if len(keys) == 1:
-        return [repr(v) for v in picked[keys[0]]]
-    return [repr(tuple(r)) for r in picked.itertuples(index=False)]
-
-
-class _Level(NamedTuple):
-    """A table of the document with its path (`creators`, `creators[].trend`) and, for a
-    child table, the key of each row's parent entry."""
-
-    path: str
-    name: str
-    table: Table
-    parent_keys: list[str] | None  # one label per row of a child table
-
-
-def _levels(doc: Document) -> Iterator[_Level]:
-    for name, table in doc.tables().items():
-        yield _Level(name, name, table, None)
-        if not table.children or table.frame.empty:
-            continue
-        parent_labels = np.array(_all_labels(table.frame, key_columns(table)), dtype=object)
-        for child_name, child in table.children.items():
-            positions = child.frame[PARENT].to_numpy()
-            yield _Level(
-                f"{name}[].{child_name}", child_name, child, list(parent_labels[positions])
-            )
-
-
 def _all_labels(frame: pd.DataFrame, keys: list[str]) -> list[str]:
     if len(keys) == 1:
         return [repr(v) for v in frame[keys[0]]]
     return [repr(tuple(r)) for r in frame[keys].itertuples(index=False)]
 
 
-def _where(level: _Level, mask: np.ndarray) -> list[str]:
-    """Labels of the rows of a level where `mask` holds (parent key first for children)."""
-    rows = np.nonzero(mask)[0][:MAX_SHOWN]
-    own = _labels(level.table.frame.reset_index(drop=True), key_columns(level.table), rows)
-    if level.parent_keys is None:
-        return own
-    return [f"{level.parent_keys[r]} {label}" for r, label in zip(rows, own, strict=True)]
+class _Level(NamedTuple):
+    """A table of the document with its path (`creators`, `creators[].trend`) and, for a
+    child table, the labels of the parent entries (`parent_labels[PARENT of a row]`)."""
+
+    path: str
+    name: str
+    table: Table
+    parent_labels: list[str] | None
+
+    @property
+    def is_child(self) -> bool:
+        return self.parent_labels is not None
+
+    def parent_of(self, row: int) -> str:
+        assert self.parent_labels is not None
+        return self.parent_labels[int(self.table.frame[PARENT].iloc[row])]
+
+
+def _levels(doc: Document) -> Iterator[_Level]:
+    for name, table in doc.tables().items():
+        yield _Level(name, name, table, None)
+        if table.children:
+            labels = _all_labels(table.frame, key_columns(table))
+            for child_name, child in table.children.items():
+                yield _Level(f"{name}[].{child_name}", child_name, child, labels)
+
+
+def _where(level: _Level, mask: np.ndarray) -> tuple[list[str], int]:
+    """Labels of the first rows of a level where `mask` holds (parent key first for
+    children), and the number of rows it holds for."""
+    rows = np.nonzero(mask)[0]
+    frame = level.table.frame.reset_index(drop=True)
+    labels = _all_labels(frame.iloc[rows[:MAX_SHOWN]], key_columns(level.table))
+    if level.is_child:
+        labels = [f"{level.parent_of(r)} {label}" for r, label in zip(rows, labels, strict=False)]
+    return labels, len(rows)
 
 
 # --- single-document checks ------------------------------------------------------------
@@ -126,11 +146,10 @@ def _where(level: _Level, mask: np.ndarray) -> list[str]:
 
 def no_negative_values(doc: Document) -> CheckResult:
     """No count or minutes below zero, anywhere in the document."""
-    problems = [
-        f"{name} is {value}"
-        for name, value in doc.fields.items()
-        if isinstance(value, int) and not isinstance(value, bool) and value < 0
-    ]
+    problems = Problems()
+    for name, value in doc.fields.items():
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            problems.add(f"{name} is {value}")
     for level in _levels(doc):
         frame = level.table.frame
         for column in frame.columns:
@@ -138,23 +157,23 @@ def no_negative_values(doc: Document) -> CheckResult:
                 continue
             negative = frame[column].to_numpy() < 0
             if negative.any():
-                for label in _where(level, negative):
-                    problems.append(f"{level.path} {label}: {column} < 0")
+                labels, total = _where(level, negative)
+                problems.extend([f"{level.path} {label}: {column} < 0" for label in labels], total)
     return _result("no negative values", problems)
 
 
 def no_duplicate_keys(doc: Document) -> CheckResult:
     """Each list holds each key once (a series each date once, per entry)."""
-    problems = []
+    problems = Problems()
     for level in _levels(doc):
         frame = level.table.frame
         if frame.empty:
             continue
         keys = key_columns(level.table)
-        scope = [PARENT, *keys] if level.parent_keys is not None else keys
-        repeated = frame.duplicated(scope).to_numpy()
+        repeated = frame.duplicated([PARENT, *keys] if level.is_child else keys).to_numpy()
         if repeated.any():
-            problems += [f"{level.path}: {label} repeated" for label in _where(level, repeated)]
+            labels, total = _where(level, repeated)
+            problems.extend([f"{level.path}: {label} repeated" for label in labels], total)
     return _result("no duplicate keys", problems)
 
 
@@ -165,44 +184,41 @@ def document_end(doc: Document) -> str | None:
 def series_complete(doc: Document, length: int = 7) -> CheckResult:
     """Every ×7 series covers exactly the seven days ending at the document's date,
     ascending; `hourlyTrend` (daily summary) covers every local hour of the day."""
+    problems = Problems()
     end_text = document_end(doc)
     if end_text is None:
-        return _result("series complete", ["document has no date/endDate/weekEnd"])
+        problems.add("document has no date/endDate/weekEnd")
+        return _result("series complete", problems)
     expected = [d.isoformat() for d in window_days(dt.date.fromisoformat(end_text), length)]
-    problems: list[str] = []
+    span = f"expected {expected[0]}..{end_text}"
     checked = 0
     for level in _levels(doc):
         if level.name not in SERIES_FIELDS:
             continue
         dates = level.table.frame["date"].to_numpy()
-        if level.parent_keys is None:
+        if level.parent_labels is None:
             checked += 1
             if list(dates) != expected:
-                problems.append(
-                    f"{level.path} has dates {list(dates)}, expected {expected[0]}..{end_text}"
-                )
+                problems.add(f"{level.path} has dates {list(dates)}, {span}")
             continue
+        labels = level.parent_labels
         parents = level.table.frame[PARENT].to_numpy()
-        entries = len(set(level.parent_keys)) if len(parents) else 0
-        checked += entries
-        counts = np.bincount(parents) if len(parents) else np.array([], dtype=int)
-        bad = set(np.nonzero(counts != length)[0])
-        if not bad:
-            mismatch = dates != np.tile(np.array(expected, dtype=object), len(counts))
-            bad = set(parents[mismatch])
-        for parent in sorted(bad)[:MAX_SHOWN]:
-            rows = parents == parent
-            label = level.parent_keys[int(np.argmax(rows))]
-            problems.append(
-                f"{level.path} of {label} has dates {list(dates[rows])}, "
-                f"expected {expected[0]}..{end_text}"
-            )
+        checked += len(labels)
+        counts = np.bincount(parents, minlength=len(labels))
+        bad = np.nonzero(counts != length)[0]
+        if not len(bad):
+            mismatch = dates != np.tile(np.array(expected, dtype=object), len(labels))
+            bad = np.unique(parents[mismatch])
+        for parent in bad[:MAX_SHOWN]:
+            shown = list(dates[parents == parent])
+            problems.add(f"{level.path} of {labels[parent]} has dates {shown}, {span}")
+        problems.count += max(0, len(bad) - MAX_SHOWN)
     if "hourlyTrend" in doc.fields:
         checked += 1
         problems.extend(_hourly_problems(end_text, list(doc["hourlyTrend"].frame["hour"])))
     for field in ("startDate", "weekStart"):
         if field in doc.fields and doc[field] != expected[0]:
-            problems.append(f"{field} {doc[field]} is not {expected[0]}")
+            problems.add(f"{field} {doc[field]} is not {expected[0]}")
     return _result("series complete", problems, series_checked=checked)
 
 
@@ -231,30 +247,27 @@ def _hourly_problems(day: str, hours: list[str]) -> list[str]:
 def lists_in_order(doc: Document) -> CheckResult:
     """Ranked lists follow minutes desc, views desc, key asc; top lists have ≤10 entries,
     a post's topVideos ≤5. (Series and hourly rows are not ranked and are skipped.)"""
-    problems = []
+    problems = Problems()
     for level in _levels(doc):
         frame = level.table.frame.reset_index(drop=True)
         if level.name in UNRANKED_FIELDS or frame.empty:
             continue
-        if (
-            level.name.startswith("top")
-            and level.parent_keys is None
-            and len(frame) > TOP_LIST_SIZE
-        ):
-            problems.append(f"{level.path} has {len(frame)} entries, more than {TOP_LIST_SIZE}")
+        top_list = level.name.startswith("top") and not level.is_child
+        if top_list and len(frame) > TOP_LIST_SIZE:
+            problems.add(f"{level.path} has {len(frame)} entries, more than {TOP_LIST_SIZE}")
         keys = key_columns(level.table)
         minutes, views = (MINUTES, VIEWS) if MINUTES in frame else TOTALS
-        if level.parent_keys is None:
-            order = ranked(frame.assign(_row=np.arange(len(frame))), keys, minutes, views)
+        numbered = frame.assign(_row=np.arange(len(frame)))
+        if level.parent_labels is None:
+            order = ranked(numbered, keys, minutes, views)
         else:
-            counts = np.bincount(frame[PARENT].to_numpy())
-            for parent in np.nonzero(counts > POST_TOP_VIDEOS)[0][:MAX_SHOWN]:
-                label = level.parent_keys[int(np.argmax(frame[PARENT].to_numpy() == parent))]
-                problems.append(
-                    f"{level.path} of {label} has {counts[parent]} entries, "
-                    f"more than {POST_TOP_VIDEOS}"
+            counts = np.bincount(frame[PARENT].to_numpy(), minlength=len(level.parent_labels))
+            for parent in np.nonzero(counts > POST_TOP_VIDEOS)[0]:
+                problems.add(
+                    f"{level.path} of {level.parent_labels[parent]} has {counts[parent]} "
+                    f"entries, more than {POST_TOP_VIDEOS}"
                 )
-            order = frame.assign(_row=np.arange(len(frame))).sort_values(
+            order = numbered.sort_values(
                 [PARENT, minutes, views, *keys],
                 ascending=[True, False, False, *[True] * len(keys)],
                 kind="mergesort",
@@ -262,9 +275,9 @@ def lists_in_order(doc: Document) -> CheckResult:
         misplaced = order["_row"].to_numpy() != np.arange(len(frame))
         if misplaced.any():
             first = np.zeros(len(frame), dtype=bool)
-            first[order["_row"].to_numpy()[misplaced][:1]] = True
-            labels = _where(level, first)
-            problems.append(f"{level.path} out of order at {labels[0]}")
+            first[order["_row"].to_numpy()[misplaced][0]] = True
+            labels, _ = _where(level, first)
+            problems.add(f"{level.path} out of order at {labels[0]}")
     return _result("lists in order", problems)
 
 
@@ -281,80 +294,97 @@ def parts_add_up(doc: Document) -> CheckResult:
     - daily summary: hourlyTrend adds up to the totals, the last dailyTrend entry equals them;
     - videos-with-posts: each post equals the sum and count of its videos.
     """
-    problems: list[str] = []
+    problems = Problems()
     day = doc.get("date")
     for field in ("creators", "countries"):
         table = doc.get(field)
         if table is None or table.frame.empty:
             continue
         frame = table.frame.reset_index(drop=True)
-        labels = _all_labels(frame, key_columns(table))
+        positions = np.arange(len(frame))
         if "trend" in table.children:
             trend = table.children["trend"].frame
             today = trend[trend["date"] == day].drop_duplicates(PARENT).set_index(PARENT)
-            today = today.reindex(np.arange(len(frame)))
+            today = today.reindex(positions)
             differs = (today[MINUTES].to_numpy() != frame[MINUTES].to_numpy()) | (
                 today[VIEWS].to_numpy() != frame[VIEWS].to_numpy()
             )
-            for row in np.nonzero(differs)[0][:MAX_SHOWN]:
-                problems.append(f"{field} {labels[row]}: trend for {day} differs from the day")
+            _add_rows(
+                problems, table, differs, f"{field} {{}}: trend for {day} differs from the day"
+            )
         if "dailyStats" in table.children:
             stats = table.children["dailyStats"].frame
-            sums = stats.groupby(PARENT)[VALUES].sum().reindex(np.arange(len(frame)), fill_value=0)
+            sums = stats.groupby(PARENT)[VALUES].sum().reindex(positions, fill_value=0)
             differs = (sums[MINUTES].to_numpy() != frame[TOTALS[0]].to_numpy()) | (
                 sums[VIEWS].to_numpy() != frame[TOTALS[1]].to_numpy()
             )
-            for row in np.nonzero(differs)[0][:MAX_SHOWN]:
-                problems.append(f"{field} {labels[row]}: dailyStats do not add up to the totals")
+            _add_rows(
+                problems, table, differs, f"{field} {{}}: dailyStats do not add up to the totals"
+            )
     totals = (doc.get(TOTALS[0]), doc.get(TOTALS[1]))
     if "dailyStats" in doc.fields and _sums(doc["dailyStats"].frame) != totals:
-        problems.append("dailyStats do not add up to the totals")
+        problems.add("dailyStats do not add up to the totals")
     if "hourlyTrend" in doc.fields and _sums(doc["hourlyTrend"].frame) != totals:
-        problems.append("hourlyTrend does not add up to the totals")
+        problems.add("hourlyTrend does not add up to the totals")
     if "dailyTrend" in doc.fields:
         trend = doc["dailyTrend"].frame
         today = trend[trend["date"] == day]
         if today.empty or _sums(today.head(1)) != totals:
-            problems.append(f"dailyTrend for {day} differs from the totals")
+            problems.add(f"dailyTrend for {day} differs from the totals")
     if "posts" in doc.fields and "videos" in doc.fields:
-        problems.extend(_posts_problems(doc["posts"], doc["videos"].frame))
+        _posts_problems(problems, doc["posts"], doc["videos"].frame)
     return _result("parts add up", problems)
 
 
-def _posts_problems(posts: Table, videos: pd.DataFrame) -> list[str]:
+def _add_rows(problems: Problems, table: Table, mask: np.ndarray, text: str) -> None:
+    """One problem per entry where `mask` holds, `text` formatted with the entry's key."""
+    rows = np.nonzero(mask)[0]
+    labels = _all_labels(table.frame.iloc[rows[:MAX_SHOWN]], key_columns(table))
+    problems.extend([text.format(label) for label in labels], len(rows))
+
+
+def _sums(frame: pd.DataFrame, columns: tuple[str, str] = (MINUTES, VIEWS)) -> tuple[int, int]:
+    return int(frame[columns[0]].sum()), int(frame[columns[1]].sum())
+
+
+def _posts_problems(problems: Problems, posts: Table, videos: pd.DataFrame) -> None:
     key = ["creator", "postName"]
     by_post = videos.groupby(key, sort=False).agg(
         count=("uid", "size"), **{MINUTES: (MINUTES, "sum"), VIEWS: (VIEWS, "sum")}
     )
-    entries = posts.frame.set_index(key)
-    joined = entries.join(by_post, how="outer", rsuffix="_videos")
-    problems = []
-    for post, row in joined.iterrows():
-        if pd.isna(row["videoCount"]):
-            problems.append(f"videos of post {post} have no post entry")
-        elif pd.isna(row["count"]) or row["videoCount"] != row["count"]:
-            count = 0 if pd.isna(row["count"]) else int(row["count"])
-            problems.append(f"post {post} has videoCount {int(row['videoCount'])}, {count} videos")
-        elif (row[MINUTES], row[VIEWS]) != (row[f"{MINUTES}_videos"], row[f"{VIEWS}_videos"]):
-            problems.append(f"post {post} sums differ from its videos")
-        if len(problems) >= MAX_SHOWN:
-            break
+    joined = posts.frame.set_index(key).join(by_post, how="outer", rsuffix="_videos")
+    no_entry = joined["videoCount"].isna()
+    counts = joined["count"].fillna(0)
+    wrong_count = ~no_entry & (joined["videoCount"] != counts)
+    wrong_sums = (
+        ~no_entry
+        & ~wrong_count
+        & (
+            (joined[MINUTES] != joined[f"{MINUTES}_videos"])
+            | (joined[VIEWS] != joined[f"{VIEWS}_videos"])
+        )
+    )
+    for post in joined.index[no_entry.to_numpy()]:
+        problems.add(f"videos of post {post} have no post entry")
+    claimed = joined.loc[wrong_count, "videoCount"]
+    for post, count, videos_count in zip(claimed.index, claimed, counts[wrong_count], strict=True):
+        problems.add(f"post {post} has videoCount {int(count)}, {int(videos_count)} videos")
+    for post in joined.index[wrong_sums.to_numpy()]:
+        problems.add(f"post {post} sums differ from its videos")
     if "topVideos" in posts.children:
         top_videos = posts.children["topVideos"].frame
-        unknown = ~top_videos["uid"].isin(videos["uid"])
-        for uid in top_videos.loc[unknown, "uid"].head(MAX_SHOWN):
-            problems.append(f"a post's topVideos has unknown uid {uid}")
+        for uid in top_videos.loc[~top_videos["uid"].isin(videos["uid"]), "uid"]:
+            problems.add(f"a post's topVideos has unknown uid {uid}")
     if _sums(posts.frame) != _sums(videos):
-        problems.append("posts do not add up to the videos")
-    return problems
+        problems.add("posts do not add up to the videos")
 
 
 # --- checks across the documents of a day or a window ----------------------------------
 
 
-def _compare_total(problems: list[str], what: str, parts: tuple, total: tuple) -> None:
+def _compare_total(problems: Problems, what: str, parts: tuple, total: tuple) -> None:
     if parts != total:
-        problems.append(
+        problems.add(
             f"{what} add up to {parts[0]} minutes / {parts[1]} views, "
             f"the total is {total[0]} / {total[1]}"
         )
@@ -366,8 +396,12 @@ def daily_parts_add_up(
     """A day's creators and countries each add up to the summary's totals (`__null__`
     included); the top-N videos add up to at most the totals."""
     total = (summary[TOTALS[0]], summary[TOTALS[1]])
-    problems: list[str] = []
+    problems = Problems()
     dates = {summary["date"], creators["date"], countries["date"]}
+    if videos is not None:
+        dates.add(videos["date"])
+    if len(dates) > 1:
+        problems.add(f"documents of different days: {sorted(dates)}")
     creators_sum = _sums(creators["creators"].frame)
     countries_sum = _sums(countries["countries"].frame)
     _compare_total(problems, "creators", creators_sum, total)
@@ -379,13 +413,10 @@ def daily_parts_add_up(
         "countriesMinutesViewed": countries_sum[0],
     }
     if videos is not None:
-        dates.add(videos["date"])
         videos_sum = _sums(videos["videos"].frame)
         meta["videosMinutesViewed"] = videos_sum[0]
         if any(p > t for p, t in zip(videos_sum, total, strict=True)):
-            problems.append(f"top videos add up to {videos_sum}, more than the total {total}")
-    if len(dates) > 1:
-        problems.insert(0, f"documents of different days: {sorted(dates)}")
+            problems.add(f"top videos add up to {videos_sum}, more than the total {total}")
     return _result("parts add up to totals", problems, **meta)
 
 
@@ -395,15 +426,13 @@ def window_parts_add_up(
     """A window's (weekly or rolling) creators, and countries when given, add up to the
     summary's totals, in total and day by day (`dailyStats`)."""
     total = (summary[TOTALS[0]], summary[TOTALS[1]])
-    per_day = summary["dailyStats"].frame.set_index("date")[VALUES]
-    problems: list[str] = []
+    per_day = summary["dailyStats"].frame.groupby("date", sort=False)[VALUES].sum()
+    problems = Problems()
     meta: dict[str, Any] = {TOTALS[0]: total[0], TOTALS[1]: total[1]}
     parts = [("creators", creators)] + ([("countries", countries)] if countries else [])
     for field, doc in parts:
         if document_end(doc) != document_end(summary):
-            problems.append(
-                f"{field} ends {document_end(doc)}, the summary {document_end(summary)}"
-            )
+            problems.add(f"{field} ends {document_end(doc)}, the summary {document_end(summary)}")
         table = doc[field]
         parts_sum = _sums(table.frame, TOTALS)
         meta[f"{field}MinutesViewed"] = parts_sum[0]

@@ -72,10 +72,10 @@ def day_totals(hours: pd.DataFrame | None) -> tuple[int, int]:
 
 def video_totals(rows: pd.DataFrame) -> pd.DataFrame:
     """Video rows summed per uid; a uid's creator is that of its first row in report order."""
-    merged = ranked(rows, "uid").groupby("uid", sort=False, as_index=False)
-    return merged.agg(
-        **{MINUTES: (MINUTES, "sum"), VIEWS: (VIEWS, "sum"), "creator": ("creator", "first")}
-    )
+    order = ranked(rows, "uid")
+    sums = order.groupby("uid", sort=False, as_index=False)[VALUES].sum()
+    sums["creator"] = order.drop_duplicates("uid")["creator"].to_numpy()
+    return sums
 
 
 def series_table(minutes: np.ndarray, views: np.ndarray, labels: list[str]) -> Table:

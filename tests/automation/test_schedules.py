@@ -10,7 +10,12 @@ from stream_stats_dagster.config import load_settings
 from stream_stats_dagster.definitions import build_definitions
 
 KST = ZoneInfo("Asia/Seoul")
-WEEK_INPUTS = ["raw_creator_minutes", "raw_country_minutes", "summary", "videos_with_posts"]
+WEEK_INPUTS = [
+    "raw_creator_minutes",
+    "raw_country_minutes",
+    "raw_video_minutes",
+    "raw_hourly_minutes",
+]
 
 
 @pytest.fixture(scope="module")

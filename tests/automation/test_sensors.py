@@ -12,10 +12,9 @@ from stream_stats_dagster.cloudflare.client import CloudflareClient
 from stream_stats_dagster.cloudflare.resource import CloudflareResource
 from stream_stats_dagster.config import load_settings
 from stream_stats_dagster.defs.automation import sensors as s
+from stream_stats_dagster.facts import RawExtract
 from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.partitions import daily_partitions, weekly_partitions
-from stream_stats_dagster.reports import models as m
-from stream_stats_dagster.storage import jsonbytes
 from stream_stats_dagster.storage.local import LocalStore
 from stream_stats_dagster.storage.resource import StorageResource
 from tests.support.pipeline import simulator_server
@@ -34,9 +33,10 @@ def world(tmp_path):
     with simulator_server() as (sim, base_url):
         client = CloudflareClient(base_url, "sim-account", "sim-token")
         facts = client.fetch_days([dt.date(2025, 3, d) for d in (9, 10, 11)], top_videos=10)
+        spec = ASSET_FILES["raw_hourly_minutes"]
         for key, day in facts.items():
-            doc = m.RawHourlyMinutes(date=key, timezone="Asia/Seoul", rows=day.hours)
-            store.put(BUCKET, ASSET_FILES["raw_hourly_minutes"].key(key), jsonbytes.dumps(doc))
+            extract = RawExtract(key, day.hours, {"timezone": "Asia/Seoul"})
+            store.put(BUCKET, spec.key(key), spec.encode(extract))
         yield settings, store, sim, client, base_url
         client.close()
 
@@ -88,7 +88,7 @@ def test_follow_up_rebuilds_the_next_days_and_the_week():
 
 def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
     settings, store, sim, _, base_url = world
-    monkeypatch.setattr(s.dt, "datetime", _FixedNow)
+    monkeypatch.setattr(s, "utc_now", lambda: NOW.astimezone(dt.UTC))
     from stream_stats_dagster.definitions import build_definitions
 
     defs = build_definitions(settings)
@@ -107,12 +107,6 @@ def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
     assert [(r.partition_key, r.tags[s.LATE_DATA_TAG]) for r in result.run_requests] == [
         ("2025-03-11", "2025-03-11")
     ]
-
-
-class _FixedNow(dt.datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return NOW.astimezone(tz)
 
 
 def test_failure_record_written_once(tmp_path):

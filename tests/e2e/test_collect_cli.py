@@ -52,8 +52,9 @@ def test_collect_one_day_writes_every_file_and_the_log(env, capsys):
     assert [t["date"] for t in summary["dailyTrend"]][-1] == DAY
     assert len(summary["hourlyTrend"]) == 24
     assert summary["hourlyTrend"][0]["hour"] == "2025-03-11T00:00:00+09:00"
-    # the trend's lead days (03-05..03-10) were collected too, 03-01..03-04 only as raw+daily
-    assert ASSET_FILES["creators"].key("2025-03-05") in files
+    # the trend's lead days (03-05..03-10) were collected as raw extracts only
+    assert ASSET_FILES["raw_creator_minutes"].key("2025-03-05") in files
+    assert ASSET_FILES["creators"].key("2025-03-05") not in files
     logs = sorted((root / "logs-bucket").rglob("*.json"))
     ops = {json.loads(p.read_text())["operation"] for p in logs if f"/{DAY}/" in str(p)}
     assert ops == {"collectDailyStats", "updateRollingStats"}
@@ -74,14 +75,13 @@ def test_recollecting_a_day_changes_no_byte(env):
 
 
 def test_rebuild_is_byte_identical_without_the_api(env, monkeypatch, tmp_path):
-    assert cli.main(["collect", "--from", "2025-03-09", "--to", "2025-03-11"]) == 0
+    assert cli.main(["collect", "--from", "2025-03-03", "--to", "2025-03-11"]) == 0
     before = stored_files(data_root(env))
-    # index.json is left out: the wider rebuild also builds the week 03-03..03-09 and names it
     derived = {k: v for k, v in before.items() if "/raw/" not in k and k != INDEX_KEY}
     for key in [*derived, INDEX_KEY]:
         (data_root(env) / "points-system-bucket" / key).unlink()
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9/client/v4")  # nothing there
-    assert cli.main(["rebuild", "--from", "2025-03-01", "--to", "2025-03-11"]) == 0
+    assert cli.main(["rebuild", "--from", "2025-03-03", "--to", "2025-03-11"]) == 0
     after = stored_files(data_root(env))
     assert {k: after.get(k) for k in derived} == derived
     assert "stream-stats/weekly/2025-03/2025-10-summary.json" in after

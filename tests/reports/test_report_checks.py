@@ -500,16 +500,6 @@ def test_a_repeated_date_in_a_summary_series_is_a_duplicate():
     failed(checks.no_duplicate_keys(doc), "dailyStats: '2025-03-10' repeated")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason=(
-        "window_parts_add_up raises `ValueError: invalid literal for int() with base 10: "
-        "'minutesViewed'` when the summary's dailyStats repeats a date: `by_day.loc[date]` "
-        "is then a frame, and iterating it yields column names. The step fails with that "
-        "error instead of a failed check naming the day (the old check returned one)."
-    ),
-)
 def test_window_parts_add_up_fails_on_a_repeated_summary_date():
     doc = fresh("rolling_summary")
     doc["dailyStats"].frame.loc[6, "date"] = "2025-03-10"
@@ -556,15 +546,6 @@ def test_series_complete_fails_on_broken_hours():
 
 
 @pytest.mark.parametrize("entry", ["RYAN", "__null__", "test"])
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "series_complete counts series rows with np.bincount(parents), whose length is the "
-        "highest parent position + 1: an entry whose whole series is gone is missed when it "
-        "is the last entry, and otherwise labelled with the first entry's key "
-        "(np.argmax of an all-False mask is 0). The object-per-row check named it."
-    ),
-)
 def test_series_complete_names_an_entry_without_any_series_day(entry):
     doc = fresh("creators")
     trend = child(doc, "creators", "trend")

@@ -118,15 +118,6 @@ def test_checks_show_at_most_max_shown_problems(large):
     assert len(result.description) < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The problem count stops at MAX_SHOWN: `_where` keeps the labels of the first "
-        "MAX_SHOWN offending rows only, and the checks count those labels, so metadata "
-        "'problems' says 10 (and the description '+7 more') for 7,000 negative rows. "
-        "reports/checks.py promises their count; the object-per-row check counted them all."
-    ),
-)
 def test_checks_count_every_problem(large):
     _, doc = large
     doc = copy.deepcopy(doc)

@@ -46,6 +46,11 @@ OPERATION_OF_LAYOUT = {
 }
 
 
+def utc_now() -> dt.datetime:
+    """The sensors' clock (tests replace it)."""
+    return dt.datetime.now(dt.UTC)
+
+
 @dataclass(frozen=True)
 class LateDay:
     day: dt.date
@@ -176,7 +181,7 @@ def build_sensors(
         cloudflare: CloudflareResource,
         storage: StorageResource,
     ):
-        now = dt.datetime.now(dt.UTC)
+        now = utc_now()
         try:
             with cloudflare.client(logger=context.log, limits=NO_WAITING) as client:
                 late = find_late_days(
@@ -207,7 +212,7 @@ def build_sensors(
         day = context.dagster_run.tags.get(LATE_DATA_TAG)
         if not day:
             return dg.SkipReason("not a late-data run")
-        today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+        today = utc_now().astimezone(ZoneInfo(settings.timezone)).date()
         return follow_up_requests(
             dt.date.fromisoformat(day), today, context.dagster_run.run_id, settings
         ) or dg.SkipReason("nothing depends on that day yet")
