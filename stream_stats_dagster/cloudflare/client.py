@@ -803,6 +803,7 @@ def _video(item: Any, what: str, *, uid: str | None = None) -> VideoMetadata:
     if not isinstance(item, dict) or not isinstance(uid or item.get("uid"), str):
         raise CloudflareResponseError(f"{what}: a video without a uid")
     meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+    status = item.get("status") if isinstance(item.get("status"), dict) else {}
     return VideoMetadata(
         uid=uid or item["uid"],
         found=True,
@@ -810,11 +811,27 @@ def _video(item: Any, what: str, *, uid: str | None = None) -> VideoMetadata:
         name=_str_or_none(meta.get("name")),
         title=_str_or_none(meta.get("title")),
         created=_str_or_none(item.get("created")),
+        duration=_number_or_none(item.get("duration")),
+        size=_int_or_none(item.get("size")),
+        state=_str_or_none(status.get("state")),
+        readyToStreamAt=_str_or_none(item.get("readyToStreamAt")),
+        scheduledDeletion=_str_or_none(item.get("scheduledDeletion")),
     )
 
 
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _number_or_none(value: Any) -> float | None:
+    """`duration` in seconds (an int, a float or a numeric string); -1 means unknown."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
 
 
 def _int_or_none(value: Any) -> int | None:

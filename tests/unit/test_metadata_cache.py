@@ -267,8 +267,17 @@ def test_cold_fill_against_the_simulator_uses_list_pages(store) -> None:
         "http://sim/client/v4", "sim-account", "sim-token", transport=sim.transport()
     ) as client:
         cache = MetadataCache(store, BUCKET)
-        _, stats = cache.resolve_frame(client, sim.platform.uids[:500])
+        frame, stats = cache.resolve_frame(client, sim.platform.uids[:500])
     live = sum(not v.deleted for v in sim.platform.videos())
     assert stats.listed == live
     assert client.stats.rest_calls == live // 1000 + 1 + stats.fetched
     assert stats.fetched == stats.not_found  # only the deleted ones are fetched one by one
+    # the client parses what the cost reports need from the list endpoint
+    truth = {v.uid: v for v in sim.platform.videos()}
+    listed = frame[frame["found"]]
+    assert len(listed) > 400
+    for row in listed.itertuples():
+        v = truth[row.uid]
+        assert (row.duration, row.size, row.state) == (v.duration, v.size, v.state)
+        assert (row.readyToStreamAt is None) == (v.ready_us is None)
+        assert pd.isna(row.scheduledDeletion)
