@@ -7,6 +7,7 @@ Secrets are held as `SecretStr` so that they never reach a repr or a log line.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import os
 from collections.abc import Mapping
 from typing import Literal
@@ -21,6 +22,11 @@ DEFAULT_LOCAL_DIR = "./.stream-stats-data"
 DEFAULT_STATS_BUCKET = "points-system-bucket"
 DEFAULT_LOG_BUCKET = "logs-bucket"
 DEFAULT_TOP_VIDEOS = 1000
+# Stream's prices (issue 14): per 1,000 minutes stored per month, per 1,000 minutes delivered.
+DEFAULT_CURRENCY = "USD"
+DEFAULT_STORAGE_PRICE = "5"
+DEFAULT_DELIVERY_PRICE = "1"
+DEFAULT_COLD_AFTER_DAYS = 30
 
 
 class ConfigError(ValueError):
@@ -46,6 +52,11 @@ class Settings(BaseModel):
     start_date: dt.date = DEFAULT_START_DATE
     top_videos: int = Field(default=DEFAULT_TOP_VIDEOS, ge=1, le=10000)
     automation: Literal["running", "stopped"] = "running"  # schedules and sensors at load
+    # cost reports: prices in micro-units of the currency (integers: byte-stable, exact sums)
+    currency: str = DEFAULT_CURRENCY
+    storage_price_micros: int = Field(default=5_000_000, ge=0)  # per 1,000 min stored / month
+    delivery_price_micros: int = Field(default=1_000_000, ge=0)  # per 1,000 min delivered
+    cold_after_days: int = Field(default=DEFAULT_COLD_AFTER_DAYS, ge=1, le=3650)
 
     @property
     def storage_kind(self) -> Literal["r2", "local"]:
@@ -69,6 +80,20 @@ class Settings(BaseModel):
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     return value.strip() if value and value.strip() else None
+
+
+def _price_micros(env: Mapping[str, str], name: str, default: str) -> int:
+    """A price such as "5" or "0.0045" as integer micro-units (at most 6 decimals)."""
+    text = _get(env, name) or default
+    try:
+        micros = decimal.Decimal(text) * 1_000_000
+    except decimal.InvalidOperation:
+        micros = decimal.Decimal(-1)
+    if not micros.is_finite() or micros < 0 or micros != micros.to_integral_value():
+        raise ConfigError(
+            f"{name} must be a non-negative price with at most 6 decimals, not {text!r}"
+        )
+    return int(micros)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -139,6 +164,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"STREAM_STATS_AUTOMATION must be 'running' or 'stopped', not {automation!r}"
         )
 
+    currency = _get(env, "STREAM_STATS_CURRENCY") or DEFAULT_CURRENCY
+    if not (
+        currency.isascii() and currency.isalpha() and currency.isupper() and len(currency) == 3
+    ):
+        raise ConfigError(
+            f"STREAM_STATS_CURRENCY must be an ISO 4217 code such as USD, not {currency!r}"
+        )
+    cold_text = _get(env, "STREAM_STATS_COLD_AFTER_DAYS")
+    try:
+        cold_after = int(cold_text) if cold_text else DEFAULT_COLD_AFTER_DAYS
+    except ValueError:
+        cold_after = 0
+    if not 1 <= cold_after <= 3650:
+        raise ConfigError(
+            f"STREAM_STATS_COLD_AFTER_DAYS must be an integer in 1..3650, not {cold_text!r}"
+        )
+
     return Settings(
         source=source,
         automation=automation,
@@ -154,4 +196,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timezone=timezone,
         start_date=start,
         top_videos=top,
+        currency=currency,
+        storage_price_micros=_price_micros(
+            env, "STREAM_STATS_STORAGE_PRICE", DEFAULT_STORAGE_PRICE
+        ),
+        delivery_price_micros=_price_micros(
+            env, "STREAM_STATS_DELIVERY_PRICE", DEFAULT_DELIVERY_PRICE
+        ),
+        cold_after_days=cold_after,
     )

@@ -1,0 +1,546 @@
+"""What Stream costs, and which videos no one watches (issue 14): pure pandas, no Dagster.
+
+Inputs are frames: the day's catalogue snapshot (every video in Stream when the day ended,
+from the metadata cache's list-endpoint catalogue), the day's minutes per creator (the raw
+`creator-minutes` extract, GraphQL's `creator`), and the minutes per uid of the last
+`WINDOW_DAYS` days (the raw `uid-minutes` extracts, one per day).
+
+Money is integer micro-units of the configured currency, so the files are byte-stable and
+"adds up" is exact: each creator's cost is rounded once (half up), and the platform's cost is
+the sum of its creators' costs. Storage is priced on exact durations (milliseconds); a video
+whose duration Stream does not know (-1, or still processing) is counted as `videosUnpriced`
+and never priced as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .rules import NULL_KEY
+
+SCHEMA_VERSION = 1
+WINDOW_DAYS = 30  # "the last 30 days": the report day and the 29 before it
+DEFAULT_COLD_AFTER_DAYS = 30
+MICROS = 1_000_000
+MS_PER_MINUTE = 60_000
+
+CATALOG_COLUMNS = [
+    "uid",
+    "creator",
+    "name",
+    "title",
+    "created",
+    "duration",
+    "size",
+    "state",
+    "readyToStreamAt",
+    "scheduledDeletion",
+]
+
+
+# ------------------------------------------------------------------------- configuration
+
+
+class Prices(BaseModel):
+    """Stream's prices in micro-units of `currency` (defaults: $5 per 1,000 minutes stored
+    per month, $1 per 1,000 minutes delivered)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str = "USD"
+    storagePer1000MinutesPerMonthMicros: int = Field(default=5 * MICROS, ge=0)
+    deliveryPer1000MinutesMicros: int = Field(default=1 * MICROS, ge=0)
+
+
+# ------------------------------------------------------------------------- document shapes
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schemaVersion: int = SCHEMA_VERSION
+
+
+def _same_lengths(columns: BaseModel) -> None:
+    lengths = {len(v) for v in columns.__dict__.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns differ in length: {sorted(lengths)}")
+
+
+class UidMinutesColumns(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uid: list[str]
+    minutesViewed: list[int]
+    viewCount: list[int]
+
+    @model_validator(mode="after")
+    def _check(self) -> UidMinutesColumns:
+        _same_lengths(self)
+        return self
+
+
+class UidMinutesDoc(_Doc):
+    """`uid-minutes`: minutes and views of every video with views on the day (complete,
+    keyset-paged by uid), ascending by uid. Stored as columns: ~50k rows a day."""
+
+    date: str
+    columns: UidMinutesColumns
+
+
+class CatalogColumns(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uid: list[str]
+    creator: list[str | None]
+    name: list[str | None]
+    title: list[str | None]
+    created: list[str | None]
+    duration: list[float | None]
+    size: list[int | None]
+    state: list[str | None]
+    readyToStreamAt: list[str | None]
+    scheduledDeletion: list[str | None]
+
+    @model_validator(mode="after")
+    def _check(self) -> CatalogColumns:
+        _same_lengths(self)
+        return self
+
+
+class VideoCatalogDoc(_Doc):
+    """`video-catalog`: every video in Stream when the report day ended (created before its
+    end, not deleted), ascending by uid, as columns."""
+
+    date: str
+    videoCount: int
+    columns: CatalogColumns
+
+
+class CostLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutesDelivered: int
+    deliveryCostMicros: int
+    videosStored: int
+    videosUnpriced: int  # duration unknown (-1 or processing): not in minutesStored
+    minutesStored: float
+    storageCostPerMonthMicros: int
+
+
+class CreatorCosts(CostLine):
+    creator: str
+
+
+class StreamCostsDoc(_Doc):
+    date: str
+    currency: str
+    prices: Prices
+    platform: CostLine
+    creators: list[CreatorCosts]
+
+
+class ColdVideo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    uid: str
+    fileName: str | None
+    title: str | None
+    duration: float | None  # seconds; -1 when Stream does not know it
+    created: str | None
+    readyToStreamAt: str | None
+    lastViewedDate: str | None  # newest stored day with minutes; null if none is stored
+    minutesStored: float | None  # null when the duration is unknown
+    monthlySavingMicros: int | None  # the storage cost per month it leaves behind
+
+
+class ColdCreator(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    creator: str
+    videoCount: int
+    videosUnpriced: int
+    minutesStored: float
+    monthlySavingMicros: int
+    videos: list[ColdVideo]
+
+
+class ColdTotals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    videoCount: int
+    videosUnpriced: int
+    minutesStored: float
+    monthlySavingMicros: int
+
+
+class ColdVideosDoc(_Doc):
+    date: str
+    currency: str
+    coldAfterDays: int
+    windowStart: str  # first day of the minutes window (clipped at the start date)
+    windowEnd: str
+    windowDaysStored: int
+    totals: ColdTotals
+    creators: list[ColdCreator]
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+def _plain(series: pd.Series) -> list:
+    """JSON-ready values (NA as None, numpy scalars as Python ones)."""
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _round_div(numerator: pd.Series | int, denominator: int):
+    """numerator / denominator rounded half up, in integers (numerator >= 0)."""
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+def stored_ms(duration: pd.Series) -> pd.Series:
+    """Milliseconds stored per video; <NA> when the duration is unknown (NaN or negative)."""
+    d = pd.to_numeric(duration, errors="coerce").astype("float64")
+    ms = np.round(d * 1000)
+    known = pd.array(np.where(d >= 0, ms, np.nan), dtype="Float64").astype("Int64")
+    return pd.Series(known, index=duration.index)
+
+
+def storage_micros(ms: pd.Series | int, prices: Prices):
+    """Storage cost per month of `ms` milliseconds (rounded half up)."""
+    return _round_div(ms * prices.storagePer1000MinutesPerMonthMicros, 1000 * MS_PER_MINUTE)
+
+
+def delivery_micros(minutes: pd.Series | int, prices: Prices):
+    return _round_div(minutes * prices.deliveryPer1000MinutesMicros, 1000)
+
+
+def _minutes(ms: int) -> float:
+    return round(ms / MS_PER_MINUTE, 3)
+
+
+def _utc(text: pd.Series) -> pd.Series:
+    return pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+
+
+def window_days(day: dt.date, start_date: dt.date | None = None) -> list[dt.date]:
+    """The days of the minutes window ending on `day`, clipped at `start_date`."""
+    first = day - dt.timedelta(days=WINDOW_DAYS - 1)
+    if start_date is not None:
+        first = max(first, start_date)
+    return [first + dt.timedelta(days=i) for i in range((day - first).days + 1)]
+
+
+# ------------------------------------------------------------------------- extracts
+
+
+def uid_minutes_doc(date: str, rows: pd.DataFrame) -> UidMinutesDoc:
+    """The day's per-uid rows (columns uid, minutesViewed, viewCount), ascending by uid."""
+    rows = rows.sort_values("uid", kind="stable")
+    return UidMinutesDoc(
+        date=date,
+        columns=UidMinutesColumns.model_construct(
+            uid=rows["uid"].tolist(),
+            minutesViewed=rows["minutesViewed"].astype("int64").tolist(),
+            viewCount=rows["viewCount"].astype("int64").tolist(),
+        ),
+    )
+
+
+def uid_minutes_frame(doc: UidMinutesDoc) -> pd.DataFrame:
+    c = doc.columns
+    return pd.DataFrame(
+        {
+            "uid": pd.array(c.uid, dtype=object),
+            "minutesViewed": np.array(c.minutesViewed, dtype=np.int64),
+            "viewCount": np.array(c.viewCount, dtype=np.int64),
+        }
+    )
+
+
+def catalog_snapshot(videos: pd.DataFrame, day_end_utc: dt.datetime) -> pd.DataFrame:
+    """The catalogue as it stood at the end of the day: found videos created before
+    `day_end_utc` (videos without a `created` time are kept), by uid, `CATALOG_COLUMNS`.
+    `videos` has the cache's columns with timestamps as text."""
+    found = videos[videos["found"].astype(bool)]
+    created = _utc(found["created"])
+    keep = created.isna() | (created < pd.Timestamp(day_end_utc))
+    snapshot = found.loc[keep, CATALOG_COLUMNS].sort_values("uid", kind="stable")
+    return snapshot.reset_index(drop=True)
+
+
+def catalog_doc(date: str, snapshot: pd.DataFrame) -> VideoCatalogDoc:
+    columns = {name: _plain(snapshot[name]) for name in CATALOG_COLUMNS}
+    columns["size"] = [None if v is None else int(v) for v in columns["size"]]
+    columns["duration"] = [None if v is None else float(v) for v in columns["duration"]]
+    return VideoCatalogDoc(
+        date=date,
+        videoCount=len(snapshot),
+        columns=CatalogColumns.model_construct(**columns),
+    )
+
+
+def catalog_frame(doc: VideoCatalogDoc) -> pd.DataFrame:
+    c = doc.columns
+    frame = pd.DataFrame(
+        {name: pd.array(getattr(c, name), dtype=object) for name in CATALOG_COLUMNS}
+    )
+    frame["duration"] = pd.to_numeric(frame["duration"]).astype("float64")
+    frame["size"] = pd.array(c.size, dtype="Int64")
+    for name in ("creator", "state"):
+        frame[name] = frame[name].astype("category")
+    return frame
+
+
+# ------------------------------------------------------------------------- stream costs
+
+
+def stream_costs(
+    date: str, catalog: pd.DataFrame, creator_minutes: pd.DataFrame, prices: Prices
+) -> StreamCostsDoc:
+    """Minutes delivered on the day and their cost, minutes stored and their cost per
+    month, for the platform and per creator (`__null__` for none). Delivered minutes are
+    GraphQL's per creator; storage follows the REST `creator` of each video."""
+    delivered = (
+        creator_minutes.assign(creator=creator_minutes["creator"].replace("", NULL_KEY))
+        .groupby("creator", sort=True)["minutesViewed"]
+        .sum()
+        .astype("int64")
+    )
+    ms = stored_ms(catalog["duration"])
+    stored = pd.DataFrame(
+        {
+            "creator": catalog["creator"].astype(object).where(catalog["creator"].notna(), None),
+            "ms": ms.fillna(0).astype("int64"),
+            "unpriced": ms.isna().to_numpy(),
+        }
+    )
+    stored["creator"] = stored["creator"].fillna(NULL_KEY).replace("", NULL_KEY)
+    per = stored.groupby("creator", sort=True).agg(
+        videosStored=("ms", "size"), ms=("ms", "sum"), videosUnpriced=("unpriced", "sum")
+    )
+    table = per.join(delivered.rename("minutesDelivered"), how="outer").fillna(0)
+    table = table.astype("int64")
+    table["deliveryCostMicros"] = delivery_micros(table["minutesDelivered"], prices)
+    table["storageCostPerMonthMicros"] = storage_micros(table["ms"], prices)
+    table = table.reset_index(names="creator")
+    table = table.sort_values(
+        ["storageCostPerMonthMicros", "deliveryCostMicros", "creator"],
+        ascending=[False, False, True],
+        kind="stable",
+    )
+    creators = [
+        CreatorCosts(
+            creator=row.creator,
+            minutesDelivered=int(row.minutesDelivered),
+            deliveryCostMicros=int(row.deliveryCostMicros),
+            videosStored=int(row.videosStored),
+            videosUnpriced=int(row.videosUnpriced),
+            minutesStored=_minutes(int(row.ms)),
+            storageCostPerMonthMicros=int(row.storageCostPerMonthMicros),
+        )
+        for row in table.itertuples(index=False)
+    ]
+    platform = CostLine(
+        minutesDelivered=int(table["minutesDelivered"].sum()),
+        deliveryCostMicros=int(table["deliveryCostMicros"].sum()),
+        videosStored=int(table["videosStored"].sum()),
+        videosUnpriced=int(table["videosUnpriced"].sum()),
+        minutesStored=_minutes(int(table["ms"].sum())),
+        storageCostPerMonthMicros=int(table["storageCostPerMonthMicros"].sum()),
+    )
+    return StreamCostsDoc(
+        date=date, currency=prices.currency, prices=prices, platform=platform, creators=creators
+    )
+
+
+# ------------------------------------------------------------------------- cold videos
+
+
+def watched_uids(window: Mapping[str, pd.DataFrame]) -> set[str]:
+    """Every uid with minutes on some day of the window."""
+    seen: set[str] = set()
+    for frame in window.values():
+        seen.update(frame.loc[frame["minutesViewed"] > 0, "uid"])
+    return seen
+
+
+def cold_candidates(
+    catalog: pd.DataFrame,
+    watched: Iterable[str],
+    day_end_utc: dt.datetime,
+    cold_after_days: int = DEFAULT_COLD_AFTER_DAYS,
+) -> pd.DataFrame:
+    """Ready videos, ready (else created) at least `cold_after_days` before the day ended,
+    with no minutes in the window: the rows of `catalog` that are cold."""
+    ready_at = _utc(catalog["readyToStreamAt"]).fillna(_utc(catalog["created"]))
+    old_enough = ready_at <= pd.Timestamp(day_end_utc) - pd.Timedelta(days=cold_after_days)
+    ready = catalog["state"].astype(object) == "ready"
+    unwatched = ~catalog["uid"].isin(set(watched))
+    return catalog[ready & old_enough.fillna(False) & unwatched]
+
+
+def last_viewed(
+    uids: Iterable[str], older_days: Iterable[tuple[str, pd.DataFrame]]
+) -> dict[str, str]:
+    """The newest day on which each uid had minutes, from stored days newest first; uids
+    not found stay out (no stored day has them)."""
+    left = set(uids)
+    out: dict[str, str] = {}
+    for day, frame in older_days:
+        if not left:
+            break
+        hit = set(frame.loc[frame["minutesViewed"] > 0, "uid"]) & left
+        out.update(dict.fromkeys(hit, day))
+        left -= hit
+    return out
+
+
+def cold_videos(
+    date: str,
+    cold: pd.DataFrame,
+    last_views: Mapping[str, str],
+    prices: Prices,
+    *,
+    window: list[dt.date],
+    window_days_stored: int,
+    cold_after_days: int = DEFAULT_COLD_AFTER_DAYS,
+) -> ColdVideosDoc:
+    """The cold videos grouped by creator (largest saving first), each with its monthly
+    storage saving if it left Stream; videos with an unknown duration are listed and
+    counted (`videosUnpriced`) with a null saving."""
+    ms = stored_ms(cold["duration"])
+    rows = pd.DataFrame(
+        {
+            "uid": cold["uid"].astype(object).to_numpy(),
+            "creator": cold["creator"].astype(object).where(cold["creator"].notna(), None),
+            "ms": ms,
+        }
+    )
+    rows["creator"] = rows["creator"].fillna(NULL_KEY).replace("", NULL_KEY)
+    rows["saving"] = storage_micros(rows["ms"], prices)
+    rows["sort_saving"] = rows["saving"].fillna(-1)
+    order = rows.sort_values(["sort_saving", "uid"], ascending=[False, True], kind="stable")
+    source = cold.set_index("uid")
+    creators: list[ColdCreator] = []
+    for creator, group in order.groupby("creator", sort=False):
+        videos = []
+        for uid, ms_value, saving in zip(group["uid"], group["ms"], group["saving"], strict=True):
+            v = source.loc[uid]
+            known = not pd.isna(ms_value)
+            videos.append(
+                ColdVideo(
+                    uid=uid,
+                    fileName=_text(v["name"]),
+                    title=_text(v["title"]),
+                    duration=None if pd.isna(v["duration"]) else float(v["duration"]),
+                    created=_text(v["created"]),
+                    readyToStreamAt=_text(v["readyToStreamAt"]),
+                    lastViewedDate=last_views.get(uid),
+                    minutesStored=_minutes(int(ms_value)) if known else None,
+                    monthlySavingMicros=int(saving) if known else None,
+                )
+            )
+        priced = group["ms"].notna()
+        creators.append(
+            ColdCreator(
+                creator=creator,
+                videoCount=len(group),
+                videosUnpriced=int((~priced).sum()),
+                minutesStored=_minutes(int(group.loc[priced, "ms"].sum())),
+                monthlySavingMicros=int(group.loc[priced, "saving"].sum()),
+                videos=videos,
+            )
+        )
+    creators.sort(key=lambda c: (-c.monthlySavingMicros, -c.videoCount, c.creator))
+    priced = rows["ms"].notna()
+    totals = ColdTotals(
+        videoCount=len(rows),
+        videosUnpriced=int((~priced).sum()),
+        minutesStored=_minutes(int(rows.loc[priced, "ms"].sum())),
+        monthlySavingMicros=int(rows.loc[priced, "saving"].sum()),
+    )
+    return ColdVideosDoc(
+        date=date,
+        currency=prices.currency,
+        coldAfterDays=cold_after_days,
+        windowStart=window[0].isoformat(),
+        windowEnd=window[-1].isoformat(),
+        windowDaysStored=window_days_stored,
+        totals=totals,
+        creators=creators,
+    )
+
+
+# ------------------------------------------------------------------------- checks
+
+
+def costs_add_up(doc: StreamCostsDoc) -> list[str]:
+    """Problems (empty: passed): every integer of the platform line equals the sum of the
+    creators' lines, and stored minutes agree to rounding."""
+    problems = []
+    for name in (
+        "minutesDelivered",
+        "deliveryCostMicros",
+        "videosStored",
+        "videosUnpriced",
+        "storageCostPerMonthMicros",
+    ):
+        total = sum(getattr(c, name) for c in doc.creators)
+        if total != getattr(doc.platform, name):
+            problems.append(
+                f"{name}: creators add up to {total}, platform says {getattr(doc.platform, name)}"
+            )
+    minutes = sum(c.minutesStored for c in doc.creators)
+    if abs(minutes - doc.platform.minutesStored) > 0.001 * (len(doc.creators) + 1):
+        problems.append(
+            f"minutesStored: creators add up to {minutes:.3f}, platform says "
+            f"{doc.platform.minutesStored}"
+        )
+    keys = [c.creator for c in doc.creators]
+    if len(keys) != len(set(keys)):
+        problems.append("a creator is listed twice")
+    return problems
+
+
+def cold_uids(doc: ColdVideosDoc) -> list[str]:
+    return [v.uid for c in doc.creators for v in c.videos]
+
+
+def cold_have_no_minutes(doc: ColdVideosDoc, window: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Problems: cold videos with minutes on a day of the window (named with the day)."""
+    cold = set(cold_uids(doc))
+    problems = []
+    for day, frame in sorted(window.items()):
+        hit = sorted(set(frame.loc[frame["minutesViewed"] > 0, "uid"]) & cold)
+        problems.extend(f"{uid} has minutes on {day}" for uid in hit[:5])
+    return problems
+
+
+def cold_not_in_top(doc: ColdVideosDoc, top_uids: Iterable[str]) -> list[str]:
+    """Problems: videos that are both cold and among the day's top videos."""
+    both = sorted(set(cold_uids(doc)) & set(top_uids))
+    return [f"{uid} is cold and in the day's top videos" for uid in both[:10]]
+
+
+def cold_totals_add_up(doc: ColdVideosDoc) -> list[str]:
+    problems = []
+    count = sum(c.videoCount for c in doc.creators)
+    saving = sum(c.monthlySavingMicros for c in doc.creators)
+    videos = sum(len(c.videos) for c in doc.creators)
+    if not count == videos == doc.totals.videoCount:
+        problems.append(f"videoCount: {count} by creator, {videos} listed, {doc.totals.videoCount}")
+    if saving != doc.totals.monthlySavingMicros:
+        problems.append(
+            f"monthlySavingMicros: {saving} by creator, {doc.totals.monthlySavingMicros}"
+        )
+    return problems
