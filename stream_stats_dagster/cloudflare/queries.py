@@ -69,6 +69,15 @@ def keyset_node(
     )
 
 
+def uid_minutes_node(
+    alias: str, start: str, end: str, after: str | None = None, *, limit: int = MAX_PAGE_SIZE
+) -> Node:
+    """Every video with views in [start, end), one row per uid, ascending; the next page
+    starts after the previous page's last uid (`uid_gt`). The cost reports' per-video
+    minutes: a complete list, where `top_videos_node` is only the top N."""
+    return keyset_node(alias, "uid", start, end, after, limit=limit)
+
+
 def top_videos_node(alias: str, start: str, end: str, top: int) -> Node:
     """The day's top-N videos by minutes (ties by count, then uid), with their creator."""
     return Node(
