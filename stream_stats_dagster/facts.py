@@ -73,6 +73,14 @@ def metadata_frame(videos: Sequence[VideoMetadata]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=METADATA_COLUMNS, dtype=object)
 
 
+def snapshot_rows(catalog: pd.DataFrame, uids: Sequence[str]) -> pd.DataFrame:
+    """The `video-metadata` snapshot of `uids` (one row each, in their order) from rows of
+    the metadata cache (`METADATA_COLUMNS` among its columns, times as text)."""
+    rows = catalog.drop_duplicates("uid").set_index("uid").reindex(list(uids)).reset_index()
+    rows = rows[METADATA_COLUMNS].astype(object)
+    return rows.where(rows.notna(), None)
+
+
 @dataclass(frozen=True)
 class DayFacts:
     """Everything one report day needs from GraphQL: complete creator and country lists,

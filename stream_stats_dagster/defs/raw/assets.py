@@ -9,7 +9,7 @@ import dagster as dg
 
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
-from ...facts import RawExtract, metadata_frame
+from ...facts import RawExtract, snapshot_rows
 from ...files import RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
@@ -73,16 +73,16 @@ def build_raw_assets(
             )
         with clear_failures(), cloudflare.client(logger=context.log) as client:
             facts = client.fetch_days(days, top_videos=settings.top_videos)
-            metadata, cache_stats = {}, None
+            catalog, cache_stats = None, None
             if "raw_video_metadata" in wanted:
                 uids = [u for f in facts.values() for u in f.videos["uid"]]
                 cache = MetadataCache(storage.get_store(), storage.stats_bucket)
-                metadata, cache_stats = cache.resolve(client, uids)
+                catalog, cache_stats = cache.resolve_frame(client, uids)
             api = client.stats.as_dict()
 
         def extract(name: str, f) -> RawExtract:
             if name == "raw_video_metadata":
-                return RawExtract(f.date, metadata_frame([metadata[u] for u in f.videos["uid"]]))
+                return RawExtract(f.date, snapshot_rows(catalog, f.videos["uid"]))
             header = headers.get(name, {})
             return RawExtract(f.date, getattr(f, TABLE_OF[name]), dict(header))
 
