@@ -1,15 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from graphql import GraphQLSchema, build_schema, parse, validate
 
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/cloudflare/analytics-schema-2024-06-04.graphql"
-)
+from tests.fixtures import CLOUDFLARE_SCHEMA as SCHEMA_PATH
 
 
 @pytest.fixture(scope="session")

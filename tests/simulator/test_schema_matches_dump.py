@@ -4,8 +4,6 @@ type, so a query that validates here validates against the real API."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -19,14 +17,7 @@ from graphql import (
 )
 
 from stream_stats_dagster.simulator import stream_schema
-
-DUMP = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "cloudflare"
-    / "analytics-schema-2024-06-04.graphql"
-)
+from tests.fixtures import CLOUDFLARE_SCHEMA as DUMP
 
 
 @pytest.fixture(scope="session")
