@@ -6,8 +6,11 @@ never its value. With `source="simulator"` the client talks to the built-in simu
 
 Clients made by resources of the same token in one process share one `Pacer`, because
 Cloudflare's budgets are per user/token, not per client: steps of an in-process run (and the
-`collect` CLI) then pace together. Separate processes cannot see each other's spending; cap
-them with a Dagster pool on the Cloudflare steps.
+`collect` CLI) then pace together. Across processes (runs from the queue, one container per
+run) they share a budget ledger in the Dagster instance's database (`ledger.py`):
+`budget_ledger="instance"` (the default) finds it through `$DAGSTER_HOME/dagster.yaml`; without
+an instance directory (tests, scripts) pacing is per process. The in-process simulator has
+budgets of its own per process, so it never uses the ledger.
 """
 
 from __future__ import annotations
@@ -21,28 +24,52 @@ import dagster as dg
 
 from ..config import DEFAULT_API_BASE_URL, DEFAULT_TIMEZONE, ConfigError
 from .client import ClientLimits, CloudflareClient
+from .ledger import LedgerAccount, account_key, instance_ledger_url, shared_ledger
 from .pacing import Pacer
 
 SIMULATOR_BASE_URL = "http://simulator.invalid/client/v4"  # in-process: the host is never resolved
-_PACERS: dict[tuple[str, str, str], Pacer] = {}
+_PACERS: dict[tuple[str, str, str, str | None], Pacer] = {}
 _PACERS_LOCK = threading.Lock()
 
 
-def shared_pacer(base_url: str, account_id: str, api_token: str, limits: ClientLimits) -> Pacer:
-    """The process-wide pacer of one token (keyed by a hash, so the token is not kept twice)."""
-    key = (base_url, account_id, hashlib.sha256(api_token.encode()).hexdigest())
+def new_pacer(limits: ClientLimits, ledger: LedgerAccount | None = None) -> Pacer:
+    return Pacer(
+        nodes_per_window=limits.nodes_per_window,
+        calls_per_window=limits.calls_per_window,
+        window_seconds=limits.window_seconds,
+        max_wait_seconds=limits.max_wait_seconds,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        announce_after_seconds=limits.announce_after_seconds,
+        ledger=ledger,
+    )
+
+
+def shared_pacer(
+    base_url: str,
+    account_id: str,
+    api_token: str,
+    limits: ClientLimits,
+    ledger_url: str | None = None,
+) -> Pacer:
+    """The process-wide pacer of one token (keyed by a hash, so the token is not kept twice),
+    spending through the ledger at `ledger_url` if given."""
+    key = (base_url, account_id, hashlib.sha256(api_token.encode()).hexdigest(), ledger_url)
     with _PACERS_LOCK:
         pacer = _PACERS.get(key)
         if pacer is None:
-            pacer = _PACERS[key] = Pacer(
-                nodes_per_window=limits.nodes_per_window,
-                calls_per_window=limits.calls_per_window,
-                window_seconds=limits.window_seconds,
-                max_wait_seconds=limits.max_wait_seconds,
-                clock=time.monotonic,
-                sleep=time.sleep,
+            pacer = _PACERS[key] = new_pacer(
+                limits, _ledger_account(ledger_url, base_url, account_id, api_token)
             )
         return pacer
+
+
+def _ledger_account(
+    ledger_url: str | None, base_url: str, account_id: str, api_token: str
+) -> LedgerAccount | None:
+    if ledger_url is None:
+        return None
+    return shared_ledger(ledger_url).account(account_key(base_url, account_id, api_token))
 
 
 class CloudflareResource(dg.ConfigurableResource):
@@ -54,15 +81,28 @@ class CloudflareResource(dg.ConfigurableResource):
     source: str = "cloudflare"  # "cloudflare" | "simulator"
     timezone: str = DEFAULT_TIMEZONE
     max_wait_seconds: float = 330.0
+    # Where this token's spending is shared across processes: "instance" (the Dagster
+    # instance's database, via $DAGSTER_HOME/dagster.yaml; per process without one),
+    # "process" (no sharing), or a SQLAlchemy URL (pass a password only through an EnvVar).
+    budget_ledger: str = "instance"
 
     def __repr_args__(self):  # pydantic's repr: never show the token
         for name, value in super().__repr_args__():
             yield name, ("[redacted]" if name == "api_token" and value else value)
 
+    def ledger_url(self) -> str | None:
+        """The budget ledger's URL for `source="cloudflare"`, or None (pacing per process)."""
+        if self.source != "cloudflare" or self.budget_ledger == "process":
+            return None
+        if self.budget_ledger == "instance":
+            return instance_ledger_url()
+        return self.budget_ledger
+
     def client(self, logger: Any = None, *, limits: ClientLimits | None = None) -> CloudflareClient:
         """A new client (use it as a context manager); `logger` is e.g. `context.log`.
 
-        Custom `limits` (e.g. a sensor that must never wait) get a pacer of their own."""
+        Custom `limits` (e.g. a sensor that must never wait) get a pacer of their own, which
+        still spends from the shared ledger: the spending is real either way."""
         custom = limits is not None
         limits = limits or ClientLimits(max_wait_seconds=self.max_wait_seconds)
         if self.source == "simulator":
@@ -88,6 +128,11 @@ class CloudflareResource(dg.ConfigurableResource):
                 "CloudflareResource.source must be 'cloudflare' or 'simulator', "
                 f"not {self.source!r}"
             )
+        ledger_url = self.ledger_url()
+        if custom:
+            pacer = new_pacer(limits, _ledger_account(ledger_url, base_url, account_id, token))
+        else:
+            pacer = shared_pacer(base_url, account_id, token, limits, ledger_url)
         return CloudflareClient(
             base_url,
             account_id,
@@ -96,5 +141,5 @@ class CloudflareResource(dg.ConfigurableResource):
             transport=transport,
             limits=limits,
             logger=logger,
-            pacer=None if custom else shared_pacer(base_url, account_id, token, limits),
+            pacer=pacer,
         )
