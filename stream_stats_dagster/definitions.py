@@ -11,6 +11,7 @@ import dagster as dg
 from . import oplog
 from .config import Settings, load_settings
 from .defs.automation import build_automation
+from .defs.costs import build_cost_definitions
 from .defs.daily.assets import build_daily_assets
 from .defs.jobs import build_jobs
 from .defs.oplog_hooks import operation_hooks
@@ -34,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     jobs = build_jobs()
     schedules, sensors = build_automation(settings, jobs, daily, weekly)
-    return dg.Definitions(
+    main = dg.Definitions(
         assets=assets,
         jobs=jobs,
         schedules=schedules,
@@ -42,6 +43,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
+    return dg.Definitions.merge(main, build_cost_definitions(settings))
 
 
 @dg.definitions

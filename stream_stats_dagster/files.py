@@ -19,11 +19,13 @@ from pydantic import BaseModel
 
 from . import keys
 from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawExtract
+from .reports import costs
 from .reports import models as m
 from .reports.tables import Document
 from .storage import jsonbytes
 
-Layout = Literal["raw", "daily", "weekly", "rolling"]
+# "raw_costs": a raw extract of the cost reports (raw key, but not part of `raw_extract`)
+Layout = Literal["raw", "daily", "weekly", "rolling", "costs", "raw_costs"]
 
 # Daily and weekly files can still change with late data; the rolling pointer moves daily.
 CACHE_CONTROL: dict[str, str] = {
@@ -32,6 +34,8 @@ CACHE_CONTROL: dict[str, str] = {
     "weekly": "public, max-age=600",
     "rolling": "public, max-age=600",
     "pointer": "public, max-age=60",
+    "costs": "public, max-age=600",
+    "raw_costs": "private, max-age=3600",
 }
 
 
@@ -45,8 +49,10 @@ class AssetFile:
 
     def key(self, partition_key: str) -> str:
         day = dt.date.fromisoformat(partition_key)
-        if self.layout == "raw":
+        if self.layout in ("raw", "raw_costs"):
             return keys.raw_key(day, self.name)
+        if self.layout == "costs":
+            return keys.costs_key(day, self.name)
         if self.layout == "daily":
             return keys.daily_key(day, self.name)
         if self.layout == "weekly":
@@ -109,6 +115,15 @@ ASSET_FILES: dict[str, AssetFile] = {
     "rolling_summary": AssetFile("rolling", "summary", m.RollingSummaryDoc),
     "weekly_creators": AssetFile("weekly", "creators", m.WeeklyCreatorsDoc),
     "weekly_summary": AssetFile("weekly", "summary", m.WeeklySummaryDoc),
+}
+
+# The cost reports (issue 14, group `costs`): pydantic documents, written as they are by
+# their own assets (`defs/costs`), outside `collect`'s files unless `--with-costs`.
+COST_FILES: dict[str, AssetFile] = {
+    "raw_uid_minutes": AssetFile("raw_costs", "uid-minutes", costs.UidMinutesDoc),
+    "video_catalog": AssetFile("costs", "video-catalog", costs.VideoCatalogDoc),
+    "stream_costs": AssetFile("costs", "stream-costs", costs.StreamCostsDoc),
+    "cold_videos": AssetFile("costs", "cold-videos", costs.ColdVideosDoc),
 }
 
 # The terminal asset of each report kind: writing it moves `stream-stats/index.json`.

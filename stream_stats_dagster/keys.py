@@ -37,5 +37,10 @@ def rolling_history_key(end: dt.date, name: str) -> str:
     return f"{PREFIX}/rolling/history/{end:%Y-%m}/{end.isoformat()}-last7days-{name}.json"
 
 
+def costs_key(day: dt.date, name: str) -> str:
+    """Cost reports and the day's catalogue snapshot (issue 14)."""
+    return f"{PREFIX}/costs/{day:%Y-%m}/{day.isoformat()}-{name}.json"
+
+
 def oplog_key(day: dt.date, operation: str, run_id: str) -> str:
     return f"{PREFIX}/{day:%Y-%m}/{day.isoformat()}/{operation}-{run_id}.json"

@@ -16,6 +16,7 @@ GROUPS = {
     "daily": {"creators", "countries", "videos_with_posts", "summary"},
     "rolling": {"rolling_creators", "rolling_countries", "rolling_summary"},
     "weekly": {"weekly_creators", "weekly_summary"},
+    "costs": {"raw_uid_minutes", "video_catalog", "stream_costs", "cold_videos"},
 }
 
 
@@ -33,7 +34,9 @@ def test_code_location_loads_from_the_module(monkeypatch):
         "daily_stats_job",
         "rebuild_daily_job",
         "weekly_stats_job",
+        "stream_costs_job",
     }
+    assert {s.name for s in location.schedules} == {"daily_stats_schedule", "stream_costs_schedule"}
     assert {s.name for s in location.sensors} == {
         "weekly_automation",
         "late_data_sensor",

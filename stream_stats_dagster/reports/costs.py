@@ -15,7 +15,7 @@ and never priced as zero.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -133,8 +133,16 @@ class CostLine(BaseModel):
     storageCostPerMonthMicros: int
 
 
-class CreatorCosts(CostLine):
+class CreatorCosts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     creator: str
+    minutesDelivered: int
+    deliveryCostMicros: int
+    videosStored: int
+    videosUnpriced: int
+    minutesStored: float
+    storageCostPerMonthMicros: int
 
 
 class StreamCostsDoc(_Doc):
@@ -403,6 +411,46 @@ def last_viewed(
         out.update(dict.fromkeys(hit, day))
         left -= hit
     return out
+
+
+LAST_VIEW_LOOKBACK_DAYS = 90  # stored days read before a window for `lastViewedDate`
+
+
+def last_viewed_by_day(
+    cold: Mapping[str, tuple[dt.date, Iterable[str]]],
+    read_day: Callable[[dt.date], pd.DataFrame | None],
+    *,
+    floor: dt.date | None = None,
+    lookback_days: int = LAST_VIEW_LOOKBACK_DAYS,
+) -> dict[str, dict[str, str]]:
+    """For each report day (`key -> (window start, cold uids)`), the newest stored day
+    before its window on which each cold uid had minutes, looking back `lookback_days`
+    (not before `floor`). One pass over the stored days, newest first, shared by all report
+    days of a run: each stored day is read once and dropped."""
+    remaining = {k: set(uids) for k, (_, uids) in cold.items()}
+    found: dict[str, dict[str, str]] = {k: {} for k in cold}
+    if not cold:
+        return found
+    newest = max(start for start, _ in cold.values()) - dt.timedelta(days=1)
+    oldest = min(start for start, _ in cold.values()) - dt.timedelta(days=lookback_days)
+    if floor is not None:
+        oldest = max(oldest, floor)
+    day = newest
+    while day >= oldest and any(remaining.values()):
+        active = [
+            k
+            for k, (start, _) in cold.items()
+            if remaining[k] and start - dt.timedelta(days=lookback_days) <= day < start
+        ]
+        frame = read_day(day) if active else None
+        if frame is not None:
+            watched = set(frame.loc[frame["minutesViewed"] > 0, "uid"])
+            for k in active:
+                hit = remaining[k] & watched
+                found[k].update(dict.fromkeys(hit, day.isoformat()))
+                remaining[k] -= hit
+        day -= dt.timedelta(days=1)
+    return found
 
 
 def cold_videos(

@@ -1,0 +1,36 @@
+"""The cost reports (issue 14): assets in group `costs`, their own job and schedule."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ...config import Settings
+from .assets import build_cost_assets
+
+COSTS_JOB = "stream_costs_job"
+COSTS = dg.AssetSelection.groups("costs")
+
+
+def build_cost_definitions(settings: Settings) -> dg.Definitions:
+    """Assets, `stream_costs_job` and its schedule: 00:45 report time for the previous day,
+    after `daily_stats_job` (00:15) has written the raw extracts these reports read."""
+    job = dg.define_asset_job(
+        COSTS_JOB,
+        selection=COSTS,
+        description="Per-video minutes, the catalogue snapshot, Stream costs and cold videos "
+        "of a day (after daily_stats_job).",
+    )
+    status = (
+        dg.DefaultScheduleStatus.RUNNING
+        if settings.automation == "running"
+        else dg.DefaultScheduleStatus.STOPPED
+    )
+    schedule = dg.build_schedule_from_partitioned_job(
+        job,
+        name="stream_costs_schedule",
+        hour_of_day=0,
+        minute_of_hour=45,
+        default_status=status,
+        description=f"{COSTS_JOB} for yesterday, at 00:45 in the report time zone.",
+    )
+    return dg.Definitions(assets=build_cost_assets(settings), jobs=[job], schedules=[schedule])

@@ -1,0 +1,323 @@
+"""Cost and cold-video reports (group `costs`, issue 14).
+
+- `raw_uid_minutes`: minutes of every video with views on the day (a complete per-uid
+  extract, keyset-paged by uid: 5-6 GraphQL nodes a day at the seed's scale). A 30-day
+  windowed query would cost ~10 nodes a day and 900 for a 90-day backfill; per-day extracts
+  cost ~6 a day and ~540 for 90 days, and they are stored, so a past day rebuilds without
+  the API and "last viewed" can look further back than 30 days.
+- `video_catalog`: the day's snapshot of the Stream catalogue from the metadata cache, which
+  the list endpoint keeps up to date (incremental by creation time; from the start once a
+  week, which is how deletions and state changes are seen). Past days read their snapshot.
+- `stream_costs`: delivery per day and storage per month, for the platform and per creator.
+- `cold_videos`: ready videos old enough with no minutes in the last 30 days, by creator.
+
+Each asset writes its own files (`files.COST_FILES`) and reads its inputs from storage, so
+they run in their own job (`stream_costs_job`), after `daily_stats_job` has written the raw
+creator and top-video extracts they also read. `cold_videos` reads the 29 days before its
+day directly rather than through a 30-day partition mapping, which would make an asset
+backfill of a range also target the 29 days after it. Checks run in-step and are blocking.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+
+import dagster as dg
+import pandas as pd
+
+from ...cloudflare.resource import CloudflareResource
+from ...config import Settings
+from ...dates import ReportDay
+from ...files import ASSET_FILES, COST_FILES, AssetFile
+from ...metadata_cache import MetadataCache, text_frame
+from ...partitions import daily_backfill_policy, daily_partitions
+from ...reports import costs
+from ...storage.io_manager import read_documents, write_documents
+from ...storage.resource import StorageResource
+from ..common import add_day_metadata, clear_failures, partition_days
+from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY
+
+GROUP = "costs"
+CHECKS = {
+    "stream_costs": {
+        "creators_add_up_to_platform": "Per-creator minutes, videos and costs add up to the "
+        "platform's (exact integers).",
+    },
+    "cold_videos": {
+        "no_minutes_in_window": "Every cold video has zero minutes in the last 30 days.",
+        "not_in_top_videos": "No video is both cold and in the day's top videos.",
+        "totals_add_up": "Per-creator counts and savings add up to the totals.",
+    },
+}
+
+
+def prices_of(settings: Settings) -> costs.Prices:
+    return costs.Prices(
+        currency=settings.currency,
+        storagePer1000MinutesPerMonthMicros=settings.storage_price_micros,
+        deliveryPer1000MinutesMicros=settings.delivery_price_micros,
+    )
+
+
+def _money(micros: int) -> float:
+    return micros / costs.MICROS
+
+
+def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str) -> dict:
+    """Each day's stored document; a one-line failure naming the days that are missing."""
+    docs = read_documents(storage.get_store(), storage.stats_bucket, spec, keys)
+    missing = sorted(set(keys) - set(docs))
+    if missing:
+        span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
+        raise dg.Failure(
+            description=f"missing {what} for {', '.join(missing[:5])}"
+            f"{' and more' if len(missing) > 5 else ''}: collect them first "
+            f"(stream-stats collect --from {missing[0]} --to {missing[-1]} --with-costs; "
+            f"days {span})",
+            allow_retries=False,
+        )
+    return docs
+
+
+def _check_results(
+    asset: str, problems: Mapping[str, Mapping[str, list[str]]]
+) -> list[dg.AssetCheckResult]:
+    """One result per check for the run; metadata names the failing days and problems."""
+    out = []
+    for name in CHECKS[asset]:
+        failed = {pk: p[name] for pk, p in sorted(problems.items()) if p[name]}
+        first = next(iter(failed.values()), [])
+        out.append(
+            dg.AssetCheckResult(
+                asset_key=asset,
+                check_name=name,
+                passed=not failed,
+                description=f"{name}: {first[0]}" if first else f"{name}: ok",
+                metadata={
+                    "partitions checked": len(problems),
+                    "failed partitions": ", ".join(failed) or "none",
+                    "problems": dg.MetadataValue.json(first[:10]),
+                },
+            )
+        )
+    return out
+
+
+def _specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name, asset=asset, blocking=True, description=text)
+        for name, text in CHECKS[asset].items()
+    ]
+
+
+def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    prices = prices_of(settings)
+    common = {
+        "partitions_def": daily_partitions(settings),
+        "group_name": GROUP,
+        "backfill_policy": daily_backfill_policy(),
+        "kinds": {"pandas"},
+    }
+
+    @dg.asset(
+        name="raw_uid_minutes",
+        pool=CLOUDFLARE_POOL,
+        retry_policy=RAW_RETRY,
+        description="Minutes and views of every video with views on the day (complete list).",
+        **common,
+    )
+    def raw_uid_minutes(
+        context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        days = partition_days(context)
+        with clear_failures(), cloudflare.client(logger=context.log) as client:
+            fetched = client.fetch_uid_minutes(days)
+            api = client.stats.as_dict()
+        docs = {k: costs.uid_minutes_doc(k, pd.DataFrame(cols)) for k, cols in fetched.items()}
+        with clear_failures():
+            written = write_documents(
+                storage.get_store(), storage.stats_bucket, COST_FILES["raw_uid_minutes"], docs
+            )
+        add_day_metadata(
+            context,
+            "raw_uid_minutes",
+            {
+                k: {
+                    "videos with views": len(d.columns.uid),
+                    "minutes": sum(d.columns.minutesViewed),
+                }
+                for k, d in docs.items()
+            },
+        )
+        return dg.MaterializeResult(metadata={"days": len(days), **api, **written})
+
+    @dg.asset(
+        name="video_catalog",
+        pool=CLOUDFLARE_POOL,
+        retry_policy=RAW_RETRY,
+        description="Every video in Stream when the day ended (the list endpoint's catalogue, "
+        "kept in the metadata cache): uid, creator, name, title, duration, size, times, state.",
+        **common,
+    )
+    def video_catalog(
+        context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        days = partition_days(context)
+        store, bucket = storage.get_store(), storage.stats_bucket
+        with clear_failures(), cloudflare.client(logger=context.log) as client:
+            frame, stats = MetadataCache(store, bucket).refresh_catalogue(client)
+            api = client.stats.as_dict()
+        videos = text_frame(frame)
+        del frame
+        spec = COST_FILES["video_catalog"]
+        totals = {"files_written": 0, "files_unchanged": 0, "bytes": 0}
+        per_day = {}
+        for day in days:  # one snapshot at a time: each is ~100k rows
+            snapshot = costs.catalog_snapshot(videos, ReportDay(day, settings.timezone).end_utc)
+            doc = costs.catalog_doc(day.isoformat(), snapshot)
+            with clear_failures():
+                counts = write_documents(store, bucket, spec, {doc.date: doc})
+            for name in totals:
+                totals[name] += counts[name]
+            duration = snapshot["duration"]
+            per_day[doc.date] = {
+                "videos": len(snapshot),
+                "not ready": int((snapshot["state"].astype(object) != "ready").sum()),
+                "unknown duration": int((duration.isna() | (duration < 0)).sum()),
+            }
+        add_day_metadata(context, "video_catalog", per_day)
+        cache = {f"cache_{k}": v for k, v in stats.model_dump().items()}
+        return dg.MaterializeResult(metadata={"days": len(days), **api, **cache, **totals})
+
+    @dg.asset(
+        name="stream_costs",
+        deps=[video_catalog, dg.AssetDep("raw_creator_minutes")],
+        check_specs=_specs("stream_costs"),
+        description="What Stream costs: minutes delivered and their cost for the day, minutes "
+        "stored and their cost per month, platform and per creator (micro-units).",
+        **common,
+    )
+    def stream_costs(
+        context: dg.AssetExecutionContext, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        keys = [d.isoformat() for d in partition_days(context)]
+        with clear_failures():
+            catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
+            creators = _read(
+                storage, ASSET_FILES["raw_creator_minutes"], keys, "raw_creator_minutes"
+            )
+        docs, problems, per_day = {}, {}, {}
+        for k in keys:
+            catalog = costs.catalog_frame(catalogs.pop(k))
+            doc = costs.stream_costs(k, catalog, creators[k].rows, prices)
+            docs[k] = doc
+            problems[k] = {"creators_add_up_to_platform": costs.costs_add_up(doc)}
+            p = doc.platform
+            per_day[k] = {
+                f"delivery cost ({prices.currency})": _money(p.deliveryCostMicros),
+                f"storage cost per month ({prices.currency})": _money(p.storageCostPerMonthMicros),
+                "minutes delivered": p.minutesDelivered,
+                "minutes stored": p.minutesStored,
+                "videos unpriced (unknown duration)": p.videosUnpriced,
+                "creators": len(doc.creators),
+            }
+        with clear_failures():
+            written = write_documents(
+                storage.get_store(), storage.stats_bucket, COST_FILES["stream_costs"], docs
+            )
+        add_day_metadata(context, "stream_costs", per_day)
+        return dg.MaterializeResult(
+            metadata={"days": len(keys), **written},
+            check_results=_check_results("stream_costs", problems),
+        )
+
+    @dg.asset(
+        name="cold_videos",
+        deps=[
+            video_catalog,
+            raw_uid_minutes,  # and the 29 days before, read from storage (see below)
+            dg.AssetDep("raw_video_minutes"),
+        ],
+        check_specs=_specs("cold_videos"),
+        description="Ready videos at least STREAM_STATS_COLD_AFTER_DAYS old with no minutes "
+        "in the last 30 days, by creator, with the storage each would save a month. A report "
+        "only: nothing here deletes or changes a video.",
+        **common,
+    )
+    def cold_videos(
+        context: dg.AssetExecutionContext, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        days = partition_days(context)
+        keys = [d.isoformat() for d in days]
+        store, bucket = storage.get_store(), storage.stats_bucket
+        windows = {d.isoformat(): costs.window_days(d, settings.start_date) for d in days}
+        needed = sorted({w.isoformat() for days_ in windows.values() for w in days_})
+        with clear_failures():
+            minutes = {
+                k: costs.uid_minutes_frame(doc)
+                for k, doc in _read(
+                    storage, COST_FILES["raw_uid_minutes"], needed, "raw_uid_minutes"
+                ).items()
+            }
+            catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
+            tops = _read(storage, ASSET_FILES["raw_video_minutes"], keys, "raw_video_minutes")
+
+        candidates = {}
+        for day in days:
+            k = day.isoformat()
+            window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
+            catalog = costs.catalog_frame(catalogs.pop(k))
+            end = ReportDay(day, settings.timezone).end_utc
+            candidates[k] = costs.cold_candidates(
+                catalog, costs.watched_uids(window), end, settings.cold_after_days
+            )
+
+        def read_day(day: dt.date):
+            if day.isoformat() in minutes:
+                return minutes[day.isoformat()]
+            docs = read_documents(store, bucket, COST_FILES["raw_uid_minutes"], [day.isoformat()])
+            doc = docs.get(day.isoformat())
+            return None if doc is None else costs.uid_minutes_frame(doc)
+
+        with clear_failures():
+            last = costs.last_viewed_by_day(
+                {k: (windows[k][0], candidates[k]["uid"]) for k in keys},
+                read_day,
+                floor=settings.start_date,
+            )
+        docs, problems, per_day = {}, {}, {}
+        for day in days:
+            k = day.isoformat()
+            window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
+            doc = costs.cold_videos(
+                k,
+                candidates.pop(k),
+                last[k],
+                prices,
+                window=windows[k],
+                window_days_stored=len(window),
+                cold_after_days=settings.cold_after_days,
+            )
+            docs[k] = doc
+            problems[k] = {
+                "no_minutes_in_window": costs.cold_have_no_minutes(doc, window),
+                "not_in_top_videos": costs.cold_not_in_top(doc, tops[k].rows["uid"]),
+                "totals_add_up": costs.cold_totals_add_up(doc),
+            }
+            t = doc.totals
+            per_day[k] = {
+                "cold videos": t.videoCount,
+                f"monthly saving ({prices.currency})": _money(t.monthlySavingMicros),
+                "minutes stored": t.minutesStored,
+                "videos unpriced (unknown duration)": t.videosUnpriced,
+                "creators": len(doc.creators),
+                "window days stored": doc.windowDaysStored,
+            }
+        with clear_failures():
+            written = write_documents(store, bucket, COST_FILES["cold_videos"], docs)
+        add_day_metadata(context, "cold_videos", per_day)
+        return dg.MaterializeResult(
+            metadata={"days": len(days), **written},
+            check_results=_check_results("cold_videos", problems),
+        )
+
+    return [raw_uid_minutes, video_catalog, stream_costs, cold_videos]
