@@ -219,3 +219,32 @@ def test_window_is_clipped_at_the_start_date() -> None:
     days = c.window_days(DAY, dt.date(2025, 3, 20))
     assert (days[0], days[-1], len(days)) == (dt.date(2025, 3, 20), DAY, 12)
     assert len(c.window_days(DAY)) == c.WINDOW_DAYS
+
+
+def test_last_viewed_reads_each_stored_day_once_for_a_run_of_days() -> None:
+    stored = {
+        dt.date(2025, 3, 1): _minutes(("a", 1), ("b", 0)),  # b: a row without minutes
+        dt.date(2025, 2, 20): _minutes(("b", 2), ("a", 9)),
+        dt.date(2025, 1, 1): _minutes(("c", 1)),  # before the floor
+    }
+    reads: list[dt.date] = []
+
+    def read(day: dt.date):
+        reads.append(day)
+        return stored.get(day)
+
+    cold = {
+        "2025-04-01": (dt.date(2025, 3, 3), ["a", "b", "c"]),
+        "2025-04-02": (dt.date(2025, 3, 4), ["b"]),
+    }
+    found = c.last_viewed_by_day(cold, read, floor=dt.date(2025, 2, 1))
+    assert found == {
+        "2025-04-01": {"a": "2025-03-01", "b": "2025-02-20"},
+        "2025-04-02": {"b": "2025-02-20"},
+    }
+    assert len(reads) == len(set(reads))  # one pass, newest first
+    assert reads[0] == dt.date(2025, 3, 3) and min(reads) == dt.date(2025, 2, 1)
+    # without a floor it looks back LAST_VIEW_LOOKBACK_DAYS before the window
+    found = c.last_viewed_by_day({"d": (dt.date(2025, 3, 3), ["c"])}, stored.get)
+    assert found == {"d": {"c": "2025-01-01"}}
+    assert c.last_viewed_by_day({"d": (dt.date(2025, 6, 1), ["c"])}, stored.get) == {"d": {}}
