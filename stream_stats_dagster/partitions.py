@@ -30,13 +30,6 @@ def weekly_partitions(settings: Settings) -> dg.WeeklyPartitionsDefinition:
     )
 
 
-def last_7_days() -> dg.TimeWindowPartitionMapping:
-    """d-6..d; days before the start date are clipped (the reports zero-fill them)."""
-    return dg.TimeWindowPartitionMapping(
-        start_offset=-6, end_offset=0, allow_nonexistent_upstream_partitions=True
-    )
-
-
 def daily_backfill_policy() -> dg.BackfillPolicy:
     return dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_DAYS_PER_RUN)
 

@@ -12,9 +12,12 @@ import pandas as pd
 from ..cloudflare.errors import CloudflareError
 from ..dates import BadDateError
 from ..facts import RawExtract
+from ..files import ASSET_FILES
 from ..reports.daily import MissingMetadataError
 from ..reports.rules import MissingDaysError
 from ..storage.base import StorageError
+from ..storage.io_manager import read_documents
+from ..storage.resource import StorageResource
 
 PREVIEW_ROWS = 10
 
@@ -32,6 +35,27 @@ def selected(context: dg.AssetExecutionContext) -> set[str]:
 def frames(extracts: Mapping[str, RawExtract]) -> dict[dt.date, pd.DataFrame]:
     """`{day: rows}` of the raw extracts an input loaded (only the days that exist)."""
     return {dt.date.fromisoformat(k): e.rows for k, e in extracts.items()}
+
+
+def with_lead_days(
+    storage: StorageResource,
+    asset: str,
+    loaded: Mapping[str, RawExtract],
+    days: Sequence[dt.date],
+) -> dict[dt.date, pd.DataFrame]:
+    """`{day: rows}` of a raw asset for the run's days (its input) and the six days before
+    the first one, read from storage (the days that exist).
+
+    The 7-day trends and windows read those lead days directly rather than through a 7-day
+    partition mapping: with a mapping, an asset backfill of a range would also target the
+    six days after it. `raw_extract` fetches any lead day that is not stored yet.
+    """
+    first = min(days)
+    lead = [(first - dt.timedelta(days=n)).isoformat() for n in range(6, 0, -1)]
+    wanted = [k for k in lead if k not in loaded]
+    store, bucket = storage.get_store(), storage.stats_bucket
+    stored = read_documents(store, bucket, ASSET_FILES[asset], wanted) if wanted else {}
+    return frames({**stored, **loaded})  # type: ignore[dict-item]
 
 
 def require(extracts: Mapping[str, RawExtract], partition_key: str, asset: str) -> pd.DataFrame:

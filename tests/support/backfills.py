@@ -132,3 +132,23 @@ def wait_for_backfill(services: DagsterServices, backfill_id: str, timeout: floa
         return backfill if backfill["status"] in DONE else None
 
     return services.wait_until(f"backfill {backfill_id}", finished, timeout, interval=1.0)
+
+
+def launch_asset_backfill(
+    services: DagsterServices, asset_keys: list[str], partition_names: list[str]
+) -> str:
+    """What the UI sends from the asset graph: select assets → Materialize… → partitions →
+    Launch backfill (an asset backfill: asset keys and partitions, no partition set)."""
+    result = services.graphql(
+        LAUNCH_PARTITION_BACKFILL,
+        {
+            "backfillParams": {
+                "assetSelection": [{"path": [key]} for key in asset_keys],
+                "partitionNames": partition_names,
+                "fromFailure": False,
+                "tags": [{"key": "dagster/from_ui", "value": "true"}],
+            }
+        },
+    )["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    return result["backfillId"]

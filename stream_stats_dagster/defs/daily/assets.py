@@ -11,19 +11,20 @@ import dagster as dg
 from ...config import Settings
 from ...facts import VALUES, RawExtract
 from ...files import DAILY_ASSETS
-from ...partitions import daily_backfill_policy, daily_partitions, last_7_days
+from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import checks as report_checks
 from ...reports import daily as report
 from ...reports.tables import Document
+from ...storage.resource import StorageResource
 from ..checks import check_results, check_specs
 from ..common import (
     add_day_metadata,
     clear_failures,
-    frames,
     partition_days,
     preview,
     require,
     selected,
+    with_lead_days,
 )
 
 DESCRIPTIONS = {
@@ -37,7 +38,6 @@ DESCRIPTIONS = {
 def build_daily_assets(
     settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
-    week = dg.AssetIn(partition_mapping=last_7_days())
     start = settings.start_date
 
     @dg.multi_asset(
@@ -46,7 +46,6 @@ def build_daily_assets(
             name: dg.AssetOut(is_required=False, group_name="daily", description=DESCRIPTIONS[name])
             for name in DAILY_ASSETS
         },
-        ins={"raw_creator_minutes": week, "raw_hourly_minutes": week},
         internal_asset_deps={
             "creators": {dg.AssetKey("raw_creator_minutes")},
             "countries": {dg.AssetKey("raw_country_minutes")},
@@ -77,14 +76,17 @@ def build_daily_assets(
         raw_video_minutes: dict[str, RawExtract],
         raw_video_metadata: dict[str, RawExtract],
         raw_hourly_minutes: dict[str, RawExtract],
+        storage: StorageResource,
     ):
         wanted = selected(context)
         # the summary's cross-document check needs the day's creators and countries too
         build = wanted | ({"creators", "countries"} if "summary" in wanted else set())
-        creator_rows, hourly = frames(raw_creator_minutes), frames(raw_hourly_minutes)
         docs: dict[str, dict[str, Document]] = {name: {} for name in DAILY_ASSETS}
+        days = partition_days(context)
         with clear_failures():
-            for day in partition_days(context):
+            creator_rows = with_lead_days(storage, "raw_creator_minutes", raw_creator_minutes, days)
+            hourly = with_lead_days(storage, "raw_hourly_minutes", raw_hourly_minutes, days)
+            for day in days:
                 k = day.isoformat()
                 if "creators" in build:
                     docs["creators"][k] = report.daily_creators(day, creator_rows, start_date=start)

@@ -5,14 +5,18 @@ backfill range), so the five files of a day come from one consistent fetch. They
 long-term fact store: every derived file can be rebuilt from them without the API.
 """
 
+import datetime as dt
+
 import dagster as dg
 
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...facts import RawExtract, snapshot_rows
-from ...files import RAW_ASSETS
+from ...files import ASSET_FILES, RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
+from ...storage.base import ObjectStore
+from ...storage.io_manager import write_documents
 from ...storage.resource import StorageResource
 from ..common import add_day_metadata, clear_failures, partition_days, preview, selected
 
@@ -38,6 +42,25 @@ TABLE_OF = {
     "raw_video_minutes": "videos",
     "raw_hourly_minutes": "hours",
 }
+
+
+def missing_lead_days(
+    store: ObjectStore, bucket: str, days: list[dt.date], start_date: dt.date
+) -> list[dt.date]:
+    """The six days before the run's first day (from the start date on) whose raw extracts
+    are not all stored: the run's 7-day trends and windows read them, so it fetches them."""
+    first = min(days)
+    lead = [first - dt.timedelta(days=n) for n in range(6, 0, -1)]
+    return [
+        d
+        for d in lead
+        if d >= start_date
+        and any(store.head(bucket, ASSET_FILES[a].key(d.isoformat())) is None for a in RAW_ASSETS)
+    ]
+
+
+def _span(days: list[dt.date]) -> str:
+    return days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
 
 
 def build_raw_assets(
@@ -67,18 +90,21 @@ def build_raw_assets(
     ):
         days = partition_days(context)
         wanted = selected(context)
+        store, bucket = storage.get_store(), storage.stats_bucket
         if cloudflare.source == "simulator":
             context.log.warning(
                 "source: the built-in Cloudflare simulator (no CLOUDFLARE_API_TOKEN)"
             )
-        with clear_failures(), cloudflare.client(logger=context.log) as client:
-            facts = client.fetch_days(days, top_videos=settings.top_videos)
-            catalog, cache_stats = None, None
-            if "raw_video_metadata" in wanted:
-                uids = [u for f in facts.values() for u in f.videos["uid"]]
-                cache = MetadataCache(storage.get_store(), storage.stats_bucket)
-                catalog, cache_stats = cache.resolve_frame(client, uids)
-            api = client.stats.as_dict()
+        with clear_failures():
+            lead = missing_lead_days(store, bucket, days, settings.start_date)
+            with cloudflare.client(logger=context.log) as client:
+                facts = client.fetch_days(sorted([*lead, *days]), top_videos=settings.top_videos)
+                catalog, cache_stats = None, None
+                if "raw_video_metadata" in wanted or lead:
+                    uids = [u for f in facts.values() for u in f.videos["uid"]]
+                    cache = MetadataCache(store, bucket)
+                    catalog, cache_stats = cache.resolve_frame(client, uids)
+                api = client.stats.as_dict()
 
         def extract(name: str, f) -> RawExtract:
             if name == "raw_video_metadata":
@@ -86,10 +112,26 @@ def build_raw_assets(
             header = headers.get(name, {})
             return RawExtract(f.date, getattr(f, TABLE_OF[name]), dict(header))
 
+        lead_keys = {d.isoformat() for d in lead}
+        if lead:
+            context.log.info(f"lead days fetched for the 7-day trends and windows: {_span(lead)}")
         for name in RAW_ASSETS:
+            extracts = {k: extract(name, f) for k, f in facts.items() if k in lead_keys}
+            if extracts:  # not partitions of this run: written here, recorded as materializations
+                with clear_failures():
+                    write_documents(store, bucket, ASSET_FILES[name], extracts)
+                for k in sorted(extracts):
+                    context.log_event(
+                        dg.AssetMaterialization(
+                            name,
+                            partition=k,
+                            description=f"lead day of the run {_span(days)}",
+                            metadata={"key": ASSET_FILES[name].key(k)},
+                        )
+                    )
             if name not in wanted:
                 continue
-            outputs = {f.date: extract(name, f) for f in facts.values()}
+            outputs = {f.date: extract(name, f) for k, f in facts.items() if k not in lead_keys}
             if name != "raw_video_metadata":
                 add_day_metadata(
                     context,
@@ -104,6 +146,8 @@ def build_raw_assets(
                     },
                 )
             meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
+            if lead:
+                meta["lead days fetched"] = len(lead)
             if name == "raw_video_metadata" and cache_stats is not None:
                 meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
             yield dg.Output(outputs, output_name=name, metadata=meta)

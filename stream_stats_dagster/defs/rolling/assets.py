@@ -11,12 +11,20 @@ import dagster as dg
 from ...config import Settings
 from ...facts import RawExtract
 from ...files import ROLLING_ASSETS
-from ...partitions import daily_backfill_policy, daily_partitions, last_7_days
+from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import checks as report_checks
 from ...reports import windows
 from ...reports.tables import Document
+from ...storage.resource import StorageResource
 from ..checks import check_results, check_specs
-from ..common import add_day_metadata, clear_failures, frames, partition_days, preview, selected
+from ..common import (
+    add_day_metadata,
+    clear_failures,
+    partition_days,
+    preview,
+    selected,
+    with_lead_days,
+)
 
 DESCRIPTIONS = {
     "rolling_creators": "Each creator's seven days and totals over the window ending that day.",
@@ -34,7 +42,6 @@ RAW_INPUTS = (
 def build_rolling_assets(
     settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
-    week = dg.AssetIn(partition_mapping=last_7_days())
     start = settings.start_date
 
     @dg.multi_asset(
@@ -45,7 +52,6 @@ def build_rolling_assets(
             )
             for name in ROLLING_ASSETS
         },
-        ins={name: week for name in RAW_INPUTS},
         internal_asset_deps={
             "rolling_creators": {dg.AssetKey("raw_creator_minutes")},
             "rolling_countries": {dg.AssetKey("raw_country_minutes")},
@@ -63,13 +69,23 @@ def build_rolling_assets(
         raw_country_minutes: dict[str, RawExtract],
         raw_video_minutes: dict[str, RawExtract],
         raw_hourly_minutes: dict[str, RawExtract],
+        storage: StorageResource,
     ):
         wanted = selected(context)
-        creators, countries = frames(raw_creator_minutes), frames(raw_country_minutes)
-        videos, hourly = frames(raw_video_minutes), frames(raw_hourly_minutes)
         docs: dict[str, dict[str, Document]] = {name: {} for name in ROLLING_ASSETS}
+        days = partition_days(context)
         with clear_failures():
-            for day in partition_days(context):
+            loaded = (
+                raw_creator_minutes,
+                raw_country_minutes,
+                raw_video_minutes,
+                raw_hourly_minutes,
+            )
+            creators, countries, videos, hourly = (
+                with_lead_days(storage, name, extracts, days)
+                for name, extracts in zip(RAW_INPUTS, loaded, strict=True)
+            )
+            for day in days:
                 k = day.isoformat()
                 by_creator = windows.rolling_creators(day, creators, start_date=start)
                 by_country = windows.rolling_countries(day, countries, start_date=start)
