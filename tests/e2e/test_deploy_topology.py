@@ -40,7 +40,7 @@ from tests.support.topology import RssSampler, deploy_topology
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.timeout(400),
+    pytest.mark.timeout(600),  # a hang guard: ~2.5 min alone on 2 CPUs, ~5 min under load
     pytest.mark.filterwarnings("ignore:Using variable_values:DeprecationWarning"),
 ]
 
@@ -91,27 +91,38 @@ def local_bytes(root: Path, bucket: str, prefixes: tuple[str, ...]) -> dict[str,
     return out
 
 
-def run_collect(env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
-    """`stream-stats collect` of the same days in a fresh process: (wall s, peak RSS MB, out)."""
-    sampler = RssSampler()
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [str(BIN / "stream-stats"), "collect", "--from", DAYS[0], "--to", DAYS[-1]],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    sampler.watch(process.pid, "collect")
-    sampler.start()
-    out, _ = process.communicate(timeout=240)
-    seconds = time.monotonic() - started
-    sampler.stop()
-    assert process.returncode == 0, out
-    peak = max((mb for v in sampler.by_role().values() for mb in v), default=0)
-    return seconds, peak, out
+class Collect:
+    """`stream-stats collect` of the same days in a fresh process, its peak RSS sampled."""
+
+    def __init__(self, env: dict[str, str], cwd: Path):
+        self.env, self.cwd = env, cwd
+        self.sampler = RssSampler()
+        self.process: subprocess.Popen[str] | None = None
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [str(BIN / "stream-stats"), "collect", "--from", DAYS[0], "--to", DAYS[-1]],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.sampler.watch(self.process.pid, "collect")
+        self.sampler.start()
+
+    def finish(self) -> tuple[float, int, str]:
+        """(wall s, peak RSS MB, output) once it exited 0."""
+        assert self.process is not None
+        out, _ = self.process.communicate(timeout=240)
+        seconds = time.monotonic() - self.started
+        self.sampler.stop()
+        assert self.process.returncode == 0, out
+        peak = max((mb for v in self.sampler.by_role().values() for mb in v), default=0)
+        return seconds, peak, out
 
 
 @pytest.fixture
@@ -149,8 +160,21 @@ def test_backfill_survives_daemon_and_code_server_kills(monkeypatch, tmp_path, c
         )
         for name, value in cluster.env().items():
             monkeypatch.setenv(name, value)
+        # the same days by `stream-stats collect`: local storage, an instance of its own
+        collect_root = tmp_path / "collect-data"
+        collect_env = {
+            **aws_free_env(os.environ),
+            "STREAM_STATS_LOCAL_DIR": str(collect_root),
+            "DAGSTER_HOME": str(tmp_path / "collect-home"),
+        }
+        for name in list(collect_env):
+            if name.startswith(("R2_", "DAGSTER_PG_")):
+                collect_env.pop(name)
+        collect = Collect(collect_env, tmp_path)
         with deploy_topology(dict(os.environ), Path(env["DAGSTER_HOME"])) as topology:
-            run_ids = backfill_with_kills(topology, report)
+            # collect starts once the backfill's runs are done, while the daemon's backfill
+            # loop has yet to mark the backfill complete (an idle wait of up to 30 s)
+            run_ids = backfill_with_kills(topology, report, when_runs_done=collect.start)
         report["peak RSS MB by process"] = topology.rss.by_role()
         report["processes left after stopping"] = topology.timings.get("leftover_processes", 0)
 
@@ -175,17 +199,8 @@ def test_backfill_survives_daemon_and_code_server_kills(monkeypatch, tmp_path, c
 
         # -- the same files as `stream-stats collect` of the same days -------------------------
         topology_files = bucket_bytes(s3, STATS, COMPARED)
-        collect_root = tmp_path / "collect-data"
-        collect_env = {
-            **aws_free_env(os.environ),
-            "STREAM_STATS_LOCAL_DIR": str(collect_root),
-            "DAGSTER_HOME": str(tmp_path / "collect-home"),
-        }
-        for name in list(collect_env):
-            if name.startswith(("R2_", "DAGSTER_PG_")):
-                collect_env.pop(name)
-        seconds, peak_mb, out = run_collect(collect_env, tmp_path)
-    report["collect (one process) s"] = round(seconds, 1)
+        seconds, peak_mb, out = collect.finish()
+    report["collect (one process, from the runs' end) s"] = round(seconds, 1)
     report["collect peak RSS MB"] = peak_mb
     print("\nTOPOLOGY REPORT " + json.dumps(report, indent=1))
 
@@ -198,9 +213,10 @@ def test_backfill_survives_daemon_and_code_server_kills(monkeypatch, tmp_path, c
     assert not differing, differing
 
 
-def backfill_with_kills(topology, report: dict[str, object]) -> set[str]:
+def backfill_with_kills(topology, report: dict[str, object], when_runs_done) -> set[str]:
     """Launch the backfill, kill the daemon and the code server mid-way, bring them back;
-    returns the ids of the backfill's runs once it completed."""
+    calls `when_runs_done()` once both runs ended; returns the ids of the backfill's runs
+    once it completed."""
     import dagster as dg
 
     report["services ready s"] = {k: round(v, 1) for k, v in topology.timings.items()}
@@ -236,6 +252,14 @@ def backfill_with_kills(topology, report: dict[str, object]) -> set[str]:
     # -- the code server comes back: the queued run runs ---------------------------------------
     topology.start_code_server()
     topology.wait_until("the code location to load again", topology.location_loaded, 120)
+
+    def runs_ended():
+        statuses = [r.status.value for r in backfill_runs(backfill_id)]
+        assert "FAILURE" not in statuses and "CANCELED" not in statuses, statuses
+        return statuses == ["SUCCESS", "SUCCESS"]
+
+    topology.wait_until("both runs to end", runs_ended, 240, 0.5)
+    when_runs_done()
     backfill = wait_for_backfill(topology, backfill_id, 240)
     report["backfill: launch to COMPLETED_SUCCESS s"] = round(time.monotonic() - launched, 1)
     assert backfill["status"] == "COMPLETED_SUCCESS", f"{backfill}\n{topology.logs()}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -200,7 +201,8 @@ class Topology:
 
     def check_alive(self) -> None:
         for service in self.services:
-            if service.name not in self.down and not service.running:
+            started = service.process is not None
+            if started and service.name not in self.down and not service.running:
                 code = service.process.returncode if service.process else None
                 raise ServiceError(f"{service.name} exited with {code}:\n{service.log_tail()}")
 
@@ -267,6 +269,11 @@ class Topology:
             time.sleep(0.05)
         return victims
 
+    def code_server_listens(self) -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            return sock.connect_ex(("127.0.0.1", self.code_port)) == 0
+
     def webserver_answers(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/server_info", timeout=2) as response:
@@ -274,16 +281,25 @@ class Topology:
         except (urllib.error.URLError, OSError):
             return False
 
-    def location_loaded(self) -> bool:
+    def location_loaded(self, *, fail_on_error: bool = False) -> bool:
+        """The location is LOADED; with `fail_on_error`, a load error (the code does not
+        import) fails at once instead of being waited out."""
         data = self.graphql(LOCATION_STATUS_QUERY)["workspaceOrError"]
         if data["__typename"] != "Workspace":
             return False
-        return any(
-            e["name"] == LOCATION_NAME
-            and e["loadStatus"] == "LOADED"
-            and (e["locationOrLoadError"] or {}).get("__typename") == "RepositoryLocation"
-            for e in data["locationEntries"]
-        )
+        for entry in data["locationEntries"]:
+            if entry["name"] != LOCATION_NAME or entry["loadStatus"] != "LOADED":
+                continue
+            loaded = entry["locationOrLoadError"] or {}
+            if loaded.get("__typename") == "RepositoryLocation":
+                return True
+            unreachable = "DagsterUserCodeUnreachableError" in (loaded.get("message") or "")
+            if fail_on_error and loaded.get("__typename") == "PythonError" and not unreachable:
+                raise ServiceError(
+                    f"code location {LOCATION_NAME} failed to load: {loaded['message']}\n"
+                    + "".join(loaded.get("stack") or [])
+                )
+        return False
 
     def reload_location(self) -> None:
         """What the UI's "Reload" does (the webserver also polls the server on its own)."""
@@ -377,10 +393,18 @@ def deploy_topology(
         initialize_instance(home)  # storage and migrations once, before three processes race
         topology.rss.start()
         topology.start_code_server()
+        # as compose's depends_on (code-server healthy): webserver and daemon start once the
+        # code server listens
+        topology.wait_until("the code server to listen", topology.code_server_listens, 120, 0.2)
         topology._start(webserver)
         topology.start_daemon()
         topology.wait_until("the webserver to answer", topology.webserver_answers, 120, 0.2)
-        topology.wait_until("the code location to be LOADED", topology.location_loaded, 120, 0.5)
+        topology.wait_until(
+            "the code location to be LOADED",
+            lambda: topology.location_loaded(fail_on_error=True),
+            120,
+            0.5,
+        )
         topology.timings["location_loaded"] = time.monotonic() - started
         topology.wait_until("the daemons to be healthy", topology.daemons_healthy, ready_timeout)
         topology.timings["daemon_healthy"] = time.monotonic() - started
