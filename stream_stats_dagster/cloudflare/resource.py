@@ -81,6 +81,10 @@ class CloudflareResource(dg.ConfigurableResource):
     source: str = "cloudflare"  # "cloudflare" | "simulator"
     timezone: str = DEFAULT_TIMEZONE
     max_wait_seconds: float = 330.0
+    # This token's budgets as the client keeps them (Cloudflare's are 300 and 1200 per 300 s).
+    nodes_per_window: int = 280
+    calls_per_window: int = 1100
+    window_seconds: float = 300.0
     # Where this token's spending is shared across processes: "instance" (the Dagster
     # instance's database, via $DAGSTER_HOME/dagster.yaml; per process without one),
     # "process" (no sharing), or a SQLAlchemy URL (pass a password only through an EnvVar).
@@ -104,7 +108,13 @@ class CloudflareResource(dg.ConfigurableResource):
         Custom `limits` (e.g. a sensor that must never wait) get a pacer of their own, which
         still spends from the shared ledger: the spending is real either way."""
         custom = limits is not None
-        limits = limits or ClientLimits(max_wait_seconds=self.max_wait_seconds)
+        limits = limits or ClientLimits(
+            max_wait_seconds=self.max_wait_seconds,
+            nodes_per_window=self.nodes_per_window,
+            calls_per_window=self.calls_per_window,
+            window_seconds=self.window_seconds,
+            max_nodes_per_request=min(ClientLimits.max_nodes_per_request, self.nodes_per_window),
+        )
         if self.source == "simulator":
             from ..simulator import default_simulator
 

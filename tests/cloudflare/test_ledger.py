@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
@@ -187,10 +188,10 @@ def test_the_resource_uses_the_instance_ledger_for_cloudflare_only(tmp_path, mon
 
 WORKER = textwrap.dedent(
     """
-    import datetime as dt, json, sys, time
+    import datetime as dt, json, os, sys, time
     from stream_stats_dagster.cloudflare import ClientLimits, CloudflareError, CloudflareResource
 
-    base_url, ledger, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    base_url, ledger, gate = sys.argv[1], sys.argv[2], sys.argv[3]
     days, limit, window = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
     resource = CloudflareResource(
         source="cloudflare", api_base_url=base_url, account_id="sim-account",
@@ -202,7 +203,9 @@ WORKER = textwrap.dedent(
     )
     out = {"error": None}
     with resource.client(limits=limits) as client:
-        time.sleep(max(0.0, start_at - time.time()))
+        open(f"{gate}.{os.getpid()}", "w").close()  # ready: imported, ledger open
+        while not os.path.exists(gate):
+            time.sleep(0.01)
         try:
             first = dt.date(2025, 3, 11)  # FIRST_DAY
             facts = client.fetch_days([first - dt.timedelta(i) for i in range(days)], top_videos=5)
@@ -265,11 +268,11 @@ def _run_processes(tmp_path: Path, ledger: str, env: dict[str, str]) -> tuple[li
         for i in range(DAYS):
             day = ReportDay(FIRST_DAY - dt.timedelta(i), "Asia/Seoul")
             sim.platform.records(day.start_utc, day.end_utc)
-        start_at = time.time() + 8  # every process has imported and opened the ledger by then
+        gate = str(tmp_path / "go")
         argv = [
             server.base_url,
             ledger,
-            str(start_at),
+            gate,
             str(DAYS),
             str(CLIENT_LIMIT),
             str(WINDOW),
@@ -285,6 +288,7 @@ def _run_processes(tmp_path: Path, ledger: str, env: dict[str, str]) -> tuple[li
             )
             for _ in range(PROCESSES)
         ]
+        _open_gate(gate, procs)
         reports = []
         for proc in procs:
             out, err = proc.communicate(timeout=180)  # a guard against a hang only
@@ -293,10 +297,21 @@ def _run_processes(tmp_path: Path, ledger: str, env: dict[str, str]) -> tuple[li
     return reports, seen
 
 
+def _open_gate(gate: str, procs: list[subprocess.Popen[str]]) -> None:
+    """Let the processes go together, once each has started up (imports, ledger, instance)."""
+    deadline = time.monotonic() + 240  # a guard against a hang only
+    while len(list(Path(gate).parent.glob(Path(gate).name + ".*"))) < len(procs):
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+        assert time.monotonic() < deadline, "the processes did not start"
+        time.sleep(0.05)
+    Path(gate).touch()
+
+
 def _env(home: Path, **extra: str) -> dict[str, str]:
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "CLOUDFLARE_"))}
+    own = ("DAGSTER_", "CLOUDFLARE_", "R2_", "STREAM_STATS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     return aws_free_env({**env, "DAGSTER_HOME": str(home), **extra})
 
 
@@ -348,3 +363,125 @@ def test_processes_share_one_budget_through_the_postgres_ledger(tmp_path) -> Non
         )
     _assert_one_budget(reports, seen)
     assert tables[0][0] >= 1  # the rows are in the instance's PostgreSQL database
+
+
+RUN_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    import dagster as dg
+    from stream_stats_dagster.cloudflare import CloudflareResource
+    from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.defs.raw.assets import build_raw_assets
+    from stream_stats_dagster.defs.resources import build_resources
+
+    first, last, gate = sys.argv[1], sys.argv[2], sys.argv[3]
+    limit, window = int(sys.argv[4]), float(sys.argv[5])
+    settings = load_settings()
+    resources = build_resources(settings)
+    resources["cloudflare"] = CloudflareResource(
+        source="cloudflare", api_base_url=settings.api_base_url, account_id="sim-account",
+        api_token=dg.EnvVar("CLOUDFLARE_API_TOKEN"), nodes_per_window=limit,
+        window_seconds=window, max_wait_seconds=4 * window,
+    )
+    with dg.DagsterInstance.get() as instance:
+        open(f"{gate}.{os.getpid()}", "w").close()  # ready: imported, instance open
+        while not os.path.exists(gate):
+            time.sleep(0.01)
+        result = dg.materialize(
+            build_raw_assets(settings, set()),
+            resources=resources,
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": first,
+                "dagster/asset_partition_range_end": last,
+            },
+            raise_on_error=False,
+        )
+        errors = [
+            e.step_failure_data.error.message.strip()
+            for e in result.all_events
+            if e.is_step_failure
+        ]
+        print("RESULT", result.success, result.run_id, errors)
+    """
+)
+
+
+def test_dagster_runs_share_one_budget_through_their_instance(tmp_path, monkeypatch) -> None:
+    """Four processes each materialize the raw extracts of three days as a Dagster run in one
+    DAGSTER_HOME (sqlite): the resource finds the ledger through the instance and the runs
+    together stay inside the simulator's node budget."""
+    home = tmp_path / "home"
+    home.mkdir()
+    # The repository's instance, with the Cloudflare pool opened to all four runs at once (as
+    # a deployment with several run workers has it): the runs overlap, and only the ledger
+    # keeps them inside one budget.
+    config = REPO_DAGSTER_YAML.read_text()
+    assert config.count("default_limit: 1") == 1
+    (home / "dagster.yaml").write_text(config.replace("default_limit: 1", "default_limit: 4"))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get():  # created once here: four processes would race to stamp it
+        pass
+    first, last = FIRST_DAY - dt.timedelta(DAYS - 1), FIRST_DAY
+    arrival = threading.local()
+    sim = Simulator(
+        small_config(node_budget=True, node_budget_limit=SIM_LIMIT, budget_window_seconds=WINDOW),
+        clock=lambda: getattr(arrival, "t", None) or time.time(),
+    )
+    app = sim.wsgi_app
+
+    def timed_app(environ, start_response):  # as in _run_processes: count at arrival
+        arrival.t = time.time()
+        try:
+            return app(environ, start_response)
+        finally:
+            arrival.t = None
+
+    sim.wsgi_app = timed_app  # type: ignore[method-assign]
+    seen: list[tuple[float, int, bool]] = []
+    acquire, lock = sim.node_budget.try_acquire, threading.Lock()
+
+    def recorded(units: int = 1) -> bool:
+        with lock:
+            ok = acquire(units)
+            seen.append((getattr(arrival, "t", None) or time.time(), units, ok))
+            return ok
+
+    sim.node_budget.try_acquire = recorded
+    with sim.serve() as server:
+        httpx.post(f"{server.base_url}/graphql", json={"query": "{ cost }"}, timeout=60)
+        gate = str(tmp_path / "go")
+        procs = []
+        for i in range(PROCESSES):
+            env = _env(
+                home,
+                CLOUDFLARE_API_BASE_URL=server.base_url,
+                CLOUDFLARE_ACCOUNT_ID="sim-account",
+                CLOUDFLARE_API_TOKEN="sim-token",
+                STREAM_STATS_LOCAL_DIR=str(tmp_path / f"data{i}"),
+                STREAM_STATS_START_DATE=first.isoformat(),  # no lead days
+            )
+            argv = [first.isoformat(), last.isoformat(), gate, str(CLIENT_LIMIT)]
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", RUN_WORKER, *argv, str(WINDOW)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        _open_gate(gate, procs)
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)  # a guard against a hang only
+            assert proc.returncode == 0, err[-3000:]
+            results.append(next(line for line in out.splitlines() if line.startswith("RESULT")))
+    start = seen[0][0]
+    print(results, [(round(t - start, 2), n, ok) for t, n, ok in seen])
+    assert all(r.startswith("RESULT True") for r in results), results
+    assert all(ok for _, _, ok in seen)
+    assert sum(n for _, n, _ in seen) == PROCESSES * DAYS * 4
+    assert _max_in_window(seen) <= SIM_LIMIT
+    assert (home / "cloudflare-budget.db").exists()
