@@ -1,12 +1,13 @@
 """Asset checks (seed 001): parts add up to totals, no duplicate keys, no negative values,
 complete series, lists in order. Run in-step on the documents just built, one Dagster check
-per (asset, rule); a failing check is blocking, so nothing downstream is built from a
-document that fails it.
+per (asset, rule), evaluated per partition: a step of seven days records seven evaluations
+of each check, so each day's page shows its own results. A failing check fails the step
+after its files are written (blocking: nothing downstream is built from it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import dagster as dg
 
@@ -42,9 +43,17 @@ for _asset in ("rolling_summary", "weekly_summary"):
     CHECKS[_asset] = [*WINDOW_CHECKS, ADDS_UP]
 
 
-def check_specs(assets: Sequence[str]) -> list[dg.AssetCheckSpec]:
+def check_specs(
+    assets: Sequence[str], partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset=asset, blocking=True, description=_describe(name))
+        dg.AssetCheckSpec(
+            name,
+            asset=asset,
+            blocking=True,
+            description=_describe(name),
+            partitions_def=partitions_def,
+        )
         for asset in assets
         for name in CHECKS[asset]
     ]
@@ -57,32 +66,49 @@ def _describe(name: str) -> str:
     return (check.__doc__ or name).strip().splitlines()[0]
 
 
-def check_results(
+def record_checks(
+    context: dg.AssetExecutionContext,
     asset: str,
     docs: Mapping[str, Document],
     cross: Mapping[str, c.CheckResult] | None = None,
-) -> Iterator[dg.AssetCheckResult]:
-    """One result per check of `asset` for the run (one day or a range): it passes if every
-    partition passes; metadata names the failing partitions and the first problems.
-    `cross` holds each partition's result of the check across documents (`ADDS_UP`)."""
-    per_partition = {
-        pk: {
-            name: cross[pk] if name == ADDS_UP and cross else SINGLE_DOCUMENT_CHECKS[name](doc)
-            for name in CHECKS[asset]
-        }
-        for pk, doc in docs.items()
-    }
-    for name in CHECKS[asset]:
-        failed = {pk: r[name] for pk, r in sorted(per_partition.items()) if not r[name].passed}
-        first = next(iter(failed.values()), None)
-        yield dg.AssetCheckResult(
-            asset_key=asset,
-            check_name=name,
-            passed=not failed,
-            description=first.description if first else f"{name}: ok",
-            metadata={
-                "partitions checked": len(per_partition),
-                "failed partitions": ", ".join(failed) or "none",
-                **({"details": dg.MetadataValue.json(first.metadata)} if first else {}),
-            },
-        )
+) -> list[str]:
+    """Evaluate every check of `asset` on each partition's document and record one
+    evaluation per (check, partition); return the failures as `check (day): problem`.
+
+    `cross` holds each partition's result of the check across documents (`ADDS_UP`). An
+    `AssetCheckResult` would record one evaluation for the whole run, without a partition
+    (a 7-day step would show one row, on no day): hence `AssetCheckEvaluation` events.
+    """
+    failures = []
+    for partition_key, doc in sorted(docs.items()):
+        for name in CHECKS[asset]:
+            if name == ADDS_UP and cross:
+                result = cross[partition_key]
+            else:
+                result = SINGLE_DOCUMENT_CHECKS[name](doc)
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=dg.AssetKey(asset),
+                    check_name=name,
+                    passed=result.passed,
+                    partition=partition_key,
+                    description=result.description,
+                    metadata={k: _metadata_value(v) for k, v in result.metadata.items()},
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    blocking=True,
+                )
+            )
+            if not result.passed:
+                failures.append(f"{asset} {name} ({partition_key}): {result.description}")
+    return failures
+
+
+def _metadata_value(value: object) -> object:
+    return dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
+
+
+def fail_on_checks(failures: Sequence[str]) -> None:
+    """Fail the step in one line if any check failed (after its files were written)."""
+    if failures:
+        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise dg.Failure(description=f"check failed: {failures[0]}{more}", allow_retries=False)

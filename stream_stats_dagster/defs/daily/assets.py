@@ -16,7 +16,7 @@ from ...reports import checks as report_checks
 from ...reports import daily as report
 from ...reports.tables import Document
 from ...storage.resource import StorageResource
-from ..checks import check_results, check_specs
+from ..checks import check_specs, fail_on_checks, record_checks
 from ..common import (
     add_day_metadata,
     clear_failures,
@@ -66,7 +66,7 @@ def build_daily_assets(
         partitions_def=daily_partitions(settings),
         backfill_policy=daily_backfill_policy(),
         can_subset=True,
-        check_specs=check_specs(DAILY_ASSETS),
+        check_specs=check_specs(DAILY_ASSETS, daily_partitions(settings)),
         hooks={on_failure, on_success},
     )
     def daily_reports(
@@ -108,6 +108,7 @@ def build_daily_assets(
                         videos=require(raw_video_minutes, k, "raw_video_minutes"),
                         start_date=start,
                     )
+        failures: list[str] = []
         for name in DAILY_ASSETS:
             if name not in wanted:
                 continue
@@ -131,7 +132,8 @@ def build_daily_assets(
                     )
                     for k, summary in docs["summary"].items()
                 }
-            yield from check_results(name, docs[name], cross)
+            failures += record_checks(context, name, docs[name], cross)
+        fail_on_checks(failures)
 
     return [daily_reports]
 

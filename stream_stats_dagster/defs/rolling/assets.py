@@ -16,7 +16,7 @@ from ...reports import checks as report_checks
 from ...reports import windows
 from ...reports.tables import Document
 from ...storage.resource import StorageResource
-from ..checks import check_results, check_specs
+from ..checks import check_specs, fail_on_checks, record_checks
 from ..common import (
     add_day_metadata,
     clear_failures,
@@ -60,7 +60,7 @@ def build_rolling_assets(
         partitions_def=daily_partitions(settings),
         backfill_policy=daily_backfill_policy(),
         can_subset=True,
-        check_specs=check_specs(ROLLING_ASSETS),
+        check_specs=check_specs(ROLLING_ASSETS, daily_partitions(settings)),
         hooks={on_failure, on_success},
     )
     def rolling_reports(
@@ -112,6 +112,7 @@ def window_outputs(
     summary: str,
 ):
     """Outputs, per-partition metadata and check results of a window step (rolling or weekly)."""
+    failures: list[str] = []
     for name, by_key in docs.items():
         if name not in wanted:
             continue
@@ -129,7 +130,8 @@ def window_outputs(
                 k: report_checks.window_parts_add_up(doc, *(docs[n][k] for n in parts))
                 for k, doc in by_key.items()
             }
-        yield from check_results(name, by_key, cross)
+        failures += record_checks(context, name, by_key, cross)
+    fail_on_checks(failures)
 
 
 def window_metadata(name: str, doc: Document) -> dict[str, object]:

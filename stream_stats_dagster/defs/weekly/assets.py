@@ -59,7 +59,7 @@ def build_weekly_assets(
         partitions_def=weekly_partitions(settings),
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=WEEKS_PER_RUN),
         can_subset=True,
-        check_specs=check_specs(WEEKLY_ASSETS),
+        check_specs=check_specs(WEEKLY_ASSETS, weekly_partitions(settings)),
         hooks={on_failure, on_success},
     )
     def weekly_reports(
