@@ -78,6 +78,7 @@ RAW_NAMES = ("creator-minutes", "country-minutes", "video-minutes", "hourly-minu
 META_FIELDS = ("found", "creator", "name", "title", "created")  # the snapshot, after uid
 DETAIL_FIELDS = ("duration", "size", "state", "readyToStreamAt", "scheduledDeletion")
 CACHE_COLUMNS = ("uid", *META_FIELDS, *DETAIL_FIELDS)
+REPEATED_NAMES = ("creator", "title", "state", "scheduledDeletion")
 
 # What the store did, for the bench (plain ints: cheap enough to keep always).
 STATS: dict[str, int] = {}
@@ -400,18 +401,16 @@ class Facts:
     def total(self) -> tuple[int, int]:
         return sum(h[1] for h in self.hours), sum(h[2] for h in self.hours)
 
-    def keyed(self, what: str) -> dict[str, list[int]]:
-        """Creators or countries with "" merged under `__null__` (computed once)."""
+    def keyed(self, what: str) -> dict[str, tuple[int, int]]:
+        """Creators or countries with "" merged under `__null__` (names are unique, so only
+        those two can meet)."""
         if what not in self._keyed:
-            out: dict[str, list[int]] = {}
-            for name, (m, v) in getattr(self, what).items():
-                name = name or NULL
-                t = out.get(name)
-                if t is None:
-                    out[name] = [m, v]
-                else:
-                    t[0] += m
-                    t[1] += v
+            out = getattr(self, what)
+            if "" in out:
+                out = dict(out)
+                m, v = out.pop("")
+                m2, v2 = out.get(NULL, (0, 0))
+                out[NULL] = (m + m2, v + v2)
             self._keyed[what] = out
         return self._keyed[what]
 
@@ -513,7 +512,7 @@ class Cloudflare:
         if node.kind in ("creators", "countries"):
             dim, target = node.dims[0], s[node.kind]
             for r in rows:
-                target[r["dimensions"][dim]] = (r["sum"]["minutesViewed"], r["count"])
+                target[r["dimensions"][dim]] = (int(r["sum"]["minutesViewed"]), int(r["count"]))
             if len(rows) < node.limit:
                 return None
             last = rows[-1]["dimensions"][dim]
@@ -522,8 +521,8 @@ class Cloudflare:
                         node.order, (dim, last), node.page + 1)  # fmt: skip
         if node.kind == "videos":
             s["videos"] = [
-                (r["dimensions"]["uid"], r["dimensions"]["creator"], r["sum"]["minutesViewed"],
-                 r["count"])
+                (r["dimensions"]["uid"], r["dimensions"]["creator"],
+                 int(r["sum"]["minutesViewed"]), int(r["count"]))
                 for r in rows
             ]  # fmt: skip
             return None
@@ -531,8 +530,8 @@ class Cloudflare:
         for r in rows:
             t = dt.datetime.fromisoformat(r["dimensions"][dim])
             i = int((t - start).total_seconds() // 3600)
-            hours[i][0] += r["sum"]["minutesViewed"]
-            hours[i][1] += r["count"]
+            hours[i][0] += int(r["sum"]["minutesViewed"])
+            hours[i][1] += int(r["count"])
         return None
 
     # -- REST -----------------------------------------------------------------------------
@@ -595,6 +594,32 @@ def video_row(item: dict) -> list:
 # ----------------------------------------------------------------------------- metadata cache
 
 
+def parse_cache(text: str) -> tuple[dict, dict[str, list]]:
+    """The cache document's scalars and its columns, one column at a time, each column's
+    repeated strings (creator, title, state, ...) made one object as soon as it is read:
+    100,000 rows parse to ~55 MB of lists instead of ~75 MB, and never all of both at once."""
+    decoder = json.JSONDecoder()
+    try:
+        at = text.index('"columns":{')
+        head = json.loads(text[:at].rstrip(",") + "}")
+        i, columns = at + len('"columns":{'), {}
+        while text[i] != "}":
+            name, i = decoder.raw_decode(text, i)
+            if text[i] != ":":
+                raise ValueError(name)
+            values, i = decoder.raw_decode(text, i + 1)
+            if name in REPEATED_NAMES:
+                seen: dict = {}
+                values = [seen.setdefault(x, x) for x in values]
+            columns[name] = values
+            if text[i] == ",":
+                i += 1
+        return head, columns
+    except (ValueError, IndexError):  # not the compact layout: parse it whole
+        doc = json.loads(text)
+        return doc, doc.pop("columns")
+
+
 class MetadataCache:
     """The catalogue as columns (`video-catalog.json`), loaded once per process."""
 
@@ -602,15 +627,21 @@ class MetadataCache:
         self.store, self.bucket = store, bucket
         self.loaded = False
 
+    def load(self) -> None:
+        if not self.loaded:
+            self._load()
+
     def _load(self) -> None:
         got = self.store.get_tagged(self.bucket, CACHE_KEY)
         self.migrated, self.tag = False, None
         if got is not None:
-            body, self.tag = got
-            doc = json.loads(body)
-            del body
-            self.cursor, self.full_at = doc.get("catalogueCursor"), doc.get("fullListingAt")
-            self.columns = [doc["columns"][c] for c in CACHE_COLUMNS]
+            self.tag = got[1]
+            text = got[0].decode()
+            del got  # ~17 MB: the bytes, the text and the columns are not all needed at once
+            head, columns = parse_cache(text)
+            del text
+            self.cursor, self.full_at = head.get("catalogueCursor"), head.get("fullListingAt")
+            self.columns = [columns.pop(c) for c in CACHE_COLUMNS]
         else:
             self.cursor, self.full_at = None, None
             self.columns = [[] for _ in CACHE_COLUMNS]
@@ -725,16 +756,47 @@ def series(labels: list[str], values: list[tuple[int, int]]) -> list[dict]:
     ]
 
 
-def daily_creators(day: dt.date, window: list[Facts | None]) -> dict:
-    labels = [(day - dt.timedelta(days=6 - i)).isoformat() for i in range(7)]
+# The long lists (creators with 7-day series, raw creator rows) are written as JSON text
+# directly: the same bytes as json.dumps of the dicts, without building ~100k dicts.
+ZERO = (0, 0)
+
+
+def js(text: str) -> str:
+    """A JSON string literal, as json.dumps(ensure_ascii=False) writes it."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def document_text(head: dict, field: str, items: Iterable[str]) -> bytes:
+    """`{**head, field: [items...]}` as canonical JSON bytes, items given as JSON text."""
+    return dumps(head)[:-2] + f',"{field}":['.encode() + ",".join(items).encode() + b"]}\n"
+
+
+def series_prefixes(days: list[dt.date]) -> list[str]:
+    return [f'{{"date":"{d.isoformat()}","minutesViewed":' for d in days]
+
+
+def series_text(prefixes: list[str], per_day: list[dict], key: str) -> str:
+    return ",".join(
+        [
+            f'{p}{t[0]},"viewCount":{t[1]}}}'
+            for p, t in zip(prefixes, [d.get(key, ZERO) for d in per_day], strict=True)
+        ]
+    )
+
+
+def daily_creators(day: dt.date, window: list[Facts | None]) -> tuple[bytes, int]:
+    """The day's creators file and its number of creators."""
+    prefixes = series_prefixes([day - dt.timedelta(days=6 - i) for i in range(7)])
     per_day = [f.keyed("creators") if f else {} for f in window]
-    zero = (0, 0)
-    creators = [
-        {"creator": k, "minutesViewed": m, "viewCount": v,
-         "trend": series(labels, [d.get(k, zero) for d in per_day])}
-        for k, (m, v) in ranked(per_day[-1])
-    ]  # fmt: skip
-    return {"schemaVersion": 1, "date": day.isoformat(), "creators": creators}
+    order = ranked(per_day[-1])
+    items = (
+        f'{{"creator":{js(k)},"minutesViewed":{m},"viewCount":{v},'
+        f'"trend":[{series_text(prefixes, per_day, k)}]}}'
+        for k, (m, v) in order
+    )
+    return document_text({"schemaVersion": 1, "date": day.isoformat()}, "creators", items), len(
+        order
+    )
 
 
 def daily_countries(f: Facts) -> dict:
@@ -800,9 +862,9 @@ def daily_summary(day: dt.date, window: list[Facts | None]) -> dict:
     }
 
 
-def key_window(days: list[dt.date], window: list[Facts | None], what: str, field: str):
-    """Entries (dicts, in report order) of every key seen on any day of the window."""
-    labels = [d.isoformat() for d in days]
+def key_window(window: list[Facts | None], what: str) -> tuple[list, list[dict]]:
+    """Every key seen on any day of the window with its totals, in report order, and the
+    days' keyed totals."""
     per_day = [f.keyed(what) if f else {} for f in window]
     totals: dict[str, list[int]] = {}
     for d in per_day:
@@ -813,25 +875,28 @@ def key_window(days: list[dt.date], window: list[Facts | None], what: str, field
             else:
                 t[0] += m
                 t[1] += v
-    zero = (0, 0)
-    return [
-        {field: k, "dailyStats": series(labels, [d.get(k, zero) for d in per_day]),
-         "totalMinutesViewed": m, "totalViewCount": v}
-        for k, (m, v) in ranked(totals)
-    ]  # fmt: skip
+    return ranked(totals), per_day
 
 
-def window_summary(days, window, entries_creators, entries_countries, bounds) -> dict:
+def window_file(head: dict, days: list[dt.date], field: str, key: str, entries) -> bytes:
+    """A rolling or weekly creators/countries file from `key_window`'s result."""
+    order, per_day = entries
+    prefixes = series_prefixes(days)
+    items = (
+        f'{{"{key}":{js(k)},"dailyStats":[{series_text(prefixes, per_day, k)}],'
+        f'"totalMinutesViewed":{m},"totalViewCount":{v}}}'
+        for k, (m, v) in order
+    )
+    return document_text(head, field, items)
+
+
+def window_summary(days, window, creators, countries, bounds) -> dict:
     labels = [d.isoformat() for d in days]
     totals = [f.total() if f else (0, 0) for f in window]
     videos = uid_totals(r for f in window if f for r in f.videos)
 
     def top(entries, field):
-        return [
-            {field: e[field], "minutesViewed": e["totalMinutesViewed"],
-             "viewCount": e["totalViewCount"]}
-            for e in entries[:10]
-        ]  # fmt: skip
+        return [{field: k, "minutesViewed": m, "viewCount": v} for k, (m, v) in entries[0][:10]]
 
     return {
         "schemaVersion": 1,
@@ -839,8 +904,8 @@ def window_summary(days, window, entries_creators, entries_countries, bounds) ->
         "totalMinutesViewed": sum(t[0] for t in totals),
         "totalViewCount": sum(t[1] for t in totals),
         "dailyStats": series(labels, totals),
-        "topCreators": top(entries_creators, "creator"),
-        "topCountries": top(entries_countries, "clientCountryName"),
+        "topCreators": top(creators, "creator"),
+        "topCountries": top(countries, "clientCountryName"),
         "topVideos": top10(videos, "uid"),
     }
 
@@ -897,6 +962,7 @@ class Floor:
         self.bucket = cfg.stats_bucket
         self.cache = MetadataCache(self.store, self.bucket)
         self.facts: dict[dt.date, Facts] = {}  # the current run's days and the six before
+        self.written_raw: set[dt.date] = set()
         self.runs: list[dict] = []
 
     # -- plan -------------------------------------------------------------------------------
@@ -914,12 +980,18 @@ class Floor:
                 out.append([day])
         return out
 
-    def collect(self, first: dt.date, last: dt.date) -> None:
-        lead = [
+    def missing_raw(self, first: dt.date, last: dt.date) -> list[dt.date]:
+        """Days of first..last (from the start date on) without all five raw extracts; the
+        days this process wrote itself are known to be there."""
+        return [
             d
-            for d in self.days(first - 6 * DAY, first - DAY)
-            if not all(self.store.exists(self.bucket, raw_key(d, n)) for n in RAW_NAMES)
+            for d in self.days(first, last)
+            if d not in self.written_raw
+            and not all(self.store.exists(self.bucket, raw_key(d, n)) for n in RAW_NAMES)
         ]
+
+    def collect(self, first: dt.date, last: dt.date) -> None:
+        lead = self.missing_raw(first - 6 * DAY, first - DAY)
         for chunk in self.chunks(lead):
             self.run(chunk, reports=False)
         for chunk in self.chunks(self.days(first, last)):
@@ -949,6 +1021,12 @@ class Floor:
             [(r["hour"], r["minutesViewed"], r["viewCount"]) for r in hourly],
         )
 
+    def preload(self, days: list[dt.date]) -> None:
+        """Read the stored days the run's windows need (those before the run's first day)."""
+        for d in self.days(days[0] - 6 * DAY, days[0] - DAY):
+            if d not in self.facts:
+                self.facts[d] = self.read_day(d)
+
     def window(self, days: list[dt.date]) -> list[Facts | None]:
         """The facts of each day; a day before the start date is None (zero-filled), a
         missing day on or after it stops the run."""
@@ -965,8 +1043,8 @@ class Floor:
         return out
 
     # -- writes -----------------------------------------------------------------------------
-    def put(self, key: str, doc: dict, layout: str) -> bytes:
-        body = dumps(doc)
+    def put(self, key: str, doc: dict | bytes, layout: str) -> bytes:
+        body = doc if isinstance(doc, bytes) else dumps(doc)
         self.store.put(self.bucket, key, body, CACHE_CONTROL[layout])
         return body
 
@@ -1018,9 +1096,22 @@ class Floor:
     # -- the daily run ------------------------------------------------------------------------
     def run(self, days: list[dt.date], *, reports: bool) -> None:
         t0, started, run_id = time.perf_counter(), time.time(), str(uuid.uuid4())
+        # As the product's raw step: the missing raw days of the six before the run's first
+        # day are fetched with the run's days (in `collect` they were fetched just before).
+        lead = self.missing_raw(days[0] - 6 * DAY, days[0] - DAY)
         client = Cloudflare(self.cfg)
+        # While the GraphQL requests wait on the network, load the metadata cache and the
+        # earlier days of the windows (the product's IO manager reads inputs concurrently too).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            loads = [pool.submit(self.cache.load)]
+            if reports:
+                loads.append(pool.submit(self.preload, days))
+            try:
+                fetched = client.fetch_days(sorted([*lead, *days]))
+            finally:
+                for done in loads:
+                    done.result()
         try:
-            fetched = client.fetch_days(days)
             self.cache.resolve(client, (r[0] for f in fetched.values() for r in f.videos))
         finally:
             client.close()
@@ -1030,9 +1121,9 @@ class Floor:
             metas[day] = {m["uid"]: m for m in reversed(meta)}  # first entry of a uid wins
             k = day.isoformat()
             head = {"schemaVersion": 1, "date": k}
-            self.put(raw_key(day, "creator-minutes"), {**head, "rows": [
-                {"minutesViewed": m, "viewCount": v, "creator": c}
-                for c, (m, v) in f.creators.items()]}, "raw")  # fmt: skip
+            self.put(raw_key(day, "creator-minutes"), document_text(head, "rows", (
+                f'{{"minutesViewed":{m},"viewCount":{v},"creator":{js(c)}}}'
+                for c, (m, v) in f.creators.items())), "raw")  # fmt: skip
             self.put(raw_key(day, "country-minutes"), {**head, "rows": [
                 {"minutesViewed": m, "viewCount": v, "clientCountryName": c}
                 for c, (m, v) in f.countries.items()]}, "raw")  # fmt: skip
@@ -1043,6 +1134,7 @@ class Floor:
                 "rows": [{"minutesViewed": m, "viewCount": v, "hour": h}
                          for h, m, v in f.hours]}, "raw")  # fmt: skip
             self.put(raw_key(day, "video-metadata"), {**head, "videos": meta}, "raw")
+            self.written_raw.add(day)
         self.facts.update(fetched)
         if reports:
             self.reports(days, metas, run_id, started)
@@ -1056,7 +1148,7 @@ class Floor:
             window_days = [day - dt.timedelta(days=6 - i) for i in range(7)]
             window = self.window(window_days)
             f = window[-1]
-            creators = daily_creators(day, window)
+            creators, creators_count = daily_creators(day, window)
             countries = daily_countries(f)
             videos = videos_with_posts(f, metas[day])
             summary = daily_summary(day, window)
@@ -1065,29 +1157,30 @@ class Floor:
             self.put(daily_key(day, "videos-with-posts"), videos, "daily")
             self.put(daily_key(day, "summary"), summary, "daily")
             daily_details[day] = {
-                "creatorsCount": len(creators["creators"]),
+                "creatorsCount": creators_count,
                 "countriesCount": len(countries["countries"]),
                 "videosCount": len(videos["videos"]),
                 "totalMinutesViewed": summary["totalMinutesViewed"],
             }
             del creators, countries, videos
             bounds = {"startDate": window_days[0].isoformat(), "endDate": day.isoformat()}
-            rc = key_window(window_days, window, "creators", "creator")
-            rk = key_window(window_days, window, "countries", "clientCountryName")
+            rc = key_window(window, "creators")
+            rk = key_window(window, "countries")
             rs = window_summary(window_days, window, rc, rk, bounds)
+            head = {"schemaVersion": 1, **bounds}
             bodies = {
-                "creators": self.put(history_key(day, "creators"),
-                                     {"schemaVersion": 1, **bounds, "creators": rc}, "rolling"),
-                "countries": self.put(history_key(day, "countries"),
-                                      {"schemaVersion": 1, **bounds, "countries": rk}, "rolling"),
+                "creators": self.put(history_key(day, "creators"), window_file(
+                    head, window_days, "creators", "creator", rc), "rolling"),
+                "countries": self.put(history_key(day, "countries"), window_file(
+                    head, window_days, "countries", "clientCountryName", rk), "rolling"),
                 "summary": self.put(history_key(day, "summary"), rs, "rolling"),
             }  # fmt: skip
             if day == days[-1]:  # only a run's newest window can move the pointers
                 for name, body in bodies.items():
                     self.move_pointer(name, day, body)
             rolling_details[day] = {
-                "creatorsCount": len(rc),
-                "countriesCount": len(rk),
+                "creatorsCount": len(rc[0]),
+                "countriesCount": len(rk[0]),
                 "totalMinutesViewed": rs["totalMinutesViewed"],
             }
         self.oplog(run_id, started, "collectDailyStats", daily_details)
@@ -1103,13 +1196,14 @@ class Floor:
             self.facts = {d: f for d, f in self.facts.items() if d in days}
             window = self.window(days)
             bounds = {"weekStart": days[0].isoformat(), "weekEnd": days[-1].isoformat()}
-            wc = key_window(days, window, "creators", "creator")
-            wk = key_window(days, window, "countries", "clientCountryName")
+            wc = key_window(window, "creators")
+            wk = key_window(window, "countries")
             ws = window_summary(days, window, wc, wk, bounds)
+            head = {"schemaVersion": 1, **bounds}
             self.put(weekly_key(monday, "creators"),
-                     {"schemaVersion": 1, **bounds, "creators": wc}, "weekly")  # fmt: skip
+                     window_file(head, days, "creators", "creator", wc), "weekly")  # fmt: skip
             self.put(weekly_key(monday, "summary"), ws, "weekly")
-            details[monday] = {"creatorsCount": len(wc),
+            details[monday] = {"creatorsCount": len(wc[0]),
                                "totalMinutesViewed": ws["totalMinutesViewed"]}  # fmt: skip
         self.facts.clear()
         self.oplog(run_id, started, "collectWeeklyStats", details)
