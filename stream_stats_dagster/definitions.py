@@ -11,6 +11,7 @@ import dagster as dg
 from . import oplog
 from .config import Settings, load_settings
 from .defs.automation import build_automation
+from .defs.common import OWNERS, REPORT_KINDS
 from .defs.costs import build_cost_definitions
 from .defs.daily.assets import build_daily_assets
 from .defs.jobs import build_jobs
@@ -33,17 +34,30 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *build_rolling_assets(settings, rolling_fail, rolling_ok),
         *build_weekly_assets(settings, weekly_fail, weekly_ok),
     ]
+    costs = build_cost_definitions(settings)
     jobs = build_jobs()
-    schedules, sensors = build_automation(settings, jobs, daily, weekly)
-    main = dg.Definitions(
-        assets=assets,
-        jobs=jobs,
-        schedules=schedules,
+    schedules, sensors, freshness_checks = build_automation(settings, jobs, daily, weekly)
+    return dg.Definitions(
+        assets=with_conventions([*assets, *(costs.assets or [])]),
+        asset_checks=freshness_checks,
+        jobs=[*jobs, *(costs.jobs or [])],
+        schedules=[*schedules, *(costs.schedules or [])],
         sensors=sensors,
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
-    return dg.Definitions.merge(main, build_cost_definitions(settings))
+
+
+def with_conventions(assets: list) -> list:
+    """Every asset with an owner, its kinds (pandas and json unless it says more) and a
+    link to its source in the UI."""
+    owned = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(
+            owners=spec.owners or OWNERS, kinds=spec.kinds or REPORT_KINDS
+        ),
+        assets,
+    )
+    return dg.with_source_code_references(owned)
 
 
 @dg.definitions

@@ -42,6 +42,8 @@ def test_code_location_loads_from_the_module(monkeypatch):
         "late_data_sensor",
         "late_data_follow_up",
         "operation_log_on_failure",
+        "freshness_checks_sensor",
+        "late_files_log",
     }
 
 
@@ -63,3 +65,14 @@ def test_cloudflare_steps_share_one_pool():
     pools = {node.name: node.definition.pool for node in job.graph.nodes}
     assert pools["raw_extract"] == "cloudflare"
     assert all(p is None for name, p in pools.items() if name != "raw_extract")
+
+
+def test_every_asset_has_kinds_owners_and_a_code_reference():
+    graph = build_definitions(load_settings({})).resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.group_name not in GROUPS:
+            continue
+        assert node.owners and node.kinds, key
+        assert "pandas" in node.kinds, key
+        assert "dagster/code_references" in node.metadata, key

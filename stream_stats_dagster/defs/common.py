@@ -20,6 +20,9 @@ from ..storage.io_manager import read_documents
 from ..storage.resource import StorageResource
 
 PREVIEW_ROWS = 10
+OWNERS = ["team:stream-stats"]
+RAW_KINDS = {"cloudflare", "pandas", "json"}
+REPORT_KINDS = {"pandas", "json"}
 
 
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:

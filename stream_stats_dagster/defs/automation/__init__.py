@@ -4,6 +4,7 @@ import dagster as dg
 
 from ...config import Settings
 from ..jobs import AssetJob
+from .freshness import build_freshness
 from .schedules import build_automation_sensor, build_daily_schedule
 from .sensors import build_sensors
 
@@ -13,8 +14,9 @@ def build_automation(
     jobs: list[AssetJob],
     daily_partitions: dg.PartitionsDefinition,
     weekly_partitions: dg.PartitionsDefinition,
-) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
-    """RUNNING by default (production); STREAM_STATS_AUTOMATION=stopped for tests/local use."""
+) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition], list[dg.AssetChecksDefinition]]:
+    """Schedules, sensors and freshness checks. RUNNING by default (production);
+    STREAM_STATS_AUTOMATION=stopped for tests/local use."""
     running = settings.automation == "running"
     schedule_status = (
         dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
@@ -22,8 +24,10 @@ def build_automation(
     sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
     daily_job = next(j for j in jobs if j.name == "daily_stats_job")
     schedules = [build_daily_schedule(daily_job, schedule_status)]
+    checks, freshness_sensors = build_freshness(settings, sensor_status)
     sensors = [
         build_automation_sensor(sensor_status),
         *build_sensors(settings, daily_partitions, weekly_partitions, jobs, sensor_status),
+        *freshness_sensors,
     ]
-    return schedules, sensors
+    return schedules, sensors, checks

@@ -18,6 +18,8 @@ from ...reports.tables import Document
 from ...storage.resource import StorageResource
 from ..checks import check_specs, fail_on_checks, record_checks
 from ..common import (
+    OWNERS,
+    REPORT_KINDS,
     add_day_metadata,
     clear_failures,
     partition_days,
@@ -43,7 +45,13 @@ def build_daily_assets(
     @dg.multi_asset(
         name="daily_reports",
         outs={
-            name: dg.AssetOut(is_required=False, group_name="daily", description=DESCRIPTIONS[name])
+            name: dg.AssetOut(
+                is_required=False,
+                group_name="daily",
+                description=DESCRIPTIONS[name],
+                kinds=REPORT_KINDS,
+                owners=OWNERS,
+            )
             for name in DAILY_ASSETS
         },
         internal_asset_deps={

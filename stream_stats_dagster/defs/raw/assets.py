@@ -18,7 +18,15 @@ from ...partitions import daily_backfill_policy, daily_partitions
 from ...storage.base import ObjectStore
 from ...storage.io_manager import write_documents
 from ...storage.resource import StorageResource
-from ..common import add_day_metadata, clear_failures, partition_days, preview, selected
+from ..common import (
+    OWNERS,
+    RAW_KINDS,
+    add_day_metadata,
+    clear_failures,
+    partition_days,
+    preview,
+    selected,
+)
 
 # Transient Cloudflare failures are retried inside the client first (honouring
 # retry-after); this is one more attempt a minute later for outages that outlast it.
@@ -75,7 +83,13 @@ def build_raw_assets(
     @dg.multi_asset(
         name="raw_extract",
         outs={
-            name: dg.AssetOut(is_required=False, group_name="raw", description=DESCRIPTIONS[name])
+            name: dg.AssetOut(
+                is_required=False,
+                group_name="raw",
+                description=DESCRIPTIONS[name],
+                kinds=RAW_KINDS,
+                owners=OWNERS,
+            )
             for name in RAW_ASSETS
         },
         partitions_def=daily_partitions(settings),

@@ -18,6 +18,8 @@ from ...reports.tables import Document
 from ...storage.resource import StorageResource
 from ..checks import check_specs, fail_on_checks, record_checks
 from ..common import (
+    OWNERS,
+    REPORT_KINDS,
     add_day_metadata,
     clear_failures,
     partition_days,
@@ -48,7 +50,11 @@ def build_rolling_assets(
         name="rolling_reports",
         outs={
             name: dg.AssetOut(
-                is_required=False, group_name="rolling", description=DESCRIPTIONS[name]
+                is_required=False,
+                group_name="rolling",
+                description=DESCRIPTIONS[name],
+                kinds=REPORT_KINDS,
+                owners=OWNERS,
             )
             for name in ROLLING_ASSETS
         },

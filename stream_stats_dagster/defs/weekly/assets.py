@@ -15,7 +15,7 @@ from ...reports import windows
 from ...reports.tables import Document
 from ..automation.schedules import weekly_condition
 from ..checks import check_specs
-from ..common import clear_failures, frames, partition_days, selected
+from ..common import OWNERS, REPORT_KINDS, clear_failures, frames, partition_days, selected
 from ..rolling.assets import window_outputs
 
 # Weekly key -> the seven daily keys of that week; days before the start date don't exist.
@@ -47,6 +47,8 @@ def build_weekly_assets(
                 is_required=False,
                 group_name="weekly",
                 description=DESCRIPTIONS[name],
+                kinds=REPORT_KINDS,
+                owners=OWNERS,
                 automation_condition=weekly_condition(settings),
             )
             for name in WEEKLY_ASSETS

@@ -1,0 +1,105 @@
+"""Freshness: is yesterday's summary there by 01:00 report time, last week's by Monday 02:00?
+
+Dagster's own time-partition freshness checks (WARN), evaluated by their sensor every few
+minutes: a late file shows as a failed check on the asset's page. `late_files_log` turns
+each late partition into one operation-log record in LOG_BUCKET (SPEC §6), written once: its
+key holds the asset and the day instead of a run id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from ... import oplog
+from ...config import Settings
+from ...dates import monday_of
+from ...storage.resource import StorageResource
+
+DAILY_DEADLINE = "0 1 * * *"  # yesterday's daily files by 01:00 report time
+WEEKLY_DEADLINE = "0 2 * * 1"  # last week's files by Monday 02:00
+FRESHNESS_CHECK = "freshness_check"  # the name Dagster gives these checks
+LATE = {"summary": oplog.COLLECT_DAILY, "weekly_summary": oplog.COLLECT_WEEKLY}
+
+
+def build_freshness(
+    settings: Settings, status: dg.DefaultSensorStatus
+) -> tuple[list[dg.AssetChecksDefinition], list[dg.SensorDefinition]]:
+    deadlines = {"summary": DAILY_DEADLINE, "weekly_summary": WEEKLY_DEADLINE}
+    with warnings.catch_warnings():
+        # Dagster calls these superseded by `FreshnessPolicy`, which shows a freshness state,
+        # not a check: the WARN check row per late file is what operators asked for.
+        warnings.simplefilter("ignore", dg.SupersessionWarning)
+        checks = [
+            check
+            for asset, deadline in deadlines.items()
+            for check in dg.build_time_partition_freshness_checks(
+                assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=settings.timezone
+            )
+        ]
+        evaluate = dg.build_sensor_for_freshness_checks(
+            freshness_checks=checks, default_status=status, minimum_interval_seconds=300
+        )
+
+    @dg.sensor(
+        name="late_files_log",
+        minimum_interval_seconds=300,
+        default_status=status,
+        description="One operation-log record for each daily or weekly file that is late.",
+    )
+    def late_files_log(context: dg.SensorEvaluationContext, storage: StorageResource):
+        written = late_records(context.instance, storage, settings)
+        return dg.SkipReason(f"{written} late file(s) logged" if written else "nothing late")
+
+    return checks, [evaluate, late_files_log]
+
+
+def late_partition(asset: str, today: dt.date) -> dt.date:
+    """The partition a freshness evaluation on `today` (report time) found late: yesterday,
+    or for the weekly summary the week before this one."""
+    if asset == "weekly_summary":
+        return monday_of(today) - dt.timedelta(days=7)
+    return today - dt.timedelta(days=1)
+
+
+def late_records(
+    instance: dg.DagsterInstance,
+    storage: StorageResource,
+    settings: Settings,
+) -> int:
+    """Write the record of each asset whose latest freshness evaluation failed, once."""
+    store, bucket = storage.get_store(), storage.log_bucket
+    written = 0
+    for asset, operation in LATE.items():
+        key = dg.AssetCheckKey(dg.AssetKey(asset), FRESHNESS_CHECK)
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        evaluation = record.evaluation if record else None
+        if evaluation is None or evaluation.passed:
+            continue
+        when = dt.datetime.fromtimestamp(record.create_timestamp, ZoneInfo(settings.timezone))  # type: ignore[union-attr]
+        day = late_partition(asset, when.date())
+        if day < settings.start_date:
+            continue
+        run_id = f"late-{asset}"
+        if oplog.read_record(store, bucket, operation, day.isoformat(), run_id) is not None:
+            continue
+        oplog.write_record(
+            store,
+            bucket,
+            oplog.OperationRecord(
+                timestamp=oplog.utc_timestamp(),
+                operation=operation,
+                date=day.isoformat(),
+                success=False,
+                duration=0.0,
+                details=oplog.OperationDetails(),
+                error=f"{asset} of {day} is late: not written by its deadline (freshness check)",
+                runId=run_id,
+                source=settings.source,
+            ),
+        )
+        written += 1
+    return written

@@ -1,0 +1,65 @@
+"""Freshness: Dagster's freshness checks on yesterday's summary and last week's, and one
+operation-log record per late file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from stream_stats_dagster.config import load_settings
+from stream_stats_dagster.definitions import build_definitions
+from stream_stats_dagster.defs.automation.freshness import (
+    FRESHNESS_CHECK,
+    late_partition,
+    late_records,
+)
+from stream_stats_dagster.storage.resource import StorageResource
+
+SETTINGS = load_settings({"STREAM_STATS_START_DATE": "2025-03-01"})
+
+
+def test_summaries_have_freshness_checks_and_their_sensor():
+    defs = build_definitions(SETTINGS)
+    keys = {key for checks in defs.asset_checks for key in checks.check_keys}
+    assert keys == {
+        dg.AssetCheckKey(dg.AssetKey("summary"), FRESHNESS_CHECK),
+        dg.AssetCheckKey(dg.AssetKey("weekly_summary"), FRESHNESS_CHECK),
+    }
+    names = {s.name for s in defs.sensors}
+    assert {"freshness_checks_sensor", "late_files_log"} <= names
+
+
+def _evaluate(instance: dg.DagsterInstance, asset: str, passed: bool) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey(asset),
+            check_name=FRESHNESS_CHECK,
+            passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+        )
+    )
+
+
+def test_a_late_file_is_logged_once(tmp_path):
+    storage = StorageResource(local_dir=str(tmp_path / "data"))
+    with dg.instance_for_test() as instance:
+        _evaluate(instance, "summary", passed=True)
+        assert late_records(instance, storage, SETTINGS) == 0
+        _evaluate(instance, "summary", passed=False)
+        assert late_records(instance, storage, SETTINGS) == 1
+        assert late_records(instance, storage, SETTINGS) == 0  # once
+    [path] = (tmp_path / "data" / "logs-bucket").rglob("*.json")
+    record = json.loads(path.read_text())
+    today = dt.datetime.now(ZoneInfo(SETTINGS.timezone)).date()
+    assert record["operation"] == "collectDailyStats" and record["success"] is False
+    assert (
+        "late" in record["error"] and record["date"] == late_partition("summary", today).isoformat()
+    )
+
+
+def test_the_late_partition_is_yesterday_or_last_week():
+    assert late_partition("summary", dt.date(2025, 3, 12)) == dt.date(2025, 3, 11)
+    assert late_partition("weekly_summary", dt.date(2025, 3, 10)) == dt.date(2025, 3, 3)
