@@ -140,23 +140,39 @@ class _State:
 
 
 def _times(values: Sequence[Any]) -> pd.Series:
-    """Timestamps as datetime64 if that loses nothing of their text, else the text."""
-    text = pd.Series(values, dtype=object)
-    if isinstance(text.dtype, pd.DatetimeTZDtype) or not len(text):
-        return text
-    known = text.notna()
-    parsed = pd.to_datetime(text, format=TIME_FORMAT, utc=True, errors="coerce")
-    if parsed.notna().equals(known) and parsed[known].dt.strftime(TIME_FORMAT).equals(text[known]):
-        return parsed
-    return text
+    """Timestamps as datetime64 if that loses nothing of their text, else the text.
+
+    Parsed and printed back by numpy (C loops, ~100x faster than `strftime` on 100k rows);
+    only Stream's own format qualifies, so a value always prints back to the same text."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values
+    text = np.asarray(values, dtype=object)
+    known = pd.notna(text)
+    strings = text[known]
+    if not len(text) or not all(isinstance(v, str) and len(v) == 27 for v in strings):
+        return pd.Series(text, dtype=object)
+    try:  # one byte a character; casting to 26 bytes drops the final "Z"
+        raw = strings.astype("S27")
+        body = raw.astype("S26")
+        parsed = body.astype("datetime64[us]")
+    except (ValueError, UnicodeEncodeError):
+        return pd.Series(text, dtype=object)
+    printed = np.datetime_as_string(parsed, unit="us").astype("S26")
+    if not ((printed == body).all() and np.char.endswith(raw, b"Z").all()):
+        return pd.Series(text, dtype=object)
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    out[known] = parsed
+    return pd.Series(out).dt.tz_localize("UTC")
 
 
 def time_text(series: pd.Series) -> list[str | None]:
     """A timestamp column back to Cloudflare's text (None where unknown)."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        text = series.dt.strftime(TIME_FORMAT)
-    else:
-        text = series.map(lambda v: v.strftime(TIME_FORMAT) if isinstance(v, pd.Timestamp) else v)
+        naive = series.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        text = np.char.add(np.datetime_as_string(naive, unit="us"), "Z").astype(object)
+        text[np.isnat(naive)] = None
+        return text.tolist()
+    text = series.map(lambda v: v.strftime(TIME_FORMAT) if isinstance(v, pd.Timestamp) else v)
     return text.astype(object).where(series.notna(), None).tolist()
 
 
@@ -217,11 +233,14 @@ def _values(series: pd.Series) -> list:
 def _stack(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     """Rows of both frames (typed again by the caller): column by column as objects, so
     that categories and all-NA columns need no agreement between the two."""
+
+    def column(frame: pd.DataFrame, name: str) -> np.ndarray:
+        if name in TIMES:  # as text: a datetime column and a text one stack as text
+            return np.array(time_text(frame[name]), dtype=object)
+        return frame[name].to_numpy(object)
+
     return pd.DataFrame(
-        {
-            name: np.concatenate([first[name].to_numpy(object), second[name].to_numpy(object)])
-            for name in COLUMNS[1:]
-        },
+        {name: np.concatenate([column(first, name), column(second, name)]) for name in COLUMNS[1:]},
         index=pd.Index([*first.index, *second.index], dtype=object, name="uid"),
     )
 

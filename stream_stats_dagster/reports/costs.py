@@ -28,6 +28,7 @@ WINDOW_DAYS = 30  # "the last 30 days": the report day and the 29 before it
 DEFAULT_COLD_AFTER_DAYS = 30
 MICROS = 1_000_000
 MS_PER_MINUTE = 60_000
+STREAM_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # "2025-01-02T03:04:05.123456Z"
 
 CATALOG_COLUMNS = [
     "uid",
@@ -237,7 +238,12 @@ def _minutes(ms: int) -> float:
 
 
 def _utc(text: pd.Series) -> pd.Series:
-    return pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    """RFC 3339 text to UTC timestamps (NaT where missing); Stream's own format is parsed
+    first, which is ~10x faster than the general ISO 8601 parser."""
+    parsed = pd.to_datetime(text, utc=True, format=STREAM_TIME_FORMAT, errors="coerce")
+    if parsed.isna().sum() > text.isna().sum():
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    return parsed
 
 
 def window_days(day: dt.date, start_date: dt.date | None = None) -> list[dt.date]:
@@ -470,52 +476,67 @@ def cold_videos(
     rows = pd.DataFrame(
         {
             "uid": cold["uid"].astype(object).to_numpy(),
-            "creator": cold["creator"].astype(object).where(cold["creator"].notna(), None),
-            "ms": ms,
+            "creator": cold["creator"].astype(object).to_numpy(),
+            "ms": ms.to_numpy(dtype="float64", na_value=np.nan),
         }
     )
-    rows["creator"] = rows["creator"].fillna(NULL_KEY).replace("", NULL_KEY)
-    rows["saving"] = storage_micros(rows["ms"], prices)
-    rows["sort_saving"] = rows["saving"].fillna(-1)
-    order = rows.sort_values(["sort_saving", "uid"], ascending=[False, True], kind="stable")
-    source = cold.set_index("uid")
-    creators: list[ColdCreator] = []
-    for creator, group in order.groupby("creator", sort=False):
-        videos = []
-        for uid, ms_value, saving in zip(group["uid"], group["ms"], group["saving"], strict=True):
-            v = source.loc[uid]
-            known = not pd.isna(ms_value)
-            videos.append(
-                ColdVideo(
-                    uid=uid,
-                    fileName=_text(v["name"]),
-                    title=_text(v["title"]),
-                    duration=None if pd.isna(v["duration"]) else float(v["duration"]),
-                    created=_text(v["created"]),
-                    readyToStreamAt=_text(v["readyToStreamAt"]),
-                    lastViewedDate=last_views.get(uid),
-                    minutesStored=_minutes(int(ms_value)) if known else None,
-                    monthlySavingMicros=int(saving) if known else None,
-                )
-            )
-        priced = group["ms"].notna()
-        creators.append(
-            ColdCreator(
-                creator=creator,
-                videoCount=len(group),
-                videosUnpriced=int((~priced).sum()),
-                minutesStored=_minutes(int(group.loc[priced, "ms"].sum())),
-                monthlySavingMicros=int(group.loc[priced, "saving"].sum()),
-                videos=videos,
+    rows["creator"] = rows["creator"].where(rows["creator"].notna(), NULL_KEY).replace("", NULL_KEY)
+    known = rows["ms"].notna()
+    priced_ms = rows["ms"].fillna(0).astype("int64")
+    rows["saving"] = np.where(known, storage_micros(priced_ms, prices), -1)
+    rows["priced_ms"] = priced_ms
+    rows["unpriced"] = ~known
+    per = rows.groupby("creator", sort=False).agg(
+        videoCount=("uid", "size"),
+        videosUnpriced=("unpriced", "sum"),
+        ms=("priced_ms", "sum"),
+        saving=("saving", lambda v: int(v[v >= 0].sum())),
+    )
+    per = per.reset_index().sort_values(
+        ["saving", "videoCount", "creator"], ascending=[False, False, True], kind="stable"
+    )
+    # Each video's fields as plain values, in (saving desc, uid) order, then by creator.
+    fields = {
+        "uid": rows["uid"].tolist(),
+        "fileName": _plain(cold["name"]),
+        "title": _plain(cold["title"]),
+        "duration": _plain(cold["duration"]),
+        "created": _plain(cold["created"]),
+        "readyToStreamAt": _plain(cold["readyToStreamAt"]),
+    }
+    order = rows.sort_values(["saving", "uid"], ascending=[False, True], kind="stable").index
+    videos: dict[str, list[ColdVideo]] = {c: [] for c in per["creator"]}
+    for i in order:
+        ok = bool(known[i])
+        videos[rows.at[i, "creator"]].append(
+            ColdVideo(
+                uid=fields["uid"][i],
+                fileName=fields["fileName"][i],
+                title=fields["title"][i],
+                duration=fields["duration"][i],
+                created=fields["created"][i],
+                readyToStreamAt=fields["readyToStreamAt"][i],
+                lastViewedDate=last_views.get(fields["uid"][i]),
+                minutesStored=_minutes(int(priced_ms[i])) if ok else None,
+                monthlySavingMicros=int(rows.at[i, "saving"]) if ok else None,
             )
         )
-    creators.sort(key=lambda c: (-c.monthlySavingMicros, -c.videoCount, c.creator))
-    priced = rows["ms"].notna()
+    creators = [
+        ColdCreator(
+            creator=c.creator,
+            videoCount=int(c.videoCount),
+            videosUnpriced=int(c.videosUnpriced),
+            minutesStored=_minutes(int(c.ms)),
+            monthlySavingMicros=int(c.saving),
+            videos=videos[c.creator],
+        )
+        for c in per.itertuples(index=False)
+    ]
     totals = ColdTotals(
         videoCount=len(rows),
-        videosUnpriced=int((~priced).sum()),
-        minutesStored=_minutes(int(rows.loc[priced, "ms"].sum())),
-        monthlySavingMicros=int(rows.loc[priced, "saving"].sum()),
+        videosUnpriced=int((~known).sum()),
+        minutesStored=_minutes(int(priced_ms.sum())),
+        monthlySavingMicros=int(rows.loc[known, "saving"].sum()),
     )
     return ColdVideosDoc(
         date=date,
