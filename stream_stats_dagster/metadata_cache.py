@@ -245,6 +245,18 @@ def _stack(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _changed(known: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `new` that are not already in `known` exactly as they are."""
+    same_uid = new.index.isin(known.index)
+    if not same_uid.any():
+        return new
+    ours, theirs = text_frame(new[same_uid]), text_frame(known.loc[new.index[same_uid]])
+    equal = (ours.astype(str) == theirs.astype(str)).all(axis=1).to_numpy()
+    keep = np.ones(len(new), dtype=bool)
+    keep[np.flatnonzero(same_uid)[equal]] = False
+    return new[keep]
+
+
 def frame_to_document(
     frame: pd.DataFrame, cursor: str | None, full_listing_at: str | None
 ) -> CacheDocument:
@@ -428,6 +440,7 @@ class MetadataCache:
             deleted = found.difference(new.index).tolist()
             stats.marked_deleted = len(deleted)
         stamp = now.astimezone(dt.UTC).isoformat() if full else None
+        new = _changed(state.frame, new)  # a listing repeats what is known (its overlap)
         if len(new) or deleted or full or cursor != state.cursor or state.migrated:
             frame = self._save(state, new, cursor=cursor, full_listing_at=stamp, deleted=deleted)
         else:
