@@ -19,6 +19,7 @@ demo: $(VENV)/.synced  ## install, then collect the last 7 days from the built-i
 	$(VENV)/bin/stream-stats collect
 
 test: $(VENV)/.synced postgres docker-compose  ## the whole test suite (CI runs this)
+	$(VENV)/bin/dg check defs
 	$(VENV)/bin/pytest -q
 
 # PostgreSQL 15 server binaries for the Dagster-on-Postgres test (each test starts and stops a
@@ -43,10 +44,11 @@ lint: $(VENV)/.synced
 check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
 	$(VENV)/bin/stream-stats check
 
-ui: $(VENV)/.synced  ## Dagster UI on the persistent instance in ./.dagster_home
-	mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml || true
+# The instance's dagster.yaml is refreshed from the repository's on every start.
+ui: $(VENV)/.synced  ## Dagster UI (dg dev) on the persistent instance in ./.dagster_home
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster instance migrate >/dev/null  # storage first: webserver and daemon race
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	$(VENV)/bin/dg dev
 
 simulator: $(VENV)/.synced
 	$(VENV)/bin/stream-stats simulator --port 8787
