@@ -25,6 +25,24 @@ RAW_KINDS = {"cloudflare", "pandas", "json"}
 REPORT_KINDS = {"pandas", "json"}
 
 
+def step_outs(
+    group: str, descriptions: Mapping[str, str], kinds: set[str] = REPORT_KINDS, **more: object
+) -> dict[str, dg.AssetOut]:
+    """The outputs of a multi-asset step, one per asset, each optional (a step may be subset
+    to some of its files, e.g. `dg launch --assets creators`)."""
+    return {
+        name: dg.AssetOut(
+            is_required=False,
+            group_name=group,
+            description=description,
+            kinds=kinds,
+            owners=OWNERS,
+            **more,  # type: ignore[arg-type]
+        )
+        for name, description in descriptions.items()
+    }
+
+
 def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     """The run's days (one, or a backfill range of up to 7)."""
     return [dt.date.fromisoformat(k) for k in context.partition_keys]

@@ -18,14 +18,13 @@ from ...reports.tables import Document
 from ...storage.resource import StorageResource
 from ..checks import check_specs, fail_on_checks, record_checks
 from ..common import (
-    OWNERS,
-    REPORT_KINDS,
     add_day_metadata,
     clear_failures,
     partition_days,
     preview,
     require,
     selected,
+    step_outs,
     with_lead_days,
 )
 
@@ -44,16 +43,7 @@ def build_daily_assets(
 
     @dg.multi_asset(
         name="daily_reports",
-        outs={
-            name: dg.AssetOut(
-                is_required=False,
-                group_name="daily",
-                description=DESCRIPTIONS[name],
-                kinds=REPORT_KINDS,
-                owners=OWNERS,
-            )
-            for name in DAILY_ASSETS
-        },
+        outs=step_outs("daily", DESCRIPTIONS),
         internal_asset_deps={
             "creators": {dg.AssetKey("raw_creator_minutes")},
             "countries": {dg.AssetKey("raw_country_minutes")},

@@ -19,13 +19,13 @@ from ...storage.base import ObjectStore
 from ...storage.io_manager import write_documents
 from ...storage.resource import StorageResource
 from ..common import (
-    OWNERS,
     RAW_KINDS,
     add_day_metadata,
     clear_failures,
     partition_days,
     preview,
     selected,
+    step_outs,
 )
 
 # Transient Cloudflare failures are retried inside the client first (honouring
@@ -82,16 +82,7 @@ def build_raw_assets(
 
     @dg.multi_asset(
         name="raw_extract",
-        outs={
-            name: dg.AssetOut(
-                is_required=False,
-                group_name="raw",
-                description=DESCRIPTIONS[name],
-                kinds=RAW_KINDS,
-                owners=OWNERS,
-            )
-            for name in RAW_ASSETS
-        },
+        outs=step_outs("raw", DESCRIPTIONS, RAW_KINDS),
         partitions_def=daily_partitions(settings),
         can_subset=True,
         pool=CLOUDFLARE_POOL,

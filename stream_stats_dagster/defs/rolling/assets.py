@@ -18,13 +18,12 @@ from ...reports.tables import Document
 from ...storage.resource import StorageResource
 from ..checks import check_specs, fail_on_checks, record_checks
 from ..common import (
-    OWNERS,
-    REPORT_KINDS,
     add_day_metadata,
     clear_failures,
     partition_days,
     preview,
     selected,
+    step_outs,
     with_lead_days,
 )
 
@@ -48,16 +47,7 @@ def build_rolling_assets(
 
     @dg.multi_asset(
         name="rolling_reports",
-        outs={
-            name: dg.AssetOut(
-                is_required=False,
-                group_name="rolling",
-                description=DESCRIPTIONS[name],
-                kinds=REPORT_KINDS,
-                owners=OWNERS,
-            )
-            for name in ROLLING_ASSETS
-        },
+        outs=step_outs("rolling", DESCRIPTIONS),
         internal_asset_deps={
             "rolling_creators": {dg.AssetKey("raw_creator_minutes")},
             "rolling_countries": {dg.AssetKey("raw_country_minutes")},

@@ -15,7 +15,7 @@ from ...reports import windows
 from ...reports.tables import Document
 from ..automation.schedules import weekly_condition
 from ..checks import check_specs
-from ..common import OWNERS, REPORT_KINDS, clear_failures, frames, partition_days, selected
+from ..common import clear_failures, frames, partition_days, selected, step_outs
 from ..rolling.assets import window_outputs
 
 # Weekly key -> the seven daily keys of that week; days before the start date don't exist.
@@ -42,17 +42,7 @@ def build_weekly_assets(
 
     @dg.multi_asset(
         name="weekly_reports",
-        outs={
-            name: dg.AssetOut(
-                is_required=False,
-                group_name="weekly",
-                description=DESCRIPTIONS[name],
-                kinds=REPORT_KINDS,
-                owners=OWNERS,
-                automation_condition=weekly_condition(settings),
-            )
-            for name in WEEKLY_ASSETS
-        },
+        outs=step_outs("weekly", DESCRIPTIONS, automation_condition=weekly_condition(settings)),
         ins={name: WEEK_OF_DAYS for name in RAW_INPUTS},
         internal_asset_deps={
             "weekly_creators": {dg.AssetKey("raw_creator_minutes")},
