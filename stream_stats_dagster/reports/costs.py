@@ -28,7 +28,6 @@ WINDOW_DAYS = 30  # "the last 30 days": the report day and the 29 before it
 DEFAULT_COLD_AFTER_DAYS = 30
 MICROS = 1_000_000
 MS_PER_MINUTE = 60_000
-STREAM_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # "2025-01-02T03:04:05.123456Z"
 
 CATALOG_COLUMNS = [
     "uid",
@@ -238,12 +237,22 @@ def _minutes(ms: int) -> float:
 
 
 def _utc(text: pd.Series) -> pd.Series:
-    """RFC 3339 text to UTC timestamps (NaT where missing); Stream's own format is parsed
-    first, which is ~10x faster than the general ISO 8601 parser."""
-    parsed = pd.to_datetime(text, utc=True, format=STREAM_TIME_FORMAT, errors="coerce")
-    if parsed.isna().sum() > text.isna().sum():
-        parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-    return parsed
+    """RFC 3339 text to UTC timestamps (NaT where missing). Stream's own format
+    ("2025-01-02T03:04:05.123456Z") is parsed by numpy, ~10x faster than pandas' parsers;
+    anything else goes through the general ISO 8601 parser."""
+    values = text.to_numpy(dtype=object)
+    known = pd.notna(values)
+    strings = values[known]
+    if all(isinstance(v, str) and len(v) == 27 and v[-1] == "Z" for v in strings):
+        try:
+            parsed = strings.astype("S27").astype("S26").astype("datetime64[us]")
+        except (ValueError, UnicodeEncodeError):
+            parsed = None
+        if parsed is not None:
+            out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
+            out[known] = parsed
+            return pd.Series(out, index=text.index).dt.tz_localize("UTC")
+    return pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
 
 
 def window_days(day: dt.date, start_date: dt.date | None = None) -> list[dt.date]:
@@ -486,11 +495,12 @@ def cold_videos(
     rows["saving"] = np.where(known, storage_micros(priced_ms, prices), -1)
     rows["priced_ms"] = priced_ms
     rows["unpriced"] = ~known
+    rows["priced_saving"] = np.where(known, rows["saving"], 0)
     per = rows.groupby("creator", sort=False).agg(
         videoCount=("uid", "size"),
         videosUnpriced=("unpriced", "sum"),
         ms=("priced_ms", "sum"),
-        saving=("saving", lambda v: int(v[v >= 0].sum())),
+        saving=("priced_saving", "sum"),
     )
     per = per.reset_index().sort_values(
         ["saving", "videoCount", "creator"], ascending=[False, False, True], kind="stable"
@@ -505,10 +515,12 @@ def cold_videos(
         "readyToStreamAt": _plain(cold["readyToStreamAt"]),
     }
     order = rows.sort_values(["saving", "uid"], ascending=[False, True], kind="stable").index
+    creator_of, ok_of = rows["creator"].tolist(), known.tolist()
+    ms_of, saving_of = priced_ms.tolist(), rows["saving"].tolist()
     videos: dict[str, list[ColdVideo]] = {c: [] for c in per["creator"]}
-    for i in order:
-        ok = bool(known[i])
-        videos[rows.at[i, "creator"]].append(
+    for i in order.tolist():
+        ok = ok_of[i]
+        videos[creator_of[i]].append(
             ColdVideo(
                 uid=fields["uid"][i],
                 fileName=fields["fileName"][i],
@@ -517,8 +529,8 @@ def cold_videos(
                 created=fields["created"][i],
                 readyToStreamAt=fields["readyToStreamAt"][i],
                 lastViewedDate=last_views.get(fields["uid"][i]),
-                minutesStored=_minutes(int(priced_ms[i])) if ok else None,
-                monthlySavingMicros=int(rows.at[i, "saving"]) if ok else None,
+                minutesStored=_minutes(ms_of[i]) if ok else None,
+                monthlySavingMicros=saving_of[i] if ok else None,
             )
         )
     creators = [
