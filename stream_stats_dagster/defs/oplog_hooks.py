@@ -3,9 +3,7 @@
 Each operation's files are built by one step (`daily_reports`, `rolling_reports`,
 `weekly_reports`): its success hook logs a success once the step has written its summary,
 and a failure hook on every step of the operation (the raw extract's too) logs the
-failure: for every day of the run, or, when the step failed on an invalid stored file, for the
-days that read that file only. A run that dies without reaching a hook is logged by the
-run-failure sensor, or by `liveness.reap_dead_runs`.
+failure. A run that dies without reaching a hook is logged by the run-failure sensor.
 """
 
 import time
@@ -14,7 +12,6 @@ from collections.abc import Mapping
 import dagster as dg
 
 from .. import oplog
-from ..storage.io_manager import bad_file_named, readers_of
 from ..storage.resource import StorageResource
 
 
@@ -55,22 +52,12 @@ def operation_hooks(
     """(failure hook for every asset of the operation, success hook for its terminal asset)."""
 
     def write(
-        context: dg.HookContext,
-        success: bool,
-        details: Mapping[str, dict],
-        error: str | None,
-        bad_file: tuple[str, str] | None = None,
+        context: dg.HookContext, success: bool, details: Mapping[str, dict], error: str | None
     ):
         storage: StorageResource = context.resources.storage
         store = storage.get_store()
         duration = run_duration(context.instance, context.run_id)
-        keys = run_partition_keys(context.instance, context.run_id, partitions_def)
-        if bad_file is not None:
-            # Only the days that read the invalid file failed because of it (`collect` runs
-            # the others again on their own, and those runs log them).
-            weekly = operation == oplog.COLLECT_WEEKLY
-            keys = readers_of(*bad_file, keys, weekly=weekly)
-        for key in keys:
+        for key in run_partition_keys(context.instance, context.run_id, partitions_def):
             record = oplog.OperationRecord(
                 timestamp=oplog.utc_timestamp(),
                 operation=operation,
@@ -86,8 +73,7 @@ def operation_hooks(
 
     @dg.failure_hook(name=f"{operation}_failure_log", required_resource_keys={"storage"})
     def on_failure(context: dg.HookContext) -> None:
-        error = one_line(context.op_exception)
-        write(context, False, {}, f"{context.op.name}: {error}", bad_file_named(error))
+        write(context, False, {}, f"{context.op.name}: {one_line(context.op_exception)}")
 
     @dg.success_hook(name=f"{operation}_success_log", required_resource_keys={"storage"})
     def on_success(context: dg.HookContext) -> None:
