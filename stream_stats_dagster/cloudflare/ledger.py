@@ -96,14 +96,19 @@ class BudgetLedger:
                     worst = (wait, budget, why)
             if worst[0] > 0:
                 return worst
-            for budget, cost in parts:
-                name = f"{key}:{budget.name}"
-                conn.execute(
-                    spending.delete().where(
-                        spending.c.budget == name, spending.c.at <= now - budget.window_seconds
-                    )
+            # Rows that left their window go; the new ones come (two statements in all).
+            expired = [
+                sa.and_(
+                    spending.c.budget == f"{key}:{budget.name}",
+                    spending.c.at <= now - budget.window_seconds,
                 )
-                conn.execute(spending.insert().values(budget=name, at=now, cost=cost))
+                for budget, _ in parts
+            ]
+            conn.execute(spending.delete().where(sa.or_(*expired)))
+            conn.execute(
+                spending.insert(),
+                [{"budget": f"{key}:{b.name}", "at": now, "cost": c} for b, c in parts],
+            )
             return worst
 
         return self._guard(lambda: self._transaction(run))
@@ -136,10 +141,16 @@ class BudgetLedger:
     ) -> tuple[float, str]:
         if cost > budget.limit:
             raise ValueError(f"one request costs {cost}, more than the {budget.describe()}")
-        until = conn.execute(sa.select(holds.c.until).where(holds.c.budget == name)).scalar()
+        # One round trip: the budget's hold and what was spent in its window.
+        until, used = conn.execute(
+            sa.select(
+                sa.select(holds.c.until).where(holds.c.budget == name).scalar_subquery(),
+                self._used_query(name, budget, now).scalar_subquery(),
+            )
+        ).one()
         if until is not None and until > now:
             return until - now, "Cloudflare asked a client of this token to pause (shared hold)"
-        used = self._used(conn, name, budget, now)
+        used = int(used or 0)
         if used + cost <= budget.limit:
             return 0.0, ""
         rows = conn.execute(
@@ -155,22 +166,28 @@ class BudgetLedger:
         return wait, why
 
     def _used(self, conn: sa.Connection, name: str, budget: SlidingWindowBudget, now: float) -> int:
-        total = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(spending.c.cost), 0)).where(
-                spending.c.budget == name, spending.c.at > now - budget.window_seconds
-            )
-        ).scalar()
-        return int(total or 0)
+        return int(conn.execute(self._used_query(name, budget, now)).scalar() or 0)
+
+    @staticmethod
+    def _used_query(name: str, budget: SlidingWindowBudget, now: float) -> sa.Select:
+        return sa.select(sa.func.coalesce(sa.func.sum(spending.c.cost), 0)).where(
+            spending.c.budget == name, spending.c.at > now - budget.window_seconds
+        )
 
     def _lock(self, conn: sa.Connection, key: str) -> float:
         """Serialize this transaction with every other one on `key`; return "now" (epoch s)."""
         if self.engine.dialect.name == "postgresql":
             lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+            # The lock, then the database's clock (after the lock: the wait for it is not "now").
+            locked_at = conn.execute(
+                sa.text(
+                    "SELECT extract(epoch FROM clock_timestamp()) "
+                    "FROM (SELECT pg_advisory_xact_lock(:id)) AS locked"
+                ),
+                {"id": lock_id},
+            ).scalar()
             if self._clock is None:
-                return float(
-                    conn.execute(sa.text("SELECT extract(epoch FROM clock_timestamp())")).scalar()
-                )
+                return float(locked_at)
         # sqlite: BEGIN IMMEDIATE (see `_engine`) already holds the database's write lock.
         return (self._clock or time.time)()
 

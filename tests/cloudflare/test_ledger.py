@@ -217,10 +217,11 @@ WORKER = textwrap.dedent(
     """
 )
 
-# The clients keep under 16 nodes per window, the simulator allows 24: the ledger counts a
-# request when it is paced, the simulator when it arrives, a few ms later (Cloudflare's real
-# limit is 300, the client's 280 for the same reason).
-PROCESSES, DAYS, CLIENT_LIMIT, SIM_LIMIT, WINDOW = 4, 3, 16, 24, 4.0
+# The clients keep under 16 nodes per window, the simulator allows 28: the ledger counts a
+# request when it is paced, the simulator when it arrives, usually a few ms later, but on a
+# loaded machine a process can be descheduled in between (Cloudflare's real limit is 300, the
+# client's 280 for the same reason). Without the ledger the 48 nodes come at once.
+PROCESSES, DAYS, CLIENT_LIMIT, SIM_LIMIT, WINDOW = 4, 3, 16, 28, 4.0
 FIRST_DAY = dt.date(2025, 3, 11)
 
 
