@@ -150,6 +150,10 @@ def test_ledger_url_follows_the_instance(tmp_path, monkeypatch) -> None:
     assert instance_ledger_url() == (
         "postgresql+psycopg2://dagster:p%40ss%2Fword@db.internal:6543/dagster"
     )
+    (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+    assert instance_ledger_url() == (  # production: the same database as Dagster's storage
+        "postgresql+psycopg2://dagster:p%40ss%2Fword@db.internal:6543/dagster"
+    )
     monkeypatch.delenv("DAGSTER_PG_PASSWORD")
     with pytest.raises(CloudflareLedgerError, match=r"\$DAGSTER_PG_PASSWORD, which is not set"):
         instance_ledger_url()
