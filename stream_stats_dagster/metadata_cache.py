@@ -40,6 +40,7 @@ from .storage.base import ObjectStore, PreconditionFailed
 WARM_THRESHOLD = 200  # more unknown videos than this: list the catalogue instead of 1 call each
 SAVE_ATTEMPTS = 5
 FULL_LISTING_EVERY = dt.timedelta(days=7)  # relist from the start: deletions, state changes
+RECHECK_LIMIT = 300  # known videos missing from a full listing, asked for one by one
 
 OLD_COLUMNS = ["uid", "found", "creator", "name", "title", "created"]
 DETAIL_COLUMNS = ["duration", "size", "state", "readyToStreamAt", "scheduledDeletion"]
@@ -334,18 +335,12 @@ class MetadataCache:
         *,
         cursor: str | None,
         full_listing_at: str | None = None,
-        deleted: Sequence[str] = (),
     ) -> pd.DataFrame:
-        """Merge `new` rows (and `deleted` uids) onto the stored cache, conditionally."""
+        """Merge `new` rows onto the stored cache, conditionally."""
         for attempt in range(SAVE_ATTEMPTS):
             merged = state.frame
             if len(new):
                 merged = _stack(merged.drop(new.index, errors="ignore"), new)
-            if deleted:
-                gone = merged.index.intersection(pd.Index(deleted)).difference(new.index)
-                merged = merged.copy()
-                merged.loc[gone, COLUMNS[2:]] = None
-                merged.loc[gone, "found"] = False
             merged = _typed(merged).sort_index()
             doc = frame_to_document(
                 merged,
@@ -418,8 +413,9 @@ class MetadataCache:
 
         Incremental (from the cursor) on most days; from the start when the cache has never
         been listed completely (a cache migrated from the old file, whose entries lack the
-        detail fields) or its last full listing is `FULL_LISTING_EVERY` old. A full listing
-        also marks videos that are no longer listed as deleted (`found=False`)."""
+        detail fields) or its last full listing is `FULL_LISTING_EVERY` old. Known videos a
+        full listing no longer shows are asked for one by one (at most `RECHECK_LIMIT` a
+        refresh): a 404 marks them deleted (`found=False`); anything else updates them."""
         state = self._load()
         now = self.clock()
         last_full = (
@@ -433,16 +429,18 @@ class MetadataCache:
             listed.extend(page)
             cursor = _newest(cursor, *(v.created for v in page))
         stats.listed = len(listed)
-        new = frame_from_videos(listed)
-        deleted: list[str] = []
-        if full:
+        rechecked: dict[str, Any] = {}
+        if full:  # gone from the list: deleted, or a state the list leaves out? Ask.
             found = state.frame.index[state.frame["found"].to_numpy()]
-            deleted = found.difference(new.index).tolist()
-            stats.marked_deleted = len(deleted)
+            absent = found.difference(pd.Index([v.uid for v in listed])).tolist()
+            rechecked = source.get_videos(absent[:RECHECK_LIMIT]) if absent else {}
+            stats.fetched = len(rechecked)
+            stats.marked_deleted = sum(not v.found for v in rechecked.values())
+        new = frame_from_videos([*listed, *rechecked.values()])
         stamp = now.astimezone(dt.UTC).isoformat() if full else None
         new = _changed(state.frame, new)  # a listing repeats what is known (its overlap)
-        if len(new) or deleted or full or cursor != state.cursor or state.migrated:
-            frame = self._save(state, new, cursor=cursor, full_listing_at=stamp, deleted=deleted)
+        if len(new) or full or cursor != state.cursor or state.migrated:
+            frame = self._save(state, new, cursor=cursor, full_listing_at=stamp)
         else:
             frame = state.frame
         return frame, stats

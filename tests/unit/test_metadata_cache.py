@@ -83,13 +83,18 @@ class FakeSource:
     def __init__(self, videos: list[Listed], page: int = 1000) -> None:
         self.videos, self.page = videos, page
         self.list_calls: list[str | None] = []
+        self.hidden: set[str] = set()  # left out of the list, still there one by one
         self.fetched: list[str] = []
 
     def list_videos(self, *, created_after: str | None = None):
         self.list_calls.append(created_after)
         # from the cursor on, inclusive: the client starts a second early, so the newest
         # video already known comes again
-        rest = [v for v in self.videos if created_after is None or v.created >= created_after]
+        rest = [
+            v
+            for v in self.videos
+            if (created_after is None or v.created >= created_after) and v.uid not in self.hidden
+        ]
         for i in range(0, len(rest), self.page):
             yield rest[i : i + self.page]
 
@@ -213,9 +218,12 @@ def test_relists_from_the_start_once_then_incrementally(store) -> None:
 
     # A week later the catalogue is listed from the start again: deletions become visible.
     source.videos = [v for v in source.videos if v.uid != "v0002"]
+    source.hidden = {"v0004"}  # e.g. a state the list does not show
     clock.now = T0 + dt.timedelta(days=7)
     frame, stats = cache.refresh_catalogue(source)
     assert source.list_calls[-1] is None and stats.full_listing and stats.marked_deleted == 1
+    assert source.fetched[-2:] == ["v0002", "v0004"]  # a 404 is what says "deleted"
+    assert frame.loc["v0004", "found"]
     assert not frame.loc["v0002", "found"] and pd.isna(frame.loc["v0002", "name"])
     assert len(source.list_calls) == 4
 
