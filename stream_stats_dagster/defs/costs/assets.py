@@ -67,12 +67,11 @@ def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str)
     docs = read_documents(storage.get_store(), storage.stats_bucket, spec, keys)
     missing = sorted(set(keys) - set(docs))
     if missing:
-        span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
         raise dg.Failure(
             description=f"missing {what} for {', '.join(missing[:5])}"
-            f"{' and more' if len(missing) > 5 else ''}: collect them first "
-            f"(stream-stats collect --from {missing[0]} --to {missing[-1]} --with-costs; "
-            f"days {span})",
+            f"{f' and {len(missing) - 5} more days' if len(missing) > 5 else ''}: collect "
+            f"them first (stream-stats collect --from {missing[0]} --to {missing[-1]} "
+            "--with-costs)",
             allow_retries=False,
         )
     return docs
