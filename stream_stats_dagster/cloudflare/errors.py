@@ -86,3 +86,11 @@ class CloudflareBudgetWaitError(CloudflareError):
     wait longer than the client is allowed to sleep. Transient: a later run can succeed."""
 
     transient = True
+
+
+class CloudflareLedgerError(CloudflareError):
+    """The budget ledger shared by every process of the Dagster instance (`ledger.py`) could
+    not be found, read or written: its database is unavailable, or dagster.yaml names a
+    variable that is not set. Transient: the database may be back for a later run."""
+
+    transient = True

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .errors import CloudflareError, one_line
+from .errors import CloudflareLedgerError, one_line
 from .pacing import wait_for_window
 
 if TYPE_CHECKING:
@@ -55,12 +55,6 @@ holds = sa.Table(
     sa.Column("budget", sa.String(200), primary_key=True),
     sa.Column("until", sa.Double(), nullable=False),
 )
-
-
-class CloudflareLedgerError(CloudflareError):
-    """The shared budget ledger could not be read or written (its database is unavailable)."""
-
-    transient = True
 
 
 class BudgetLedger:
