@@ -47,6 +47,14 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
         return fail(str(exc), 2)
     if last < settings.start_date:
         return fail(f"{last} is before STREAM_STATS_START_DATE {settings.start_date}", 2)
+    # SPEC §2: a day that has not ended in the report time zone is not a report day yet.
+    last_complete = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
+    if last > last_complete:
+        return fail(
+            f"{last} has not ended yet in {settings.timezone}: "
+            f"the last complete day is {last_complete}",
+            2,
+        )
 
     import dagster as dg
 
@@ -93,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command in ("collect", "rebuild"):
-        return _materialize(args, args.command)
+        try:
+            return _materialize(args, args.command)
+        except KeyboardInterrupt:  # between runs (a run itself is ended by the runner)
+            print("stream-stats: error: interrupted", file=sys.stderr)
+            return 130
     if args.command == "simulator":
         return _simulator(args)
     from .preflight import run_checks

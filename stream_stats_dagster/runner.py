@@ -5,27 +5,36 @@ report progress and the first failure in one line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from . import liveness
 from .config import Settings
 from .dates import days_between, monday_of
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .files import ASSET_FILES, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
 from .storage.base import StorageError
+from .storage.io_manager import bad_file_named, readers_of
 
 WEEKS_PER_RUN = 4
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+POLL_SECONDS = 0.25  # how often the main thread looks at signals and pool waits
+REAP_WHILE_WAITING_SECONDS = 5.0  # how often a pool wait looks for dead slot holders
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
@@ -46,6 +55,7 @@ class RunOutcome:
     seconds: float
     run_id: str
     error: str | None = None
+    bad_file: tuple[str, str] | None = None  # (asset, day) of a stored file that is invalid
 
 
 @dataclass
@@ -115,6 +125,19 @@ def step_error(result: dg.JobExecutionResult) -> str:
     return "run failed"
 
 
+def bad_stored_file(result: dg.JobExecutionResult) -> tuple[str, str] | None:
+    """(asset, day) of the invalid stored file a step failed on, if that is why it failed."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            while error is not None:
+                bad = bad_file_named(error.message)
+                if bad:
+                    return bad
+                error = error.cause
+    return None
+
+
 def hook_error(result: dg.JobExecutionResult) -> str | None:
     """The first hook failure, one line. Hooks write the operation log (SPEC §6): a run whose
     steps all succeeded but whose log record could not be written (e.g. LOG_BUCKET missing)
@@ -147,28 +170,120 @@ class Runner:
         self.report = Report()
         # Outside a run the resource's `EnvVar` fields (R2 keys) are unresolved: resolve a copy
         # the way Dagster does at run start, or boto3 would sign with an `EnvVar` object.
-        storage = defs.resources["storage"].process_config_and_initialize()  # type: ignore[union-attr]
-        self.store = storage.get_store()
+        self.storage = defs.resources["storage"].process_config_and_initialize()  # type: ignore[union-attr]
+        self.store = self.storage.get_store()
 
     def run(
         self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
-    ) -> bool:
+    ) -> RunOutcome:
+        """One run in-process, recorded in the instance, with this process's host and pid in
+        its tags. It executes in a worker thread: the main thread stays free to take SIGINT and
+        SIGTERM (which end the run at once, see `_interrupted`) and to say what a pool wait
+        is for."""
+        self.reap()
+        run_id = str(uuid.uuid4())
         started = time.monotonic()
         self.echo(f"  {label} ...")
-        result = self.defs.resolve_job_def(job_name).execute_in_process(
-            instance=self.instance,
-            tags=partition_tags(keys),
-            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
-            run_config=None if self.verbose else QUIET_LOGS,
-            raise_on_error=False,
-        )
+        done: dict[str, Any] = {}
+
+        def execute() -> None:
+            try:
+                done["result"] = self.defs.resolve_job_def(job_name).execute_in_process(
+                    instance=self.instance,
+                    run_id=run_id,
+                    tags={**partition_tags(keys), **liveness.process_tags()},
+                    asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+                    run_config=None if self.verbose else QUIET_LOGS,
+                    raise_on_error=False,
+                )
+            except BaseException as exc:  # re-raised in the main thread
+                done["error"] = exc
+
+        worker = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
+        with _interrupts() as received:
+            worker.start()
+            self._supervise(worker, run_id, label, started, received)
+        if "error" in done:
+            raise done["error"]
+        result = done["result"]
         seconds = time.monotonic() - started
         error = step_error(result) if not result.success else hook_error(result)
-        success = error is None
-        self.report.outcomes.append(RunOutcome(label, success, seconds, result.run_id, error))
-        status = "ok" if success else f"FAILED ({error})"
+        bad = bad_stored_file(result) if not result.success else None
+        outcome = RunOutcome(label, error is None, seconds, result.run_id, error, bad)
+        self.report.outcomes.append(outcome)
+        status = "ok" if outcome.success else f"FAILED ({error})"
         self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
-        return success
+        return outcome
+
+    def _supervise(
+        self,
+        worker: threading.Thread,
+        run_id: str,
+        label: str,
+        started: float,
+        received: list[int],
+    ) -> None:
+        """Wait for the worker; meanwhile end the run on a signal, and say what a pool wait
+        waits for (once per change of holders), reaping dead holders every few seconds."""
+        said, last_reap = None, time.monotonic()
+        while worker.is_alive():
+            worker.join(POLL_SECONDS)
+            if received:
+                self._interrupted(run_id, label, received[0], started)
+            if not worker.is_alive():
+                break
+            waits = liveness.pool_waits(self.instance, run_id)
+            if not waits:
+                said = None
+                continue
+            line = "; ".join(w.line(self.instance) for w in waits)
+            if line != said:
+                self.echo(f"  waiting: {line}")
+                said = line
+            if time.monotonic() - last_reap >= REAP_WHILE_WAITING_SECONDS:
+                self.reap()
+                last_reap = time.monotonic()
+
+    def _interrupted(self, run_id: str, label: str, signum: int, started: float) -> None:
+        """SIGINT/SIGTERM: mark the run canceled, log its failure once, free its pool slots and
+        end the process now. A Dagster step cannot be stopped from outside its thread, and
+        waiting for it would mean minutes (a Cloudflare wait) or a step retry; every file
+        is written atomically, so each stays its complete old or new version."""
+        name = signal.Signals(signum).name
+        message = f"interrupted by {name}"
+        run = self.instance.get_run_by_id(run_id)
+        try:
+            if run is not None and not run.is_finished:
+                self.instance.report_run_canceled(run, f"Run canceled: {message}")
+            self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+            if run is not None:
+                self._record_failure(run, message)
+        finally:
+            seconds = time.monotonic() - started
+            self.echo(f"  {label}: CANCELED ({message}) after {seconds:.1f} s (run {run_id[:8]})")
+            fail(f"{label}: {message}; run {run_id} canceled")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
+
+    def _record_failure(self, run: dg.DagsterRun, message: str) -> int:
+        return liveness.failure_recorder(self.instance, self.storage, self.settings)(run, message)
+
+    def reap(self) -> list[liveness.Reaped]:
+        """Fail the runs of this instance whose process on this host is gone, and free their
+        pool slots, so that no run waits for ever on a dead one."""
+        reaped = liveness.reap_dead_runs(
+            self.instance, liveness.failure_recorder(self.instance, self.storage, self.settings)
+        )
+        for r in reaped:
+            logged = f"{r.records} failure record(s) written"
+            if r.error:
+                logged = f"failure record not written ({r.error})"
+            self.echo(
+                f"  run {r.run_id[:8]} was left running, but {r.message}: marked failed, "
+                f"{logged}, its pool slots freed"
+            )
+        return reaped
 
     def _failed(self, label: str, err: Exception | str) -> Report:
         """Record a failure outside any run (one line, like a step failure) and stop."""
@@ -201,12 +316,11 @@ class Runner:
             return self._failed("storage", err)
         for chunk in chunks(lead):
             label = f"raw {_span(chunk)} (for 7-day windows)"
-            if not self.run(DAILY_JOB, _keys(chunk), label, RAW_ASSETS):
+            if not self.run(DAILY_JOB, _keys(chunk), label, RAW_ASSETS).success:
                 return self.report
-        for chunk in chunks(self._days(first, last)):
-            if not self.run(DAILY_JOB, _keys(chunk), f"raw+daily+rolling {_span(chunk)}"):
-                return self.report
-        self._weekly(first, last)
+        failed = self._run_days(DAILY_JOB, self._days(first, last), "raw+daily+rolling {}")
+        if failed is not None:
+            self._weekly(first, last, failed)
         return self.report
 
     def rebuild(self, first: dt.date, last: dt.date) -> Report:
@@ -225,27 +339,59 @@ class Runner:
                 f"missing raw extracts for {listed}: collect them first "
                 f"(stream-stats collect --from {missing[0]} --to {missing[-1]})",
             )
-        for chunk in chunks(self._days(first, last)):
-            if not self.run(
-                REBUILD_DAILY_JOB, _keys(chunk), f"daily+rolling {_span(chunk)} from raw"
-            ):
-                return self.report
-        self._weekly(first, last)
+        days = self._days(first, last)
+        failed = self._run_days(REBUILD_DAILY_JOB, days, "daily+rolling {} from raw")
+        if failed is not None:
+            self._weekly(first, last, failed)
         return self.report
+
+    def _run_days(self, job_name: str, days: Sequence[dt.date], label: str) -> set[str] | None:
+        """Run `days` in chunks; returns the days that failed, or None if a run failed for
+        another reason than an invalid stored file (nothing more should run then).
+
+        A multi-day step cannot partly succeed (Dagster #21072): when a run fails on an
+        invalid stored file, the days of its chunk that do not read that file run again as
+        runs of their own, and later chunks still run."""
+        failed: set[str] = set()
+        for chunk in chunks(days):
+            outcome = self.run(job_name, _keys(chunk), label.format(_span(chunk)))
+            if outcome.success:
+                continue
+            if outcome.bad_file is None:
+                return None
+            asset, day = outcome.bad_file
+            readers = set(readers_of(asset, day, _keys(chunk)))
+            if not readers:  # a file none of these days should read: nothing to split
+                failed |= set(_keys(chunk))
+                continue
+            failed |= readers
+            others = [d for d in chunk if d.isoformat() not in readers]
+            if others:
+                self.echo(
+                    f"  {len(others)} day(s) of {_span(chunk)} do not read the {asset} file "
+                    f"of {day}: running them on their own"
+                )
+                more = self._run_days(job_name, others, label)
+                if more is None:
+                    return None
+                failed |= more
+        return failed
 
     def _missing_raw(self, first: dt.date, last: dt.date) -> list[dt.date]:
         """Days of first..last (on/after the start date) without all their raw extracts."""
         return [d for d in self._days(first, last) if not self._present(d, RAW_ASSETS)]
 
-    def _weekly(self, first: dt.date, last: dt.date) -> None:
+    def _weekly(self, first: dt.date, last: dt.date, failed_days: set[str] = frozenset()) -> None:
+        """The complete weeks of first..last, except weeks with a day that failed."""
         weeks = [
             m
             for m in complete_weeks(first, last)
             if m + dt.timedelta(days=6) >= self.settings.start_date
+            and not any((m + dt.timedelta(days=i)).isoformat() in failed_days for i in range(7))
         ]
         for i in range(0, len(weeks), WEEKS_PER_RUN):
             keys = [m.isoformat() for m in weeks[i : i + WEEKS_PER_RUN]]
-            if not self.run(WEEKLY_JOB, keys, f"weekly {_weeks_span(keys)}"):
+            if not self.run(WEEKLY_JOB, keys, f"weekly {_weeks_span(keys)}").success:
                 return
 
 
@@ -259,6 +405,25 @@ def _span(days: Sequence[dt.date]) -> str:
 
 def _weeks_span(keys: Sequence[str]) -> str:
     return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+
+
+@contextlib.contextmanager
+def _interrupts() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM, while a run executes, only note the signal (the main thread then
+    ends the run); the previous handlers come back afterwards. Off the main thread signals
+    cannot be caught, and nothing is installed."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {s: signal.getsignal(s) for s in INTERRUPTS}
+    for s in INTERRUPTS:
+        signal.signal(s, lambda signum, _frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def fail(message: str, code: int = 1) -> int:

@@ -3,7 +3,9 @@
 Each operation's files are built by one step (`daily_reports`, `rolling_reports`,
 `weekly_reports`): its success hook logs a success once the step has written its summary,
 and a failure hook on every step of the operation (the raw extract's too) logs the
-failure. A run that dies without reaching a hook is logged by the run-failure sensor.
+failure: for every day of the run, or, when the step failed on an invalid stored file, for the
+days that read that file only. A run that dies without reaching a hook is logged by the
+run-failure sensor, or by `liveness.reap_dead_runs`.
 """
 
 import time
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from .. import oplog
+from ..storage.io_manager import bad_file_named, readers_of
 from ..storage.resource import StorageResource
 
 
@@ -52,12 +55,22 @@ def operation_hooks(
     """(failure hook for every asset of the operation, success hook for its terminal asset)."""
 
     def write(
-        context: dg.HookContext, success: bool, details: Mapping[str, dict], error: str | None
+        context: dg.HookContext,
+        success: bool,
+        details: Mapping[str, dict],
+        error: str | None,
+        bad_file: tuple[str, str] | None = None,
     ):
         storage: StorageResource = context.resources.storage
         store = storage.get_store()
         duration = run_duration(context.instance, context.run_id)
-        for key in run_partition_keys(context.instance, context.run_id, partitions_def):
+        keys = run_partition_keys(context.instance, context.run_id, partitions_def)
+        if bad_file is not None:
+            # Only the days that read the invalid file failed because of it (`collect` runs
+            # the others again on their own, and those runs log them).
+            weekly = operation == oplog.COLLECT_WEEKLY
+            keys = readers_of(*bad_file, keys, weekly=weekly)
+        for key in keys:
             record = oplog.OperationRecord(
                 timestamp=oplog.utc_timestamp(),
                 operation=operation,
@@ -73,7 +86,8 @@ def operation_hooks(
 
     @dg.failure_hook(name=f"{operation}_failure_log", required_resource_keys={"storage"})
     def on_failure(context: dg.HookContext) -> None:
-        write(context, False, {}, f"{context.op.name}: {one_line(context.op_exception)}")
+        error = one_line(context.op_exception)
+        write(context, False, {}, f"{context.op.name}: {error}", bad_file_named(error))
 
     @dg.success_hook(name=f"{operation}_success_log", required_resource_keys={"storage"})
     def on_success(context: dg.HookContext) -> None:

@@ -4,27 +4,84 @@ Assets always return `{partition_key: value}` and always receive partitioned inp
 `{partition_key: value}` (only the partitions that exist), so single partitions, ranges of
 days and 7-day windows all go through the same code. Values are raw extracts
 (`facts.RawExtract` frames) or report documents; `files.AssetFile` turns them into bytes and
-back. Rolling files also move the `rolling/last7days-*` pointer, but only forward.
+back. Writing a kind's last file (the day's, week's or window's summary) publishes it:
+the window's three `rolling/last7days-*` pointers move together, then `index.json` (see
+`index.py`), so the index is written last, after every file it names.
+
+A stored file that does not parse or validate fails the step with one line naming the
+bucket, key, day and reason (`BadStoredFile`); `readers_of` says which days read it.
 """
 
 import contextlib
-from collections.abc import Mapping
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 from pydantic import ValidationError
 
-from ..files import ASSET_FILES, CACHE_CONTROL, INDEXED_ASSETS, AssetFile
-from ..index import advance_index
-from . import jsonbytes
-from .base import ObjectStore, StorageError, put_if_newer
+from ..files import ASSET_FILES, INDEXED_ASSETS, AssetFile
+from ..index import advance_index, publish_window
+from .base import ObjectStore, StorageError
 from .resource import StorageResource
 
 LOAD_CONCURRENCY = 8
 
 
+# Failure metadata naming the invalid stored file a step failed on (asset name, day).
+BAD_ASSET = "bad_file_asset"
+BAD_DAY = "bad_file_day"
+WINDOW_DAYS = 7
+
+
 class BadStoredFile(StorageError):
     """A stored file that does not parse or does not validate against its model."""
+
+    def __init__(self, message: str, asset: str, day: str):
+        super().__init__(message)
+        self.asset, self.day = asset, day
+
+    def failure(self) -> dg.Failure:
+        """A one-line, non-retried step failure that says which file and day (for the
+        failure records and for `collect`, see `readers_of`)."""
+        metadata = {BAD_ASSET: self.asset, BAD_DAY: self.day}
+        return dg.Failure(description=str(self), metadata=metadata, allow_retries=False)
+
+
+_BAD_FILE = re.compile(
+    r"(?:^|\s)[^\s/]+/(?P<key>\S+\.json) \(day (?P<day>\d{4}-\d{2}-\d{2})\) is not a valid "
+)
+
+
+def bad_file_named(text: str | None) -> tuple[str, str] | None:
+    """(asset, day) of the invalid stored file an error message names (a `BadStoredFile`'s
+    one line, also when another layer re-raised it as a plain `Failure`), or None."""
+    match = _BAD_FILE.search(text or "")
+    if not match:
+        return None
+    key, day = match["key"], match["day"]
+    asset = next((n for n, f in ASSET_FILES.items() if f.key(day) == key), None)
+    return (asset, day) if asset else None
+
+
+def readers_of(
+    asset: str, day: str, partition_keys: Sequence[str], *, weekly: bool = False
+) -> list[str]:
+    """The partitions among `partition_keys` whose files read `asset`'s file of `day`.
+
+    Day X's raw minutes (creators, countries, videos, hours) feed the 7-day trends and windows
+    of days X..X+6; X's video metadata (and any other file) feeds day X only. Weekly keys (a
+    week's Monday) read every day of their week."""
+    x = dt.date.fromisoformat(day)
+    reach = WINDOW_DAYS if asset.startswith("raw_") and asset != "raw_video_metadata" else 1
+    readers = []
+    for key in partition_keys:
+        k = dt.date.fromisoformat(key)
+        first, last = (k, k + dt.timedelta(days=6)) if weekly else (k - dt.timedelta(reach - 1), k)
+        if first <= x <= last:
+            readers.append(key)
+    return readers
 
 
 def _asset_file(asset_key: dg.AssetKey) -> AssetFile:
@@ -35,42 +92,19 @@ def _asset_file(asset_key: dg.AssetKey) -> AssetFile:
         raise ValueError(f"asset {name!r} has no file in files.ASSET_FILES") from None
 
 
-def rolling_is_newer(end: str):
-    """Only-forward rule of the rolling pointer: the same end date replaces, older never does."""
-
-    def is_newer(current: bytes | None) -> bool:
-        return current is None or jsonbytes.loads(current).get("endDate", "") <= end
-
-    return is_newer
-
-
 def write_documents(
     store: ObjectStore, bucket: str, spec: AssetFile, docs: Mapping[str, object]
 ) -> dict[str, int]:
-    """Write each partition's document (and move the rolling pointer); returns counters."""
-    written = skipped = moved = size = 0
+    """Write each partition's document; returns counters. (Rolling pointers and the index
+    move after the whole window or day is written: `index.publish_window`, `advance_index`.)"""
+    written = skipped = size = 0
     for partition_key in sorted(docs):
-        doc = docs[partition_key]
-        body = spec.encode(doc)
+        body = spec.encode(docs[partition_key])
         size += len(body)
         result = store.put(bucket, spec.key(partition_key), body, cache_control=spec.cache_control)
         written += result.written
         skipped += not result.written
-        if spec.pointer_key:
-            moved += put_if_newer(
-                store,
-                bucket,
-                spec.pointer_key,
-                body,
-                is_newer=rolling_is_newer(partition_key),
-                cache_control=CACHE_CONTROL["pointer"],
-            )
-    return {
-        "files_written": written,
-        "files_unchanged": skipped,
-        "bytes": size,
-        "pointer_moved": moved,
-    }
+    return {"files_written": written, "files_unchanged": skipped, "bytes": size}
 
 
 def read_documents(
@@ -87,7 +121,9 @@ def read_documents(
             return pk, spec.decode(obj.body)
         except (ValidationError, ValueError) as exc:
             raise BadStoredFile(
-                f"{bucket}/{key} (day {pk}) is not a valid {spec.name} file: {_reason(exc)}"
+                f"{bucket}/{key} (day {pk}) is not a valid {spec.name} file: {_reason(exc)}",
+                asset=next((n for n, f in ASSET_FILES.items() if f is spec), spec.name),
+                day=pk,
             ) from None
 
     if len(partition_keys) == 1:
@@ -113,6 +149,8 @@ def _storage_failures():
     retried transient ones (standard mode), and a step retry would only add minutes."""
     try:
         yield
+    except BadStoredFile as exc:
+        raise exc.failure() from None
     except StorageError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
 
@@ -141,7 +179,10 @@ class ReportIOManager(dg.ConfigurableIOManager):
         store, bucket = self.storage.get_store(), self.storage.stats_bucket
         counters = write_documents(store, bucket, spec, obj)
         kind = INDEXED_ASSETS.get(context.asset_key.path[-1])
-        if kind:
+        if kind == "rolling":
+            # the window's last file: its three pointers move together, then the index
+            counters.update(publish_window(store, bucket, max(obj)))
+        elif kind:
             counters["index_moved"] = advance_index(store, bucket, kind, max(obj))
         first = min(obj)
         context.add_output_metadata(

@@ -24,6 +24,19 @@ class StorageResource(dg.ConfigurableResource):
 
     _store: ObjectStore | None = PrivateAttr(default=None)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Tag the run with the host and pid executing it (every run uses storage), so that
+        `liveness.reap_dead_runs` can tell when its process is gone. The CLI tags its runs at
+        launch; this covers the runs the daemon launches."""
+        run = context.dagster_run
+        if context.instance is None or run is None:
+            return  # outside a run (a sensor, a script)
+        from ..liveness import process_tags
+
+        tags = process_tags()
+        if any(run.tags.get(k) != v for k, v in tags.items()):
+            context.instance.add_run_tags(run.run_id, tags)
+
     def get_store(self) -> ObjectStore:
         if self._store is None:
             self._store = self._build_store()

@@ -11,6 +11,7 @@ import pytest
 
 from stream_stats_dagster import cli
 from stream_stats_dagster.files import ASSET_FILES
+from stream_stats_dagster.index import publish_window
 from stream_stats_dagster.keys import INDEX_KEY, rolling_pointer_key
 from stream_stats_dagster.reports import models as m
 from stream_stats_dagster.storage.io_manager import write_documents
@@ -135,20 +136,33 @@ def test_two_writers_racing_never_regress_the_pointer(tmp_path, monkeypatch, bac
 
 
 def _race(store):
-    spec = ASSET_FILES["rolling_countries"]
+    """Racing runs each write a window's three files, then publish it: every pointer ends on
+    the newest window (each only moves forward), and so does the index."""
     ends = [dt.date(2025, 3, 1) + dt.timedelta(days=i) for i in range(16)]
     barrier = threading.Barrier(len(ends))
 
     def writer(end):
         barrier.wait()
-        write_documents(store, BUCKET, spec, {end.isoformat(): _window(end)})
+        for name in ("rolling_creators", "rolling_countries", "rolling_summary"):
+            write_documents(store, BUCKET, ASSET_FILES[name], {end.isoformat(): _window(end)})
+        publish_window(store, BUCKET, end.isoformat())
 
     threads = [threading.Thread(target=writer, args=(e,)) for e in reversed(ends)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    pointer = json.loads(store.get(BUCKET, spec.pointer_key).body)
-    assert pointer["endDate"] == max(ends).isoformat()
-    for end in ends:
-        assert store.get(BUCKET, spec.key(end.isoformat())) is not None
+    for name in ("rolling_creators", "rolling_countries", "rolling_summary"):
+        spec = ASSET_FILES[name]
+        pointer = json.loads(store.get(BUCKET, spec.pointer_key).body)
+        assert pointer["endDate"] == max(ends).isoformat()
+        for end in ends:
+            assert store.get(BUCKET, spec.key(end.isoformat())) is not None
+    index = json.loads(store.get(BUCKET, INDEX_KEY).body)
+    assert index["rolling"]["date"] == max(ends).isoformat()
+
+
+def _window(end: dt.date) -> m.RollingCountriesDoc:
+    """A minimal window document (only its dates matter to the pointers)."""
+    start = end - dt.timedelta(days=6)
+    return m.RollingCountriesDoc(startDate=start, endDate=end, countries=[])

@@ -34,3 +34,68 @@ def test_the_package_imports_only_public_dagster_modules():
                 if n.split(".")[0].startswith("dagster") and "._" in n
             ]
     assert private == []
+
+
+# --- liveness: which runs are dead, what a pool wait waits for ----------------------------
+
+
+def test_a_process_is_alive_until_it_ends_even_as_a_zombie():
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from stream_stats_dagster.liveness import process_alive, process_tags
+
+    tags = process_tags()
+    assert tags["stream_stats/pid"] == str(os.getpid())
+    assert process_alive(os.getpid(), tags.get("stream_stats/process_start"))
+    # a pid reused by another process is not the run's process
+    assert not process_alive(os.getpid(), "1")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 60
+    while process_alive(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # exited but not yet waited for: a zombie, gone all the same
+    assert not process_alive(child.pid)
+    child.wait()
+    assert not process_alive(child.pid)
+
+
+def test_a_pool_wait_names_the_holder_and_slots_of_ended_runs_are_freed():
+    import dagster as dg
+
+    from stream_stats_dagster.liveness import free_slots_of_ended_runs, pool_waits
+
+    with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as inst:
+        storage = inst.event_log_storage
+        storage.initialize_concurrency_limit_to_default("cloudflare")
+        assert storage.claim_concurrency_slot("cloudflare", "holder-run", "raw_extract").is_claimed
+        assert not storage.claim_concurrency_slot(
+            "cloudflare", "waiter-run", "raw_extract"
+        ).is_claimed
+        (wait,) = pool_waits(inst, "waiter-run")
+        assert (wait.pool, wait.step_key) == ("cloudflare", "raw_extract")
+        assert [h[:2] for h in wait.holders] == [("holder-run", "raw_extract")]
+        line = wait.line(inst)
+        assert "held by run holder-r (raw_extract) since " in line and "Ctrl-C" in line
+        assert pool_waits(inst, "holder-run") == []
+        # neither run exists in this instance: both count as ended, and lose their claims
+        assert sorted(free_slots_of_ended_runs(inst)) == ["holder-run", "waiter-run"]
+        assert storage.get_concurrency_info("cloudflare").claimed_slots == []
+
+
+def test_a_bad_file_is_read_by_its_day_and_the_six_after_it():
+    from stream_stats_dagster.storage.io_manager import bad_file_named, readers_of
+
+    days = [f"2025-03-{d:02d}" for d in range(1, 11)]
+    assert readers_of("raw_creator_minutes", "2025-03-02", days) == days[1:8]
+    assert readers_of("raw_hourly_minutes", "2025-03-09", days) == days[8:]
+    assert readers_of("raw_video_metadata", "2025-03-02", days) == ["2025-03-02"]
+    weeks = ["2025-03-03", "2025-03-10"]
+    assert readers_of("raw_creator_minutes", "2025-03-09", weeks, weekly=True) == ["2025-03-03"]
+    line = (
+        "daily_reports: points-system-bucket/stream-stats/raw/2025-03/2025-03-02-creator-"
+        "minutes.json (day 2025-03-02) is not a valid creator-minutes file: Invalid JSON"
+    )
+    assert bad_file_named(line) == ("raw_creator_minutes", "2025-03-02")
+    assert bad_file_named("raw_extract: Cloudflare said no") is None

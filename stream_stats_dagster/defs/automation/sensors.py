@@ -32,6 +32,7 @@ from ..oplog_hooks import one_line, run_partition_keys
 LATE_DATA_TAG = "stream_stats/late_data_day"
 LATE_DATA_INTERVAL_SECONDS = 3 * 3600
 LOOKBACK_DAYS = 3  # 72 hours
+DEAD_RUN_INTERVAL_SECONDS = 60  # how soon a run killed outside a daemon's watch is failed
 TOLERANCE_MINUTES = 1  # absolute: ignore rounding-level changes
 TOLERANCE_RATIO = 0.001  # relative: 0.1 % of the stored total
 
@@ -236,6 +237,31 @@ def build_sensors(
         context.log.info(f"run {run.run_id}: wrote {written} missing failure record(s)")
 
     return [late_data_sensor, late_data_follow_up, operation_log_on_failure]
+
+
+def build_dead_run_reaper(
+    settings: Settings, status: dg.DefaultSensorStatus
+) -> dg.SensorDefinition:
+    """Daemon-launched runs whose process on this host is gone (the default run launcher has
+    no health check): failed, logged once and their pool slots freed (`liveness`)."""
+
+    @dg.sensor(
+        name="dead_run_reaper",
+        minimum_interval_seconds=DEAD_RUN_INTERVAL_SECONDS,
+        default_status=status,
+        description="Fails runs whose process on this host is gone, logs them, frees their slots.",
+    )
+    def dead_run_reaper(context: dg.SensorEvaluationContext, storage: StorageResource):
+        from ...liveness import failure_recorder, reap_dead_runs
+
+        reaped = reap_dead_runs(
+            context.instance, failure_recorder(context.instance, storage, settings)
+        )
+        for r in reaped:
+            context.log.warning(f"run {r.run_id}: {r.message}; marked failed, slots freed")
+        return dg.SkipReason(f"{len(reaped)} dead run(s) failed and freed")
+
+    return dead_run_reaper
 
 
 def record_failed_run(

@@ -1,0 +1,41 @@
+"""`stream-stats` as a real process that stops at a chosen write, so a test can kill it there.
+
+    python -m tests.support.faulty_cli collect --date 2025-03-02
+
+With `STREAM_STATS_TEST_PAUSE_AT=<substring>` the first local-storage write of a key holding
+that substring first creates `STREAM_STATS_TEST_PAUSE_FILE` (the key inside) and then sleeps
+for ever instead of writing: the process is then inside that step, before that write.
+Everything else is the real CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from stream_stats_dagster import cli
+from stream_stats_dagster.storage.local import LocalStore
+
+
+def _pause_at(substring: str, marker: Path) -> None:
+    original = LocalStore.put
+
+    def put(self, bucket, key, body, **kwargs):
+        if substring in key:
+            marker.write_text(key)
+            while True:
+                time.sleep(60)
+        return original(self, bucket, key, body, **kwargs)
+
+    LocalStore.put = put  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    if os.environ.get("STREAM_STATS_TEST_PAUSE_AT"):
+        _pause_at(
+            os.environ["STREAM_STATS_TEST_PAUSE_AT"],
+            Path(os.environ["STREAM_STATS_TEST_PAUSE_FILE"]),
+        )
+    sys.exit(cli.main(sys.argv[1:]))
