@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from .dates import BadDateError, parse_day
+
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_START_DATE = dt.date(2025, 1, 1)
 DEFAULT_TIMEZONE = "Asia/Seoul"
@@ -144,8 +146,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     start_text = _get(env, "STREAM_STATS_START_DATE")
     try:
-        start = dt.date.fromisoformat(start_text) if start_text else DEFAULT_START_DATE
-    except ValueError:
+        start = parse_day(start_text) if start_text else DEFAULT_START_DATE
+    except BadDateError:
         raise ConfigError(f"STREAM_STATS_START_DATE {start_text!r} is not YYYY-MM-DD") from None
 
     top_text = _get(env, "STREAM_STATS_TOP_VIDEOS")

@@ -63,3 +63,13 @@ def test_r2_with_simulator_on_purpose_and_account_id_endpoint():
     assert s.storage_kind == "r2"
     assert s.r2_endpoint_url == "https://abc.r2.cloudflarestorage.com"
     assert "secret-value" not in repr(s)
+
+
+def test_start_date_is_yyyy_mm_dd_only():
+    import pytest
+
+    from stream_stats_dagster.config import ConfigError, load_settings
+
+    for text in ("2025-W11-2", "20250311"):
+        with pytest.raises(ConfigError, match="is not YYYY-MM-DD"):
+            load_settings({"STREAM_STATS_START_DATE": text})
