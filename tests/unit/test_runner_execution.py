@@ -99,3 +99,64 @@ def test_a_bad_file_is_read_by_its_day_and_the_six_after_it():
     )
     assert bad_file_named(line) == ("raw_creator_minutes", "2025-03-02")
     assert bad_file_named("raw_extract: Cloudflare said no") is None
+
+
+CHILD = """
+import sys, time
+import dagster as dg
+from stream_stats_dagster.storage.resource import StorageResource
+
+@dg.asset
+def slow(storage: StorageResource):
+    time.sleep(600)
+
+dg.materialize([slow], resources={"storage": StorageResource(local_dir=sys.argv[1])},
+               instance=dg.DagsterInstance.get())
+"""
+
+
+def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_path):
+    """Runs not started by `stream-stats` (the daemon's, `dagster asset materialize`) get
+    their host and pid from the storage resource; the sensor fails them once they are gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import dagster as dg
+
+    from stream_stats_dagster import liveness
+    from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.defs.automation.sensors import build_dead_run_reaper
+    from stream_stats_dagster.storage.resource import StorageResource
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "data")], env=env)
+    try:
+        with dg.instance_for_test(temp_dir=str(home)) as inst:
+            deadline = time.monotonic() + 120
+            runs = []
+            while not runs and time.monotonic() < deadline and child.poll() is None:
+                time.sleep(0.2)
+                started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
+                runs = [
+                    r
+                    for r in inst.get_runs(filters=started)
+                    if r.tags.get(liveness.PID_TAG) == str(child.pid)
+                ]
+            (run,) = runs
+            sensor = build_dead_run_reaper(load_settings({}), dg.DefaultSensorStatus.STOPPED)
+            storage = StorageResource(local_dir=str(tmp_path / "data"))
+            context = dg.build_sensor_context(instance=inst, resources={"storage": storage})
+            assert "0 dead run(s)" in sensor(context).skip_message  # alive: left alone
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            assert "1 dead run(s)" in sensor(context).skip_message
+            assert inst.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=30)
