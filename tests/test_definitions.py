@@ -42,6 +42,7 @@ def test_code_location_loads_from_the_module(monkeypatch):
         "late_data_sensor",
         "late_data_follow_up",
         "operation_log_on_failure",
+        "dead_run_reaper",
         "freshness_checks_sensor",
         "late_files_log",
     }

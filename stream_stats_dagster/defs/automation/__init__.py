@@ -6,7 +6,7 @@ from ...config import Settings
 from ..jobs import AssetJob
 from .freshness import build_freshness
 from .schedules import build_automation_sensor, build_daily_schedule
-from .sensors import build_sensors
+from .sensors import build_dead_run_reaper, build_sensors
 
 
 def build_automation(
@@ -28,6 +28,7 @@ def build_automation(
     sensors = [
         build_automation_sensor(sensor_status),
         *build_sensors(settings, daily_partitions, weekly_partitions, jobs, sensor_status),
+        build_dead_run_reaper(settings, sensor_status),
         *freshness_sensors,
     ]
     return schedules, sensors, checks
