@@ -39,12 +39,19 @@ REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
 def dagster_home() -> Path:
-    """`DAGSTER_HOME`, defaulting to ./.dagster_home, created with the project's dagster.yaml."""
+    """`DAGSTER_HOME`, defaulting to ./.dagster_home, created with the project's dagster.yaml.
+
+    The checkout's own instance (`<repo>/.dagster_home`, what `make` uses) follows the
+    repository's dagster.yaml on every start, so edits to it take effect; any other home
+    keeps the dagster.yaml it has (an operator's own)."""
     home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
-    if not (home / "dagster.yaml").exists() and REPO_DAGSTER_YAML.exists():
-        shutil.copyfile(REPO_DAGSTER_YAML, home / "dagster.yaml")
+    config = home / "dagster.yaml"
+    ours = home == REPO_DAGSTER_YAML.parent / ".dagster_home"
+    stale = ours and config.exists() and config.read_bytes() != REPO_DAGSTER_YAML.read_bytes()
+    if REPO_DAGSTER_YAML.exists() and (not config.exists() or stale):
+        shutil.copyfile(REPO_DAGSTER_YAML, config)
     return home
 
 
