@@ -70,11 +70,36 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
     if not report.success:
         return fail(report.first_error or "run failed")
-    where = runner.store.describe()
-    print(f"done: {len(report.outcomes)} runs ok; files in {where}")
-    print(f"  reports:  {settings.stats_bucket}/stream-stats/{{daily,weekly,rolling,raw}}/...")
-    print(f"  op logs:  {settings.log_bucket}/stream-stats/YYYY-MM/YYYY-MM-DD/")
+    print(f"done: {len(report.outcomes)} runs ok; files in {runner.store.describe()}")
+    for line in written_files(settings, max(first, settings.start_date), last, mode):
+        print(f"  {line}")
     return 0
+
+
+def written_files(settings: Settings, first: dt.date, last: dt.date, mode: str) -> list[str]:
+    """Which files a successful collect or rebuild of first..last wrote, one line a kind."""
+    from . import keys
+    from .runner import complete_weeks
+
+    def span(key_of, a: dt.date, b: dt.date, name: str) -> str:
+        left, right = key_of(a, name), key_of(b, name)
+        return left if a == b else f"{left} .. {right.rsplit('/', 1)[-1]}"
+
+    stats, logs = settings.stats_bucket, settings.log_bucket
+    lines = []
+    if mode == "collect":
+        lines.append(f"raw:     {stats}/{span(keys.raw_key, first, last, '*')}")
+    lines.append(f"daily:   {stats}/{span(keys.daily_key, first, last, '*')}")
+    history = span(keys.rolling_history_key, first, last, "*")
+    lines.append(f"rolling: {stats}/{history}, {keys.rolling_pointer_key('*')}")
+    weeks = complete_weeks(first, last)
+    if weeks:
+        lines.append(f"weekly:  {stats}/{span(keys.weekly_key, weeks[0], weeks[-1], '*')}")
+    else:
+        lines.append(f"weekly:  none (no complete Monday..Sunday week in {first}..{last})")
+    lines.append(f"index:   {stats}/{keys.INDEX_KEY}")
+    lines.append(f"op logs: {logs}/{keys.PREFIX}/YYYY-MM/YYYY-MM-DD/<operation>-<run id>.json")
+    return lines
 
 
 def _simulator(args: argparse.Namespace) -> int:
