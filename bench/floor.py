@@ -946,9 +946,9 @@ def index_entry(kind: str, day: dt.date) -> dict:
     if kind == "weekly":
         return {"date": day.isoformat(), "label": week_label(day),
                 "files": {n: weekly_key(day, n) for n in ("creators", "summary")}}  # fmt: skip
+    # the window's history files, which never change once complete (not the pointers)
     names = ("creators", "countries", "summary")
-    files = {n: pointer_key(n) for n in names}
-    files.update({f"history-{n}": history_key(day, n) for n in names})
+    files = {n: history_key(day, n) for n in names}
     return {"date": day.isoformat(), "label": None, "files": files}
 
 

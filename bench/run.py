@@ -909,6 +909,9 @@ def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
         )
         runs = r.get("runs") or []
         same = {True: "yes", False: "NO"}.get(r.get("files_identical_to_other_path"), "-")
+        if r.get("files_identical_to_other_path") is False and not r.get("ui"):
+            differing = r.get("files_differing") or []
+            same += f" ({len(differing)}: {', '.join(differing[:2])})"
         if r.get("ui") and r.get("files_compared"):
             same += f" (daily/rolling: {r['files_compared']} files)"
         if r.get("cache_identical") is False:
