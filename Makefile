@@ -15,10 +15,16 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
-demo: $(VENV)/.synced  ## install, then collect the last 7 days from the built-in simulator
+# The checkout's own Dagster instance follows the repository's dagster.yaml (kept in step);
+# a DAGSTER_HOME set elsewhere (an operator's) is left as it is.
+HOME_CONFIG := $(if $(filter $(CURDIR)/.dagster_home,$(DAGSTER_HOME)),$(DAGSTER_HOME)/dagster.yaml)
+$(CURDIR)/.dagster_home/dagster.yaml: dagster.yaml
+	mkdir -p $(@D) && cp dagster.yaml $@
+
+demo: $(VENV)/.synced $(HOME_CONFIG)  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
 
-test: $(VENV)/.synced postgres docker-compose  ## the whole test suite (CI runs this)
+test: $(VENV)/.synced $(HOME_CONFIG) postgres docker-compose  ## the whole test suite (CI runs this)
 	$(VENV)/bin/dg check defs
 	$(VENV)/bin/pytest -q
 
@@ -44,9 +50,7 @@ lint: $(VENV)/.synced
 check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
 	$(VENV)/bin/stream-stats check
 
-# The instance's dagster.yaml is refreshed from the repository's on every start.
-ui: $(VENV)/.synced  ## Dagster UI (dg dev) on the persistent instance in ./.dagster_home
-	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+ui: $(VENV)/.synced $(HOME_CONFIG)  ## Dagster UI (dg dev) on ./.dagster_home
 	$(VENV)/bin/dagster instance migrate >/dev/null  # storage first: webserver and daemon race
 	$(VENV)/bin/dg dev
 

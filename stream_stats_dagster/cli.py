@@ -58,7 +58,7 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
 
     import dagster as dg
 
-    from .definitions import build_definitions
+    from .definitions import defs
 
     home = dagster_home()
     print(f"stream-stats {mode} {first}..{last}")
@@ -66,7 +66,7 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     print(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
     with dg.DagsterInstance.get() as instance:
-        runner = Runner(build_definitions(settings), settings, instance, verbose=args.verbose)
+        runner = Runner(defs(), settings, instance, verbose=args.verbose)
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
     if not report.success:
         return fail(report.first_error or "run failed")

@@ -32,7 +32,9 @@ from .storage.io_manager import bad_file_named, readers_of
 
 WEEKS_PER_RUN = 4
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-POLL_SECONDS = 0.25  # how often the main thread looks at signals and pool waits
+POLL_SECONDS = 0.25  # how often the main thread looks at signals
+POOL_CHECK_SECONDS = 3.0  # how often it asks the instance about pool waits (sqlite queries
+# compete with the run for the CPU; a wait is still said well within 10 s)
 REAP_WHILE_WAITING_SECONDS = 5.0  # how often a pool wait looks for dead slot holders
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
@@ -232,13 +234,14 @@ class Runner:
     ) -> None:
         """Wait for the worker; meanwhile end the run on a signal, and say what a pool wait
         waits for (once per change of holders), reaping dead holders every few seconds."""
-        said, last_reap = None, time.monotonic()
+        said, last_reap, last_check = None, time.monotonic(), time.monotonic()
         while worker.is_alive():
             worker.join(POLL_SECONDS)
             if received:
                 self._interrupted(run_id, label, received[0], started)
-            if not worker.is_alive():
-                break
+            if not worker.is_alive() or time.monotonic() - last_check < POOL_CHECK_SECONDS:
+                continue
+            last_check = time.monotonic()
             waits = liveness.pool_waits(self.instance, run_id)
             if not waits:
                 said = None

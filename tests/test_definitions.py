@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from stream_stats_dagster.config import load_settings
-from stream_stats_dagster.definitions import build_definitions, defs
+from stream_stats_dagster.definitions import defs
+from tests.support.definitions import load_definitions
 
 GROUPS = {
     "raw": {
@@ -48,8 +48,8 @@ def test_code_location_loads_from_the_module(monkeypatch):
     }
 
 
-def test_partitions_follow_the_report_time_zone():
-    location = build_definitions(load_settings({"STREAM_STATS_TIMEZONE": "Asia/Kolkata"}))
+def test_partitions_follow_the_report_time_zone(monkeypatch):
+    location = load_definitions(monkeypatch, STREAM_STATS_TIMEZONE="Asia/Kolkata")
     graph = location.resolve_asset_graph()
     daily = graph.get(dg.AssetKey("creators")).partitions_def
     weekly = graph.get(dg.AssetKey("weekly_summary")).partitions_def
@@ -60,16 +60,16 @@ def test_partitions_follow_the_report_time_zone():
     assert raw.backfill_policy.max_partitions_per_run == 7
 
 
-def test_cloudflare_steps_share_one_pool():
-    location = build_definitions(load_settings({}))
+def test_cloudflare_steps_share_one_pool(monkeypatch):
+    location = load_definitions(monkeypatch)
     job = location.resolve_job_def("daily_stats_job")
     pools = {node.name: node.definition.pool for node in job.graph.nodes}
     assert pools["raw_extract"] == "cloudflare"
     assert all(p is None for name, p in pools.items() if name != "raw_extract")
 
 
-def test_every_asset_has_kinds_owners_and_a_code_reference():
-    graph = build_definitions(load_settings({})).resolve_asset_graph()
+def test_every_asset_has_kinds_owners_and_a_code_reference(monkeypatch):
+    graph = load_definitions(monkeypatch).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if node.group_name not in GROUPS:

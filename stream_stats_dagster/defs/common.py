@@ -25,6 +25,18 @@ RAW_KINDS = {"cloudflare", "pandas", "json"}
 REPORT_KINDS = {"pandas", "json"}
 
 
+def with_conventions(assets: Sequence) -> list:
+    """Every asset with an owner, its kinds (pandas and json unless it says more) and a link
+    to its source in the UI."""
+    owned = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(
+            owners=spec.owners or OWNERS, kinds=spec.kinds or REPORT_KINDS
+        ),
+        assets,
+    )
+    return dg.with_source_code_references(owned)
+
+
 def step_outs(
     group: str, descriptions: Mapping[str, str], kinds: set[str] = REPORT_KINDS, **more: object
 ) -> dict[str, dg.AssetOut]:

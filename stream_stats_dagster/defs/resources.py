@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ..cloudflare.resource import CloudflareResource
-from ..config import Settings
+from ..config import Settings, load_settings
 from ..storage.io_manager import ReportIOManager
 from ..storage.resource import StorageResource
 
@@ -50,3 +50,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "storage": storage,
         "io_manager": ReportIOManager(storage=storage),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    """The resources of every asset, from the environment's settings."""
+    return dg.Definitions(resources=build_resources(load_settings()))

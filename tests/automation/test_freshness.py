@@ -10,19 +10,19 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from stream_stats_dagster.config import load_settings
-from stream_stats_dagster.definitions import build_definitions
 from stream_stats_dagster.defs.automation.freshness import (
     FRESHNESS_CHECK,
     late_partition,
     late_records,
 )
 from stream_stats_dagster.storage.resource import StorageResource
+from tests.support.definitions import load_definitions
 
 SETTINGS = load_settings({"STREAM_STATS_START_DATE": "2025-03-01"})
 
 
-def test_summaries_have_freshness_checks_and_their_sensor():
-    defs = build_definitions(SETTINGS)
+def test_summaries_have_freshness_checks_and_their_sensor(monkeypatch):
+    defs = load_definitions(monkeypatch, STREAM_STATS_START_DATE="2025-03-01")
     keys = {key for checks in defs.asset_checks for key in checks.check_keys}
     assert keys == {
         dg.AssetCheckKey(dg.AssetKey("summary"), FRESHNESS_CHECK),

@@ -6,8 +6,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from stream_stats_dagster.config import load_settings
-from stream_stats_dagster.definitions import build_definitions
+from tests.support.definitions import load_definitions
 
 KST = ZoneInfo("Asia/Seoul")
 WEEK_INPUTS = [
@@ -20,8 +19,10 @@ WEEK_INPUTS = [
 
 @pytest.fixture(scope="module")
 def defs():
-    env = {"STREAM_STATS_START_DATE": "2025-01-01", "STREAM_STATS_AUTOMATION": "stopped"}
-    return build_definitions(load_settings(env))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return load_definitions(
+            monkeypatch, STREAM_STATS_START_DATE="2025-01-01", STREAM_STATS_AUTOMATION="stopped"
+        )
 
 
 def kst(*args) -> dt.datetime:
@@ -47,12 +48,14 @@ def test_daily_schedule_requests_yesterday_at_0015_kst(defs, tick, partition):
 
 
 def test_schedules_and_sensors_running_unless_stopped():
-    running = build_definitions(load_settings({}))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        running = load_definitions(monkeypatch)
     assert running.get_schedule_def("daily_stats_schedule").default_status == (
         dg.DefaultScheduleStatus.RUNNING
     )
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in running.sensors)
-    stopped = build_definitions(load_settings({"STREAM_STATS_AUTOMATION": "stopped"}))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        stopped = load_definitions(monkeypatch, STREAM_STATS_AUTOMATION="stopped")
     assert all(s.default_status == dg.DefaultSensorStatus.STOPPED for s in stopped.sensors)
 
 

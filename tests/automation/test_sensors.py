@@ -17,6 +17,7 @@ from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.partitions import daily_partitions, weekly_partitions
 from stream_stats_dagster.storage.local import LocalStore
 from stream_stats_dagster.storage.resource import StorageResource
+from tests.support.definitions import load_definitions
 from tests.support.pipeline import simulator_server
 
 KST = ZoneInfo("Asia/Seoul")
@@ -87,11 +88,11 @@ def test_follow_up_rebuilds_the_next_days_and_the_week():
 
 
 def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
-    settings, store, sim, _, base_url = world
+    _, store, sim, _, base_url = world
     monkeypatch.setattr(s, "utc_now", lambda: NOW.astimezone(dt.UTC))
-    from stream_stats_dagster.definitions import build_definitions
-
-    defs = build_definitions(settings)
+    defs = load_definitions(
+        monkeypatch, STREAM_STATS_START_DATE="2025-03-01", STREAM_STATS_AUTOMATION="stopped"
+    )
     sensor = defs.resolve_sensor_def("late_data_sensor")
     resources = {
         "cloudflare": CloudflareResource(
@@ -109,12 +110,12 @@ def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
     ]
 
 
-def test_failure_record_written_once(tmp_path):
+def test_failure_record_written_once(tmp_path, monkeypatch):
     settings = load_settings({"STREAM_STATS_START_DATE": "2025-03-01"})
     storage = StorageResource(local_dir=str(tmp_path / "data"))
     with dg.instance_for_test() as instance:
         run = instance.create_run_for_job(
-            job_def=_defs(settings).resolve_job_def("daily_stats_job"),
+            job_def=_defs(monkeypatch).resolve_job_def("daily_stats_job"),
             tags={"dagster/partition": "2025-03-05"},
         )
         args = (instance, run, "boom\nstack", storage, settings)
@@ -128,7 +129,7 @@ def test_failure_record_written_once(tmp_path):
     assert all(r["date"] == "2025-03-05" and r["runId"] == run.run_id for r in records)
 
 
-def _defs(settings):
-    from stream_stats_dagster.definitions import build_definitions
-
-    return build_definitions(settings)
+def _defs(monkeypatch):
+    return load_definitions(
+        monkeypatch, STREAM_STATS_START_DATE="2025-03-01", STREAM_STATS_AUTOMATION="stopped"
+    )

@@ -10,10 +10,9 @@ import dagster as dg
 import pytest
 
 from stream_stats_dagster import cli
-from stream_stats_dagster.config import load_settings
-from stream_stats_dagster.definitions import build_definitions
 from stream_stats_dagster.files import COST_FILES
 from stream_stats_dagster.reports import costs
+from tests.support.definitions import fresh_defs
 from tests.support.pipeline import pipeline_env, simulator_server
 
 DAY = "2025-03-11"
@@ -45,7 +44,7 @@ def _stored(env, name: str, day: str = DAY) -> bytes:
 
 def test_cost_reports_of_a_day(env, sim):
     assert cli.main(["collect", "--date", DAY]) == 0  # raw creators and top videos of the day
-    job = build_definitions(load_settings()).resolve_job_def("stream_costs_job")
+    job = fresh_defs().resolve_job_def("stream_costs_job")
     with dg.DagsterInstance.get() as instance:
         tags = {**RANGE, "dagster/asset_partition_range_end": DAY}
         assert _run(job, instance, [dg.AssetKey("raw_uid_minutes")], tags=tags).success
@@ -100,7 +99,7 @@ def test_cost_reports_of_a_day(env, sim):
 
 def test_a_missing_day_of_the_window_is_one_line(env):
     assert cli.main(["collect", "--date", DAY]) == 0
-    job = build_definitions(load_settings()).resolve_job_def("stream_costs_job")
+    job = fresh_defs().resolve_job_def("stream_costs_job")
     with dg.DagsterInstance.get() as instance:
         tags = {"dagster/asset_partition_range_start": "2025-03-06"}
         tags["dagster/asset_partition_range_end"] = DAY
@@ -114,7 +113,7 @@ def test_a_missing_day_of_the_window_is_one_line(env):
 
 
 def test_schedule_runs_after_the_daily_job(env):
-    location = build_definitions(load_settings())
+    location = fresh_defs()
     schedule = location.get_schedule_def("stream_costs_schedule")
     assert schedule.cron_schedule == "45 0 * * *"
     assert schedule.execution_timezone == "Asia/Seoul"

@@ -1,0 +1,20 @@
+"""The `raw` group's definitions, loaded by `load_from_defs_folder`."""
+
+import dagster as dg
+
+from ... import oplog
+from ...config import load_settings
+from ...partitions import daily_partitions
+from ..common import with_conventions
+from ..oplog_hooks import operation_hooks
+from .assets import build_raw_assets
+
+
+@dg.definitions
+def raw() -> dg.Definitions:
+    """The raw extracts; a failure logs collectDailyStats."""
+    settings = load_settings()
+    on_failure, _ = operation_hooks(
+        oplog.COLLECT_DAILY, daily_partitions(settings), settings.source
+    )
+    return dg.Definitions(assets=with_conventions(build_raw_assets(settings, {on_failure})))
