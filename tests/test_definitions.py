@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from stream_stats_dagster.definitions import defs
-from tests.support.definitions import load_definitions
+from tests.support.definitions import fresh_defs, load_definitions
 
 GROUPS = {
     "raw": {
@@ -23,7 +22,7 @@ GROUPS = {
 def test_code_location_loads_from_the_module(monkeypatch):
     for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "R2_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
-    location = defs()
+    location = fresh_defs()
     dg.Definitions.validate_loadable(location)
     graph = location.resolve_asset_graph()
     groups: dict[str, set[str]] = {}

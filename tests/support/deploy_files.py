@@ -10,6 +10,9 @@ environment.
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +54,23 @@ def _is_os_environ(node: ast.AST) -> bool:
 
 
 def code_env_vars(package: Path = PACKAGE) -> dict[str, set[str]]:
-    """NAME -> the package files that read it."""
+    """NAME -> the package files that read it.
+
+    Parsed in a fresh interpreter: CPython 3.11.7's `ast.parse` can fail with "AST constructor
+    recursion depth mismatch" (gh-106905) in a process whose recursion counter another test
+    left off, which says nothing about the files."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.deploy_files", str(package)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return {name: set(files) for name, files in json.loads(done.stdout).items()}
+
+
+def _scan_env_vars(package: Path) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
@@ -100,3 +119,8 @@ def instance_env_vars(config: Any) -> set[str]:
         for value in config:
             out |= instance_env_vars(value)
     return out
+
+
+if __name__ == "__main__":
+    scanned = _scan_env_vars(Path(sys.argv[1]))
+    print(json.dumps({name: sorted(files) for name, files in scanned.items()}))
