@@ -43,6 +43,24 @@ class OperationRecord(BaseModel):
     source: str | None = None
 
 
+def failure_record(
+    operation: Operation, day: str, run_id: str, error: str, source: str | None
+) -> OperationRecord:
+    """The record of an operation that failed without a step to time it (a dead run, a late
+    file): no duration, no details."""
+    return OperationRecord(
+        timestamp=utc_timestamp(),
+        operation=operation,
+        date=day,
+        success=False,
+        duration=0.0,
+        details=OperationDetails(),
+        error=error,
+        runId=run_id,
+        source=source,
+    )
+
+
 def utc_timestamp(t: dt.datetime | None = None) -> str:
     """`2025-03-12T00:15:30.123Z`, as in seed 000."""
     t = (t or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)

@@ -86,20 +86,8 @@ def late_records(
         run_id = f"late-{asset}"
         if oplog.read_record(store, bucket, operation, day.isoformat(), run_id) is not None:
             continue
-        oplog.write_record(
-            store,
-            bucket,
-            oplog.OperationRecord(
-                timestamp=oplog.utc_timestamp(),
-                operation=operation,
-                date=day.isoformat(),
-                success=False,
-                duration=0.0,
-                details=oplog.OperationDetails(),
-                error=f"{asset} of {day} is late: not written by its deadline (freshness check)",
-                runId=run_id,
-                source=settings.source,
-            ),
-        )
+        error = f"{asset} of {day} is late: not written by its deadline (freshness check)"
+        record = oplog.failure_record(operation, day.isoformat(), run_id, error, settings.source)
+        oplog.write_record(store, bucket, record)
         written += 1
     return written

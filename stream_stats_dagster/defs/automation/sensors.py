@@ -288,19 +288,7 @@ def record_failed_run(
             elif not existing.success:
                 return 0  # the run logged its failure itself
     for operation, key in missing:
-        oplog.write_record(
-            store,
-            bucket,
-            oplog.OperationRecord(
-                timestamp=oplog.utc_timestamp(),
-                operation=operation,
-                date=key,
-                success=False,
-                duration=0.0,
-                details=oplog.OperationDetails(),
-                error=f"run failed: {one_line(message)}",
-                runId=run.run_id,
-                source=settings.source,
-            ),
-        )
+        error = f"run failed: {one_line(message)}"
+        record = oplog.failure_record(operation, key, run.run_id, error, settings.source)
+        oplog.write_record(store, bucket, record)
     return len(missing)
