@@ -68,15 +68,20 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     with dg.DagsterInstance.get() as instance:
         runner = Runner(defs(), settings, instance, verbose=args.verbose)
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
+        if report.success and getattr(args, "with_costs", False):
+            report = runner.costs(first, last)
     if not report.success:
         return fail(report.first_error or "run failed")
     print(f"done: {len(report.outcomes)} runs ok; files in {runner.store.describe()}")
-    for line in written_files(settings, max(first, settings.start_date), last, mode):
+    with_costs = getattr(args, "with_costs", False)
+    for line in written_files(settings, max(first, settings.start_date), last, mode, with_costs):
         print(f"  {line}")
     return 0
 
 
-def written_files(settings: Settings, first: dt.date, last: dt.date, mode: str) -> list[str]:
+def written_files(
+    settings: Settings, first: dt.date, last: dt.date, mode: str, with_costs: bool = False
+) -> list[str]:
     """Which files a successful collect or rebuild of first..last wrote, one line a kind."""
     from . import keys
     from .runner import complete_weeks
@@ -98,6 +103,8 @@ def written_files(settings: Settings, first: dt.date, last: dt.date, mode: str) 
     else:
         lines.append(f"weekly:  none (no complete Monday..Sunday week in {first}..{last})")
     lines.append(f"index:   {stats}/{keys.INDEX_KEY}")
+    if with_costs:
+        lines.append(f"costs:   {stats}/{span(keys.costs_key, first, last, '*')}")
     lines.append(f"op logs: {logs}/{keys.PREFIX}/YYYY-MM/YYYY-MM-DD/<operation>-<run id>.json")
     return lines
 
@@ -114,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     collect = sub.add_parser("collect", help="materialize raw, daily, rolling and weekly files")
     _add_range_args(collect)
+    collect.add_argument(
+        "--with-costs",
+        action="store_true",
+        help="also the cost and cold-video reports of those days (stream_costs_job)",
+    )
     rebuild = sub.add_parser(
         "rebuild", help="re-derive every derived file from stored raw extracts"
     )

@@ -24,9 +24,11 @@ import dagster as dg
 from . import liveness
 from .config import Settings
 from .dates import days_between, monday_of
+from .defs.costs import COSTS_JOB
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
-from .files import ASSET_FILES, RAW_ASSETS
+from .files import ASSET_FILES, COST_FILES, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
+from .reports.costs import WINDOW_DAYS
 from .storage.base import StorageError
 from .storage.io_manager import bad_file_named, readers_of
 
@@ -353,6 +355,30 @@ class Runner:
         failed = self._run_days(REBUILD_DAILY_JOB, days, "daily+rolling {} from raw")
         if failed is not None:
             self._weekly(first, last, failed)
+        return self.report
+
+    def costs(self, first: dt.date, last: dt.date) -> Report:
+        """The cost reports of first..last (`stream_costs_job`, after `collect`).
+
+        Each day's cold videos read the per-video minutes of its 30-day window: whatever of
+        the 29 days before `first` is not stored yet is fetched first (days of the range
+        fetch their own in their run)."""
+        days = self._days(first, last)
+        if not days:
+            return self.report
+        spec, bucket = COST_FILES["raw_uid_minutes"], self.settings.stats_bucket
+        try:
+            window = self._days(first - dt.timedelta(days=WINDOW_DAYS - 1), days[0])[:-1]
+            lead = [d for d in window if self.store.head(bucket, spec.key(d.isoformat())) is None]
+        except StorageError as err:
+            return self._failed("storage", err)
+        for chunk in chunks(lead):
+            label = f"per-video minutes {_span(chunk)} (for 30-day windows)"
+            if not self.run(COSTS_JOB, _keys(chunk), label, ["raw_uid_minutes"]).success:
+                return self.report
+        for chunk in chunks(days):
+            if not self.run(COSTS_JOB, _keys(chunk), f"costs {_span(chunk)}").success:
+                return self.report
         return self.report
 
     def _run_days(self, job_name: str, days: Sequence[dt.date], label: str) -> set[str] | None:
