@@ -15,6 +15,7 @@ and never priced as zero.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
@@ -280,10 +281,12 @@ def uid_minutes_doc(date: str, rows: pd.DataFrame) -> UidMinutesDoc:
 
 
 def uid_minutes_frame(doc: UidMinutesDoc) -> pd.DataFrame:
+    """The day's rows as a frame. Uids are interned: a 30-day window holds the same ~50k
+    uids thirty times over, and one string each is ~100 MB less at the seed's scale."""
     c = doc.columns
     return pd.DataFrame(
         {
-            "uid": pd.array(c.uid, dtype=object),
+            "uid": np.array([sys.intern(u) for u in c.uid], dtype=object),
             "minutesViewed": np.array(c.minutesViewed, dtype=np.int64),
             "viewCount": np.array(c.viewCount, dtype=np.int64),
         }
