@@ -157,35 +157,9 @@ def test_a_closed_port_fails_with_the_true_attempt_count(tmp_path, monkeypatch) 
 
 
 @pytest.fixture
-def silent_api() -> Iterator[str]:
-    import socket
-
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/client/v4"
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        server.close()
+def silent_api(silent_server: int) -> str:
+    """A Cloudflare API base URL whose server accepts connections and never answers."""
+    return f"http://127.0.0.1:{silent_server}/client/v4"
 
 
 def test_the_cli_shows_an_unanswered_request(tmp_path, silent_api) -> None:

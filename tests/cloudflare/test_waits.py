@@ -9,7 +9,6 @@ import logging
 import re
 import socket
 import threading
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -153,37 +152,6 @@ def test_a_refused_connection_fails_after_the_true_number_of_attempts(caplog) ->
     assert not raised.value.transient
     assert len(clock.sleeps) == 4 and sum(clock.sleeps) <= 15  # backoff 1+2+4+8, jittered down
     assert TOKEN not in caplog.text and TOKEN not in message
-
-
-@pytest.fixture
-def silent_server() -> Iterator[int]:
-    """Accepts connections and never answers."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(server.accept()[0])
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        server.close()
 
 
 def test_a_silent_server_fails_within_the_timeout_each_attempt_shown(
