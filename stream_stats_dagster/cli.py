@@ -88,12 +88,16 @@ def written_files(
 
     def span(key_of, a: dt.date, b: dt.date, name: str) -> str:
         left, right = key_of(a, name), key_of(b, name)
-        return left if a == b else f"{left} .. {right.rsplit('/', 1)[-1]}"
+        if a == b:
+            return left
+        same_folder = left.rsplit("/", 1)[0] == right.rsplit("/", 1)[0]
+        return f"{left} .. {right.rsplit('/', 1)[-1] if same_folder else right}"
 
     stats, logs = settings.stats_bucket, settings.log_bucket
     lines = []
-    if mode == "collect":
-        lines.append(f"raw:     {stats}/{span(keys.raw_key, first, last, '*')}")
+    if mode == "collect":  # with the six lead days the first day's trends read
+        lead = max(first - dt.timedelta(days=6), settings.start_date)
+        lines.append(f"raw:     {stats}/{span(keys.raw_key, lead, last, '*')}")
     lines.append(f"daily:   {stats}/{span(keys.daily_key, first, last, '*')}")
     history = span(keys.rolling_history_key, first, last, "*")
     lines.append(f"rolling: {stats}/{history}, {keys.rolling_pointer_key('*')}")
