@@ -316,28 +316,12 @@ class CloudflareClient:
                     _Work(state, "series", queries.series_node(f"{d}_hours", bucket, start, end)),
                 ]
             )
-        deadline = self._clock() + self.limits.deadline_seconds
-        cap = self.limits.max_nodes_per_request
-        requests = 0
-        while queue:
-            batch = [queue.popleft() for _ in range(min(cap, len(queue)))]
-            try:
-                results = self._graphql([w.node for w in batch], _describe_days(batch), deadline)
-            except CloudflareQueryError as e:
-                if not (e.splittable and len(batch) > 1):
-                    raise
-                cap = max(1, len(batch) // 2)
-                self.log.warning(
-                    f"Cloudflare refused {len(batch)} nodes in one request ({e.message}); "
-                    f"retrying with at most {cap} nodes per request"
-                )
-                queue.extendleft(reversed(batch))
-                continue
-            requests += 1
-            for work in batch:
-                follow_up = self._absorb(work, results[work.node.alias])
-                if follow_up is not None:
-                    queue.append(follow_up)
+        requests = self._drain(
+            queue,
+            node_of=lambda work: work.node,
+            describe=_describe_days,
+            absorb=self._absorb,
+        )
         self.log.info(
             f"Cloudflare: fetched {len(states)} report day(s) in {requests} GraphQL request(s)"
         )
@@ -389,15 +373,62 @@ class CloudflareClient:
             start, end = to_utc_z(r.start_utc), to_utc_z(r.end_utc)
             node = queries.uid_minutes_node(f"u{i}_p1", start, end, limit=self.limits.page_size)
             queue.append((i, 1, node))
+
+        def describe(batch: list[tuple[int, int, queries.Node]]) -> str:
+            span = sorted({keys[i] for i, _, _ in batch})
+            return f"per-video minutes of {span[0]}" + (f"..{span[-1]}" if len(span) > 1 else "")
+
+        def absorb(item: tuple[int, int, queries.Node], value: Any):
+            i, page, node = item
+            rows = self._rows(value, node, f"{node.alias} ({keys[i]})")
+            columns = out[keys[i]]
+            if rows and columns["uid"] and rows[0][0]["uid"] <= columns["uid"][-1]:
+                raise CloudflareResponseError(
+                    f"{node.alias} ({keys[i]}): uid {rows[0][0]['uid']!r} after "
+                    f"{columns['uid'][-1]!r}: rows are not in uid order"
+                )
+            for dims, count, minutes in rows:
+                columns["uid"].append(dims["uid"])
+                columns["minutesViewed"].append(minutes)
+                columns["viewCount"].append(count)
+            if len(rows) < node.limit:
+                return None
+            after = rows[-1][0]["uid"]
+            alias = f"u{i}_p{page + 1}"
+            return (
+                i,
+                page + 1,
+                queries.uid_minutes_node(alias, node.start, node.end, after, limit=node.limit),
+            )
+
+        requests = self._drain(
+            queue, node_of=lambda item: item[2], describe=describe, absorb=absorb
+        )
+        self.log.info(
+            f"Cloudflare: per-video minutes of {len(keys)} report day(s) in {requests} "
+            f"GraphQL request(s)"
+        )
+        return out
+
+    def _drain(
+        self,
+        queue: deque[T],
+        *,
+        node_of: Callable[[T], queries.Node],
+        describe: Callable[[list[T]], str],
+        absorb: Callable[[T, Any], T | None],
+    ) -> int:
+        """Send the queued nodes in as few requests as Cloudflare accepts (at most
+        `max_nodes_per_request` each, halved whenever Cloudflare refuses a request as too
+        many nodes); `absorb` takes each node's rows and may queue a follow-up page.
+        Returns the number of requests made."""
         deadline = self._clock() + self.limits.deadline_seconds
         cap = self.limits.max_nodes_per_request
         requests = 0
         while queue:
             batch = [queue.popleft() for _ in range(min(cap, len(queue)))]
-            span = sorted({keys[i] for i, _, _ in batch})
-            what = f"per-video minutes of {span[0]}" + (f"..{span[-1]}" if len(span) > 1 else "")
             try:
-                results = self._graphql([n for _, _, n in batch], what, deadline)
+                results = self._graphql([node_of(x) for x in batch], describe(batch), deadline)
             except CloudflareQueryError as e:
                 if not (e.splittable and len(batch) > 1):
                     raise
@@ -409,34 +440,11 @@ class CloudflareClient:
                 queue.extendleft(reversed(batch))
                 continue
             requests += 1
-            for i, page, node in batch:
-                rows = self._rows(results[node.alias], node, f"{node.alias} ({keys[i]})")
-                columns = out[keys[i]]
-                if rows and columns["uid"] and rows[0][0]["uid"] <= columns["uid"][-1]:
-                    raise CloudflareResponseError(
-                        f"{node.alias} ({keys[i]}): uid {rows[0][0]['uid']!r} after "
-                        f"{columns['uid'][-1]!r}: rows are not in uid order"
-                    )
-                for dims, count, minutes in rows:
-                    columns["uid"].append(dims["uid"])
-                    columns["minutesViewed"].append(minutes)
-                    columns["viewCount"].append(count)
-                if len(rows) >= node.limit:
-                    after = rows[-1][0]["uid"]
-                    queue.append(
-                        (
-                            i,
-                            page + 1,
-                            queries.uid_minutes_node(
-                                f"u{i}_p{page + 1}", node.start, node.end, after, limit=node.limit
-                            ),
-                        )
-                    )
-        self.log.info(
-            f"Cloudflare: per-video minutes of {len(keys)} report day(s) in {requests} "
-            f"GraphQL request(s)"
-        )
-        return out
+            for item in batch:
+                follow_up = absorb(item, results[node_of(item).alias])
+                if follow_up is not None:
+                    queue.append(follow_up)
+        return requests
 
     def _absorb(self, work: _Work, value: Any) -> _Work | None:
         """Store one node's rows in its day; return the next keyset page if this one was full."""
