@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.golden.regenerate import FIRST, LAST, collect_env
+
 REPO = Path(__file__).resolve().parent.parent
 DIGESTS = REPO / "tests" / "golden" / "default-scale.sha256"
-FIRST, LAST = "2025-03-01", "2025-03-10"
 BUCKET = "points-system-bucket"
 COMMANDS = {
     "product": [sys.executable, "-m", "stream_stats_dagster.cli", "collect"],
@@ -38,20 +38,8 @@ def digests() -> dict[str, str]:
 
 def check(path: str, base_url: str, work: Path) -> int:
     """Collect with `path` into `work`; print one line per file; the number of differences."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "STREAM_STATS_", "R2_", "CLOUDFLARE_", "DAGSTER_"))
-        and k not in ("STATS_BUCKET", "LOG_BUCKET")
-    }
-    env.update(
-        CLOUDFLARE_API_BASE_URL=base_url,
-        CLOUDFLARE_ACCOUNT_ID="sim-account",
-        CLOUDFLARE_API_TOKEN="sim-token",
-        STREAM_STATS_LOCAL_DIR=str(work / "data"),
-        STREAM_STATS_START_DATE=FIRST,
-        DAGSTER_HOME=str(work / "dagster-home"),
-        PYTHONPATH=str(REPO),
+    env = collect_env(
+        base_url, work / "data", DAGSTER_HOME=str(work / "dagster-home"), PYTHONPATH=str(REPO)
     )
     t0 = time.perf_counter()
     done = subprocess.run(

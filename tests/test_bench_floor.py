@@ -5,14 +5,13 @@ project or Dagster (issue 11, item 6). Small scale: a few seconds."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from bench import floor
 from stream_stats_dagster.cloudflare import queries
-from tests.golden.regenerate import FILES, FIRST, LAST
+from tests.golden.regenerate import FILES, FIRST, LAST, collect_env
 from tests.support.pipeline import simulator_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,22 +19,7 @@ BUCKET = "points-system-bucket"
 
 
 def _env(base_url: str, root: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "STREAM_STATS_", "R2_", "CLOUDFLARE_", "DAGSTER_"))
-        and k not in ("STATS_BUCKET", "LOG_BUCKET")
-    }
-    env.update(
-        CLOUDFLARE_API_BASE_URL=base_url,
-        CLOUDFLARE_ACCOUNT_ID="sim-account",
-        CLOUDFLARE_API_TOKEN="sim-token",
-        STREAM_STATS_LOCAL_DIR=str(root),
-        STREAM_STATS_START_DATE=FIRST,
-        STREAM_STATS_TOP_VIDEOS="300",
-        PYTHONPATH=str(REPO),
-    )
-    return env
+    return collect_env(base_url, root, STREAM_STATS_TOP_VIDEOS="300", PYTHONPATH=str(REPO))
 
 
 def _collect(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

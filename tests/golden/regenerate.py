@@ -23,12 +23,29 @@ from stream_stats_dagster.simulator import Simulator, small_config
 HERE = Path(__file__).resolve().parent
 FILES = HERE / "files"
 FIRST, LAST = "2025-03-01", "2025-03-10"
-ENV = {
-    "CLOUDFLARE_ACCOUNT_ID": "sim-account",
-    "CLOUDFLARE_API_TOKEN": "sim-token",
-    "STREAM_STATS_START_DATE": FIRST,
-    "STREAM_STATS_TOP_VIDEOS": "300",
-}
+CLEARED = ("AWS_", "STREAM_STATS_", "R2_", "CLOUDFLARE_", "DAGSTER_")
+
+
+def collect_env(base_url: str, data_dir: Path | str, **more: str) -> dict[str, str]:
+    """The environment of a collect of the golden days: this process's without any of the
+    project's, AWS or Dagster variables, pointed at the simulator at `base_url` and at
+    `data_dir` (start date FIRST), plus `more`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(CLEARED) and k not in ("STATS_BUCKET", "LOG_BUCKET")
+    }
+    env.update(
+        CLOUDFLARE_API_BASE_URL=base_url,
+        CLOUDFLARE_ACCOUNT_ID="sim-account",
+        CLOUDFLARE_API_TOKEN="sim-token",
+        STREAM_STATS_LOCAL_DIR=str(data_dir),
+        STREAM_STATS_START_DATE=FIRST,
+        **more,
+    )
+    return env
+
+
 KEPT = [
     "raw/",
     "daily/2025-03/2025-03-09-",
@@ -52,11 +69,12 @@ def main() -> int:
     server = sim.serve(host="127.0.0.1", port=0)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STREAM_"))}
-            env.update(ENV)
-            env["CLOUDFLARE_API_BASE_URL"] = server.base_url
-            env["STREAM_STATS_LOCAL_DIR"] = f"{tmp}/data"
-            env["DAGSTER_HOME"] = f"{tmp}/home"
+            env = collect_env(
+                server.base_url,
+                f"{tmp}/data",
+                STREAM_STATS_TOP_VIDEOS="300",
+                DAGSTER_HOME=f"{tmp}/home",
+            )
             cmd = [sys.executable, "-m", "stream_stats_dagster.cli", "collect"]
             subprocess.run([*cmd, "--from", FIRST, "--to", LAST], env=env, check=True)
             root = Path(tmp) / "data"
