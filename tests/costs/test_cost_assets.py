@@ -13,17 +13,11 @@ from stream_stats_dagster import cli
 from stream_stats_dagster.files import COST_FILES
 from stream_stats_dagster.reports import costs
 from tests.support.definitions import fresh_defs
-from tests.support.pipeline import pipeline_env, simulator_server
+from tests.support.pipeline import pipeline_env
 
 DAY = "2025-03-11"
 RANGE = {"dagster/asset_partition_range_start": "2025-03-01"}
 REPORTS = [dg.AssetKey(n) for n in ("video_catalog", "stream_costs", "cold_videos")]
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with simulator_server() as (simulator, base_url):
-        yield simulator, base_url
 
 
 @pytest.fixture

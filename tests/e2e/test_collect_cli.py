@@ -11,20 +11,9 @@ import pytest
 from stream_stats_dagster import cli
 from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.keys import INDEX_KEY, oplog_key
-from tests.support.pipeline import pipeline_env, simulator_server, stored_files
+from tests.support.pipeline import stored_files
 
 DAY = "2025-03-11"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with simulator_server() as (simulator, base_url):
-        yield simulator, base_url
-
-
-@pytest.fixture
-def env(monkeypatch, tmp_path, sim):
-    return pipeline_env(monkeypatch, tmp_path, sim[1])
 
 
 def data_root(env):

@@ -6,25 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from stream_stats_dagster import cli
 from stream_stats_dagster.files import ASSET_FILES, COST_FILES
 from stream_stats_dagster.reports import costs
-from tests.support.pipeline import pipeline_env, simulator_server
 
 DAY = "2025-03-11"
-
-
-@pytest.fixture(scope="module")
-def sim():
-    with simulator_server() as (simulator, base_url):
-        yield simulator, base_url
-
-
-@pytest.fixture
-def env(monkeypatch, tmp_path, sim):
-    return pipeline_env(monkeypatch, tmp_path, sim[1])
 
 
 def _bucket(env) -> Path:

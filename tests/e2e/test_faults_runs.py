@@ -34,12 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def sim():
-    with simulator_server() as (simulator, base_url):
-        yield simulator, base_url
-
-
-@pytest.fixture(scope="module")
 def clean(sim, tmp_path_factory):
     """The files of a clean `collect --date DAY`, the reference every recovery converges to."""
     tmp = tmp_path_factory.mktemp("clean")
