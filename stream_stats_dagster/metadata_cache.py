@@ -26,6 +26,7 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -185,7 +186,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.astype(DTYPES)
     for name in TIMES:
         if not isinstance(frame[name].dtype, pd.DatetimeTZDtype):
-            frame[name] = _times(time_text(frame[name])).to_numpy()
+            frame[name] = _times(time_text(frame[name])).array
     frame.index = frame.index.astype(object).rename("uid")
     return frame
 
@@ -197,8 +198,8 @@ def frame_from_columns(data: dict[str, list]) -> pd.DataFrame:
     frame = pd.DataFrame(index=index)
     for name in COLUMNS[1:]:
         values = data.pop(name)
-        if name in TIMES:
-            frame[name] = _times(values).to_numpy()
+        if name in TIMES:  # the array itself: `to_numpy()` would box 100k Timestamps
+            frame[name] = _times(values).array
         elif name in CATEGORIES:
             frame[name] = pd.Categorical(values)
         elif name == "found":
@@ -298,6 +299,20 @@ class MetadataCache:
     ):
         self.store, self.bucket, self.warm_threshold = store, bucket, warm_threshold
         self.clock = clock
+        self._pending: Future[_State] | None = None
+
+    def prefetch(self) -> None:
+        """Start reading the stored cache in a background thread, so that its ~17 MB
+        (100k videos) are parsed while the caller waits on the network; the next lookup
+        takes that read instead of reading again."""
+        if self._pending is None:
+            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata-cache")
+            self._pending = loader.submit(self._load)
+            loader.shutdown(wait=False)  # the read goes on; the thread ends with it
+
+    def _current(self) -> _State:
+        pending, self._pending = self._pending, None
+        return pending.result() if pending is not None else self._load()
 
     # ---------------------------------------------------------------- storage
 
@@ -326,7 +341,7 @@ class MetadataCache:
 
     def load_frame(self) -> pd.DataFrame:
         """The whole cache as it is stored (migrated in memory if only the old file exists)."""
-        return self._load().frame
+        return self._current().frame
 
     def _save(
         self,
@@ -373,7 +388,7 @@ class MetadataCache:
         """One row per distinct uid, in first-appearance order, with `COLUMNS` (404s as
         `found=False`; NA where Cloudflare's answer lacked a field), fetching only unknown
         videos."""
-        state = self._load()
+        state = self._current()
         distinct = list(dict.fromkeys(uids))
         stats = CacheStats(requested=len(uids), migrated=state.migrated)
         known = state.frame.index
@@ -416,7 +431,7 @@ class MetadataCache:
         detail fields) or its last full listing is `FULL_LISTING_EVERY` old. Known videos a
         full listing no longer shows are asked for one by one (at most `RECHECK_LIMIT` a
         refresh): a 404 marks them deleted (`found=False`); anything else updates them."""
-        state = self._load()
+        state = self._current()
         now = self.clock()
         last_full = (
             dt.datetime.fromisoformat(state.full_listing_at) if state.full_listing_at else None
