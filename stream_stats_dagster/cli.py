@@ -38,7 +38,7 @@ def _add_range_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _materialize(args: argparse.Namespace, mode: str) -> int:
-    from .runner import Runner, dagster_home, fail
+    from .runner import Runner, dagster_home, fail, tune_cli_process
 
     try:
         settings = load_settings()
@@ -65,8 +65,10 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     print(f"  {settings.describe()}")
     print(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
+    loaded = defs()
+    tune_cli_process()
     with dg.DagsterInstance.get() as instance:
-        runner = Runner(defs(), settings, instance, verbose=args.verbose)
+        runner = Runner(loaded, settings, instance, verbose=args.verbose)
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
         if report.success and getattr(args, "with_costs", False):
             report = runner.costs(first, last)
