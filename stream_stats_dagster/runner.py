@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import sqlalchemy
 
 from . import liveness
 from .config import Settings
@@ -45,33 +44,12 @@ REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
 def tune_cli_process() -> None:
-    """Two settings for a CLI process that imported Dagster and is about to run (measured on
-    a warm day at the seed's scale, see the README's benchmark):
+    """Freeze the heap of a CLI process that imported Dagster and built its definitions.
 
-    - `gc.freeze()`: the ~175k objects of the imported modules and definitions live until
-      the process ends; frozen, the collector stops walking them on every full pass, and
-      the interpreter's exit stops collecting them (0.4-0.9 s of every CLI run otherwise).
-    - SQLite's `synchronous=NORMAL` on the instance's WAL-mode databases (Dagster's event
-      and run storage): SQLite's recommended setting for WAL. A commit no longer waits for
-      an fsync (a run stores ~150 events, each commits on its own), and the database stays
-      consistent; after a power loss the last commits may be missing from the run history.
-      Databases in other journal modes keep their default.
-    """
+    Those ~175k objects live until the process ends. Frozen, the collector stops walking
+    them on every full pass, and the interpreter's exit stops collecting them: that exit
+    took 0.4-0.9 s of every CLI process before (measured, see the README's benchmark)."""
     gc.freeze()
-    if not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _wal_normal_sync):
-        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _wal_normal_sync)
-
-
-def _wal_normal_sync(dbapi_connection: Any, _record: Any) -> None:
-    if type(dbapi_connection).__module__.partition(".")[0] != "sqlite3":
-        return
-    cursor = dbapi_connection.cursor()
-    try:
-        (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
-        if str(mode).lower() == "wal":
-            cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
 
 
 def dagster_home() -> Path:
