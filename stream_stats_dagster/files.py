@@ -21,7 +21,7 @@ from . import keys
 from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawExtract
 from .reports import costs
 from .reports import models as m
-from .reports.tables import Document
+from .reports.tables import Document, Table, object_bytes
 from .storage import jsonbytes
 
 # "raw_costs": a raw extract of the cost reports (raw key, but not part of `raw_extract`)
@@ -71,11 +71,11 @@ class AssetFile:
     def encode(self, value: Any) -> bytes:
         """The canonical bytes of a raw extract, a report document or a pydantic model."""
         if isinstance(value, RawExtract):
-            rows = value.rows[list(self.columns)].to_dict("records") if len(value.rows) else []
+            rows = Table(value.rows[list(self.columns)])
             data = {"schemaVersion": SCHEMA_VERSION, "date": value.date, **value.header}
-            return jsonbytes.dumps_plain({**data, self.list_field: rows})
+            return object_bytes({**data, self.list_field: rows})
         if isinstance(value, Document):
-            return jsonbytes.dumps_plain(value.to_json())
+            return value.to_bytes()
         return jsonbytes.dumps(value)
 
     def decode(self, body: bytes) -> Any:
