@@ -58,14 +58,14 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
 
     import dagster as dg
 
-    from .definitions import defs
+    from .definitions import run_definitions
 
     home = dagster_home()
     print(f"stream-stats {mode} {first}..{last}")
     print(f"  {settings.describe()}")
     print(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
-    loaded = defs()
+    loaded = run_definitions()
     tune_cli_process()
     with dg.DagsterInstance.get() as instance:
         runner = Runner(loaded, settings, instance, verbose=args.verbose)

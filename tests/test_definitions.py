@@ -76,3 +76,30 @@ def test_every_asset_has_kinds_owners_and_a_code_reference(monkeypatch):
         assert node.owners and node.kinds, key
         assert "pandas" in node.kinds, key
         assert "dagster/code_references" in node.metadata, key
+
+
+def test_the_cli_runs_the_same_definitions_without_the_component_catalogue(monkeypatch):
+    from stream_stats_dagster.definitions import run_definitions
+
+    for name in ("CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "R2_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    full = fresh_defs()
+    with dg.DagsterInstance.ephemeral():
+        lean = run_definitions()
+        lean.get_repository_def()
+
+    def shape(d: dg.Definitions) -> dict[str, object]:
+        graph = d.resolve_asset_graph()
+        return {
+            "assets": {k: graph.get(k).group_name for k in graph.get_all_asset_keys()},
+            "checks": set(graph.asset_check_keys),
+            "jobs": {j.name for j in d.resolve_all_job_defs()},
+            "schedules": {s.name for s in d.schedules},
+            "sensors": {s.name for s in d.sensors},
+            "resources": set(d.resources),
+            "executor": d.executor,
+        }
+
+    assert shape(lean) == shape(full)
+    assert set(full.metadata) == {"plugin_component_types_json"}
+    assert not lean.metadata
