@@ -37,11 +37,14 @@ from .facts import SCHEMA_VERSION, VideoMetadata
 from .keys import LEGACY_METADATA_CACHE_KEY, METADATA_CACHE_KEY
 from .storage import jsonbytes
 from .storage.base import ObjectStore, PreconditionFailed
+from .storage.memo import ParsedFiles
 
 WARM_THRESHOLD = 200  # more unknown videos than this: list the catalogue instead of 1 call each
 SAVE_ATTEMPTS = 5
 FULL_LISTING_EVERY = dt.timedelta(days=7)  # relist from the start: deletions, state changes
 RECHECK_LIMIT = 300  # known videos missing from a full listing, asked for one by one
+# The catalogue as last read or written by this process (each raw step of a range reads it).
+CATALOGUES = ParsedFiles(capacity=2)
 
 OLD_COLUMNS = ["uid", "found", "creator", "name", "title", "created"]
 DETAIL_COLUMNS = ["duration", "size", "state", "readyToStreamAt", "scheduledDeletion"]
@@ -280,6 +283,13 @@ def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[COLUMNS]
 
 
+def _parse(body: bytes) -> tuple[pd.DataFrame, str | None, str | None]:
+    """The stored catalogue: its frame, cursor and last full listing."""
+    doc = CacheDocument.model_validate_json(body)
+    columns = vars(doc.columns)  # the validated lists, converted one by one
+    return frame_from_columns(columns), doc.catalogueCursor, doc.fullListingAt
+
+
 def _newest(*values: str | None) -> str | None:
     return max(filter(None, values), default=None)
 
@@ -317,13 +327,10 @@ class MetadataCache:
     # ---------------------------------------------------------------- storage
 
     def _load(self) -> _State:
-        obj = self.store.get(self.bucket, METADATA_CACHE_KEY)
-        if obj is not None:
-            doc = CacheDocument.model_validate_json(obj.body)
-            columns = vars(doc.columns)  # the validated lists, converted one by one
-            return _State(
-                frame_from_columns(columns), obj.etag, doc.catalogueCursor, doc.fullListingAt
-            )
+        found = CATALOGUES.read(self.store, self.bucket, METADATA_CACHE_KEY, _parse)
+        if found is not None:
+            etag, (frame, cursor, full_listing_at) = found
+            return _State(frame, etag, cursor, full_listing_at)
         legacy = self.store.get(self.bucket, LEGACY_METADATA_CACHE_KEY)
         if legacy is None:
             return _State(empty_frame(), None)
@@ -363,7 +370,7 @@ class MetadataCache:
                 _newest(state.full_listing_at, full_listing_at),
             )
             try:
-                self.store.put(
+                put = self.store.put(
                     self.bucket,
                     METADATA_CACHE_KEY,
                     jsonbytes.dumps(doc),
@@ -371,6 +378,8 @@ class MetadataCache:
                     if_match=state.etag,
                     if_none_match=state.etag is None,
                 )
+                parsed = (merged, doc.catalogueCursor, doc.fullListingAt)
+                CATALOGUES.remember(self.store, self.bucket, METADATA_CACHE_KEY, put.etag, parsed)
                 return merged
             except PreconditionFailed:
                 # Another run saved first: merge onto its version (jittered, as update_object).

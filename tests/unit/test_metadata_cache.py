@@ -302,3 +302,27 @@ def test_cold_fill_against_the_simulator_uses_list_pages(store) -> None:
         assert (row.duration, row.size, row.state) == (v.duration, v.size, v.state)
         assert (row.readyToStreamAt is None) == (v.ready_us is None)
         assert pd.isna(row.scheduledDeletion)
+
+
+def test_a_process_parses_the_stored_catalogue_once(store, monkeypatch) -> None:
+    """Each raw step of a range reads the catalogue: parsed once, and again only when
+    another writer changed it."""
+    import stream_stats_dagster.metadata_cache as mc
+    from stream_stats_dagster.storage.memo import ParsedFiles
+
+    monkeypatch.setattr(mc, "CATALOGUES", ParsedFiles(capacity=2))
+    parses: list[int] = []
+    real = mc._parse
+    monkeypatch.setattr(mc, "_parse", lambda body: parses.append(1) or real(body))
+    source = FakeSource([_detailed(i) for i in range(6)])
+    MetadataCache(store, BUCKET).resolve_frame(source, ["v0000", "v0001"])  # fetched, saved
+    frame, stats = MetadataCache(store, BUCKET).resolve_frame(source, ["v0001"])
+    assert parses == [] and stats.hits == 1  # what this process wrote is what it reads
+    assert frame["uid"].tolist() == ["v0001"]
+    # another writer adds v0005 (what a run in another process would save)
+    stored, cursor, full = real(store.get(BUCKET, METADATA_CACHE_KEY).body)
+    added = mc._typed(mc._stack(stored, mc.frame_from_videos([_detailed(5)]))).sort_index()
+    doc = mc.frame_to_document(added, cursor, full)
+    store.put(BUCKET, METADATA_CACHE_KEY, jsonbytes.dumps(doc))
+    frame, stats = MetadataCache(store, BUCKET).resolve_frame(source, ["v0005"])
+    assert parses == [1] and stats.hits == 1 and source.fetched == ["v0000", "v0001"]

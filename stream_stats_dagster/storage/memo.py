@@ -1,0 +1,71 @@
+"""Parsed stored files kept for the rest of the process, checked against their ETag.
+
+The CLI runs a range as one Dagster run per 7 days in one process. Each run reads the
+lead days the previous run wrote, the daily and rolling steps read the same raw files,
+and every raw step reads the ~17 MB metadata catalogue. Parsing and validating the same
+bytes again was most of a 90-day backfill's CPU and most of what it read from R2. A
+remembered file costs one HEAD on R2 (a local read without parsing on a directory) and
+is read again as soon as its ETag changed (another writer, a rebuild).
+
+Values are shared, never copied: whoever reads one must not change it in place (the
+reports build new frames; none assigns into its inputs).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .base import ObjectStore
+
+T = TypeVar("T")
+
+
+class ParsedFiles:
+    """The last `capacity` files parsed, by (store, bucket, key), each with its ETag."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str, str], tuple[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, store: ObjectStore, bucket: str, key: str, etag: str, value: Any) -> None:
+        slot = (store.describe(), bucket, key)
+        with self._lock:
+            self._items[slot] = (etag, value)
+            self._items.move_to_end(slot)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def recall(self, store: ObjectStore, bucket: str, key: str, etag: str) -> Any | None:
+        slot = (store.describe(), bucket, key)
+        with self._lock:
+            item = self._items.get(slot)
+            if item is None or item[0] != etag:
+                return None
+            self._items.move_to_end(slot)
+            return item[1]
+
+    def read(
+        self, store: ObjectStore, bucket: str, key: str, parse: Callable[[bytes], T]
+    ) -> tuple[str, T] | None:
+        """(ETag, parsed value) of the stored object, parsed only if not remembered as it
+        is now; None if there is no such object."""
+        etag = store.head(bucket, key)
+        if etag is None:
+            return None
+        value = self.recall(store, bucket, key, etag)
+        if value is not None:
+            return etag, value
+        obj = store.get(bucket, key)
+        if obj is None:
+            return None
+        value = parse(obj.body)
+        self.remember(store, bucket, key, obj.etag, value)
+        return obj.etag, value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
