@@ -19,6 +19,7 @@ from stream_stats_dagster.metadata_cache import (
     CacheDocument,
     LegacyCacheDocument,
     MetadataCache,
+    frame_from_videos,
 )
 from stream_stats_dagster.simulator import Simulator, small_config
 from stream_stats_dagster.storage import jsonbytes
@@ -326,3 +327,48 @@ def test_a_process_parses_the_stored_catalogue_once(store, monkeypatch) -> None:
     store.put(BUCKET, METADATA_CACHE_KEY, jsonbytes.dumps(doc))
     frame, stats = MetadataCache(store, BUCKET).resolve_frame(source, ["v0005"])
     assert parses == [1] and stats.hits == 1 and source.fetched == ["v0000", "v0001"]
+
+
+def _mixed_frame() -> pd.DataFrame:
+    """Every kind of value a stored column holds: unicode, None, -1 durations, NA sizes,
+    timestamps in Stream's format and (in another column) in another one."""
+    videos = [_detailed(i) for i in range(40)]
+    videos[5] = dataclasses.replace(videos[5], title='따옴표 "q" \\ 끝', size=None)
+    videos[6] = dataclasses.replace(
+        videos[6], duration=None, readyToStreamAt="2014-01-02T02:20:00Z"
+    )
+    videos[7] = Listed(uid="gone", found=False, creator=None, name=None, title=None, created=None)
+    return mc_typed(frame_from_videos(videos))
+
+
+def mc_typed(frame: pd.DataFrame) -> pd.DataFrame:
+    import stream_stats_dagster.metadata_cache as mc
+
+    return mc._typed(frame).sort_index()
+
+
+def test_catalogue_is_written_column_by_column_as_the_model_would() -> None:
+    import stream_stats_dagster.metadata_cache as mc
+
+    frame = _mixed_frame()
+    body = mc.catalogue_bytes(frame, "2025-01-01T00:00:39.000000Z", None)
+    assert body == jsonbytes.dumps(mc.frame_to_document(frame, "2025-01-01T00:00:39.000000Z", None))
+    parsed, cursor, full = mc._parse(body)
+    whole = CacheDocument.model_validate_json(body)
+    pd.testing.assert_frame_equal(parsed, mc.frame_from_columns(vars(whole.columns)))
+    assert (cursor, full) == ("2025-01-01T00:00:39.000000Z", None)
+    assert mc.catalogue_bytes(parsed, cursor, full) == body
+
+
+def test_a_bad_stored_catalogue_fails_with_the_models_error() -> None:
+    import pydantic
+
+    import stream_stats_dagster.metadata_cache as mc
+
+    body = mc.catalogue_bytes(_mixed_frame(), None, None)
+    for bad in (
+        body.replace(b'"uid":["', b'"uid":[7,"', 1),  # not a string
+        body.replace(b'"found":[', b'"found":[true,', 1),  # one value too many
+    ):
+        with pytest.raises(pydantic.ValidationError):
+            mc._parse(bad)
