@@ -362,7 +362,7 @@ class Bench:
                 "STREAM_STATS_LOCAL_DIR": str(root),
                 "STATS_BUCKET": STATS_BUCKET,
                 "LOG_BUCKET": LOG_BUCKET,
-                "DAGSTER_HOME": str(self.work / "template-dagster-home"),
+                "DAGSTER_HOME": str(self.template_home),
             }
             last = day - dt.timedelta(days=1)
             argv = ["collect", "--from", start.isoformat(), "--to", last.isoformat()]
@@ -436,10 +436,26 @@ class Bench:
                 shutil.rmtree(self.local_root(group.name, path), ignore_errors=True)
 
     # -- a case ------------------------------------------------------------------------
+    @property
+    def template_home(self) -> Path:
+        return self.work / "template-dagster-home"
+
+    def dagster_home(self, case: Case, path: str) -> Path:
+        """The case's Dagster instance, as an operator's would be: a case that continues
+        another's storage continues its instance too, a case that starts from the template's
+        days starts from the instance that collected them, and only a case on empty storage
+        creates one."""
+        if case.after:
+            return self.work / f"dagster-home-{case.after}-{path}"
+        home = self.work / f"dagster-home-{case.name}-{path}"
+        if case.prefill and self.template_home.is_dir() and not home.exists():
+            shutil.copytree(self.template_home, home)
+        return home
+
     def run_case(self, case: Case, path: str) -> dict[str, Any]:
         sim = make_simulator(self.args.quick, self.args.latency)
         server = sim.serve()
-        home = self.work / f"dagster-home-{case.name}-{path}"
+        home = self.dagster_home(case, path)
         env = {
             **self.base_env(),
             **self.storage_env(case.group, path, case.storage),
