@@ -26,7 +26,6 @@ import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -337,20 +336,6 @@ class MetadataCache:
     ):
         self.store, self.bucket, self.warm_threshold = store, bucket, warm_threshold
         self.clock = clock
-        self._pending: Future[_State] | None = None
-
-    def prefetch(self) -> None:
-        """Start reading the stored cache in a background thread, so that its ~17 MB
-        (100k videos) are parsed while the caller waits on the network; the next lookup
-        takes that read instead of reading again."""
-        if self._pending is None:
-            loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metadata-cache")
-            self._pending = loader.submit(self._load)
-            loader.shutdown(wait=False)  # the read goes on; the thread ends with it
-
-    def _current(self) -> _State:
-        pending, self._pending = self._pending, None
-        return pending.result() if pending is not None else self._load()
 
     # ---------------------------------------------------------------- storage
 
@@ -376,7 +361,7 @@ class MetadataCache:
 
     def load_frame(self) -> pd.DataFrame:
         """The whole cache as it is stored (migrated in memory if only the old file exists)."""
-        return self._current().frame
+        return self._load().frame
 
     def _save(
         self,
@@ -422,7 +407,7 @@ class MetadataCache:
         """One row per distinct uid, in first-appearance order, with `COLUMNS` (404s as
         `found=False`; NA where Cloudflare's answer lacked a field), fetching only unknown
         videos."""
-        state = self._current()
+        state = self._load()
         distinct = list(dict.fromkeys(uids))
         stats = CacheStats(requested=len(uids), migrated=state.migrated)
         known = state.frame.index
@@ -465,7 +450,7 @@ class MetadataCache:
         detail fields) or its last full listing is `FULL_LISTING_EVERY` old. Known videos a
         full listing no longer shows are asked for one by one (at most `RECHECK_LIMIT` a
         refresh): a 404 marks them deleted (`found=False`); anything else updates them."""
-        state = self._current()
+        state = self._load()
         now = self.clock()
         last_full = (
             dt.datetime.fromisoformat(state.full_listing_at) if state.full_listing_at else None
