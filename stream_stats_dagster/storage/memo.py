@@ -52,13 +52,17 @@ class ParsedFiles:
         self, store: ObjectStore, bucket: str, key: str, parse: Callable[[bytes], T]
     ) -> tuple[str, T] | None:
         """(ETag, parsed value) of the stored object, parsed only if not remembered as it
-        is now; None if there is no such object."""
-        etag = store.head(bucket, key)
-        if etag is None:
-            return None
-        value = self.recall(store, bucket, key, etag)
-        if value is not None:
-            return etag, value
+        is now; None if there is no such object. A file read before is asked for its ETag
+        first (a HEAD); one never read is fetched at once."""
+        with self._lock:
+            known = (store.describe(), bucket, key) in self._items
+        if known:
+            etag = store.head(bucket, key)
+            if etag is None:
+                return None
+            value = self.recall(store, bucket, key, etag)
+            if value is not None:
+                return etag, value
         obj = store.get(bucket, key)
         if obj is None:
             return None

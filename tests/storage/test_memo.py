@@ -65,3 +65,24 @@ def test_raw_inputs_are_decoded_once_per_process(store, monkeypatch):
     store.put(BUCKET, spec.key("2025-03-02"), b'{"schemaVersion":1}')  # replaced by a bad file
     with pytest.raises(BadStoredFile, match="is not a valid creator-minutes file"):
         read_documents(store, BUCKET, spec, ["2025-03-02"])
+
+
+def test_a_file_never_read_costs_one_get_and_a_known_one_a_head(store):
+    calls: list[str] = []
+
+    class Counting(LocalStore):
+        def get(self, bucket, key):
+            calls.append("GET")
+            return super().get(bucket, key)
+
+        def head(self, bucket, key):
+            calls.append("HEAD")
+            return super().head(bucket, key)
+
+    counting = Counting(store.root, fsync=False)
+    store.put(BUCKET, "a.json", b"one")
+    memo = ParsedFiles(capacity=4)
+    memo.read(counting, BUCKET, "a.json", bytes.decode)
+    assert calls == ["GET"]
+    memo.read(counting, BUCKET, "a.json", bytes.decode)
+    assert calls == ["GET", "HEAD"]
