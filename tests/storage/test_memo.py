@@ -77,7 +77,8 @@ def test_a_file_never_read_costs_one_get_and_a_known_one_a_head(store):
 
         def head(self, bucket, key):
             calls.append("HEAD")
-            return super().head(bucket, key)
+            obj = LocalStore.get(self, bucket, key)  # not counted as a GET
+            return None if obj is None else obj.etag
 
     counting = Counting(store.root, fsync=False)
     store.put(BUCKET, "a.json", b"one")
