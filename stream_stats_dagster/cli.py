@@ -65,9 +65,10 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     print(f"  {settings.describe()}")
     print(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
-    loaded = run_definitions()
-    tune_cli_process()
     with dg.DagsterInstance.get() as instance:
+        # built under the instance: loading the defs folder reads its definitions state
+        loaded = run_definitions()
+        tune_cli_process()
         runner = Runner(loaded, settings, instance, verbose=args.verbose)
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
         if report.success and getattr(args, "with_costs", False):
