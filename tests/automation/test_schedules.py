@@ -38,7 +38,7 @@ def kst(*args) -> dt.datetime:
     ],
 )
 def test_daily_schedule_requests_yesterday_at_0015_kst(defs, tick, partition):
-    schedule = defs.get_schedule_def("daily_stats_schedule")
+    schedule = defs.resolve_schedule_def("daily_stats_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("15 0 * * *", "Asia/Seoul")
     result = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
     if partition < "2025-01-01":  # before the first partition: nothing to run
@@ -50,7 +50,7 @@ def test_daily_schedule_requests_yesterday_at_0015_kst(defs, tick, partition):
 def test_schedules_and_sensors_running_unless_stopped():
     with pytest.MonkeyPatch.context() as monkeypatch:
         running = load_definitions(monkeypatch)
-    assert running.get_schedule_def("daily_stats_schedule").default_status == (
+    assert running.resolve_schedule_def("daily_stats_schedule").default_status == (
         dg.DefaultScheduleStatus.RUNNING
     )
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in running.sensors)

@@ -108,10 +108,10 @@ def test_a_missing_day_of_the_window_is_one_line(env):
 
 def test_schedule_runs_after_the_daily_job(env):
     location = fresh_defs()
-    schedule = location.get_schedule_def("stream_costs_schedule")
+    schedule = location.resolve_schedule_def("stream_costs_schedule")
     assert schedule.cron_schedule == "45 0 * * *"
     assert schedule.execution_timezone == "Asia/Seoul"
-    daily = location.get_schedule_def("daily_stats_schedule")
+    daily = location.resolve_schedule_def("daily_stats_schedule")
     assert daily.cron_schedule == "15 0 * * *"
     context = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2025, 3, 11, 15, 45, tzinfo=dt.UTC).astimezone(
