@@ -99,6 +99,22 @@ def held_slots(inst: dg.DagsterInstance) -> list[str]:
     return [slot.run_id for info in infos.values() for slot in info.claimed_slots]
 
 
+@contextlib.contextmanager
+def slow_collect_holding_its_slot(monkeypatch, tmp_path: Path):
+    """`collect --date DAY` against a simulator that takes 2 s for every API call, once its
+    raw_extract holds the `cloudflare` pool slot: (simulator, store root, process, instance,
+    the run holding the slot). The process is killed when the block ends, if still alive."""
+    with simulator_server(latency_seconds=2.0) as (slow, base_url):
+        env = pipeline_env(monkeypatch, tmp_path, base_url)
+        root = Path(env["STREAM_STATS_LOCAL_DIR"])
+        proc, _ = start_cli(tmp_path, "collect", "--date", DAY)
+        with killed_at_the_end(proc):
+            wait_for(lambda: " ...\n" in output(proc), "a run", proc)  # the instance exists
+            inst = instance()
+            (run_id,) = wait_for(lambda: held_slots(inst), "raw_extract holding its slot", proc)
+            yield slow, root, proc, inst, run_id
+
+
 def records_of(root: Path, run_id: str) -> list[dict]:
     found = [json.loads(p.read_text()) for p in (root / "logs-bucket").rglob(f"*-{run_id}.json")]
     return sorted(found, key=lambda r: (r["operation"], r["date"]))
@@ -171,20 +187,13 @@ def test_sigkill_then_collect_converges(monkeypatch, tmp_path, sim, clean, pause
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_during_raw_extract_stops_the_run(monkeypatch, tmp_path, signum):
     # every API call takes 2 s, so the raw extract is mid-request when the signal comes
-    with simulator_server(latency_seconds=2.0) as (slow, base_url):
-        env = pipeline_env(monkeypatch, tmp_path, base_url)
-        root = Path(env["STREAM_STATS_LOCAL_DIR"])
-        proc, _ = start_cli(tmp_path, "collect", "--date", DAY)
-        with killed_at_the_end(proc):
-            wait_for(lambda: " ...\n" in output(proc), "a run", proc)  # the instance exists
-            inst = instance()
-            run_id = wait_for(lambda: held_slots(inst), "raw_extract holding its slot", proc)[0]
-            wait_for(lambda: slow.stats.graphql_requests > 0, "a GraphQL request", proc)
-            sent = time.monotonic()
-            proc.send_signal(signum)
-            code = proc.wait(timeout=HANG_GUARD)
-            stopped = time.monotonic() - sent
-            text = output(proc)
+    with slow_collect_holding_its_slot(monkeypatch, tmp_path) as (slow, root, proc, inst, run_id):
+        wait_for(lambda: slow.stats.graphql_requests > 0, "a GraphQL request", proc)
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=HANG_GUARD)
+        stopped = time.monotonic() - sent
+        text = output(proc)
     print(f"\n{signal.Signals(signum).name}: process ended {stopped:.2f} s after the signal")
     assert code == 128 + signum, text
     assert f"interrupted by {signal.Signals(signum).name}" in text
@@ -204,37 +213,30 @@ def test_interrupt_during_raw_extract_stops_the_run(monkeypatch, tmp_path, signu
 
 
 def test_pool_wait_says_who_holds_the_slot_and_ctrl_c_ends_it(monkeypatch, tmp_path, sim, clean):
-    with simulator_server(latency_seconds=2.0) as (_slow, base_url):
-        env = pipeline_env(monkeypatch, tmp_path, base_url)
-        root = Path(env["STREAM_STATS_LOCAL_DIR"])
-        holder, _ = start_cli(tmp_path, "collect", "--date", DAY)
-        with killed_at_the_end(holder):
-            wait_for(lambda: " ...\n" in output(holder), "a run", holder)  # the instance exists
-            inst = instance()
-            (held,) = wait_for(lambda: held_slots(inst), "the holder's slot", holder)
-            waiter, _ = start_cli(tmp_path, "collect", "--date", DAY)
-            with killed_at_the_end(waiter):
-                started = wait_for(
-                    lambda: " ...\n" in output(waiter) and time.monotonic(), "a run", waiter
-                )
-                waits = lambda: "waiting: pool 'cloudflare'" in output(waiter)  # noqa: E731
-                wait_for(waits, "a wait line", waiter)
-                said = time.monotonic() - started
-                line = next(x for x in output(waiter).splitlines() if "waiting: pool" in x)
-                assert f"held by run {held[:8]} (raw_extract, pid {holder.pid} on " in line
-                assert " since " in line and "Ctrl-C" in line
-                sent = time.monotonic()
-                waiter.send_signal(signal.SIGINT)
-                code = waiter.wait(timeout=HANG_GUARD)
-                stopped = time.monotonic() - sent
-            print(f"\n{line}\npool wait: said what it waits for {said:.2f} s after its run began")
-            print(f"pool wait: SIGINT ended it in {stopped:.2f} s")
-            assert code == 130
-            holder.send_signal(signal.SIGKILL)
-            holder.wait(timeout=30)
-        # the dead holder is found, failed and freed before the next run: no wait at all
-        monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", sim[1])  # no latency: same data
-        assert cli.main(["collect", "--date", DAY]) == 0
+    with slow_collect_holding_its_slot(monkeypatch, tmp_path) as (_, root, holder, inst, held):
+        waiter, _ = start_cli(tmp_path, "collect", "--date", DAY)
+        with killed_at_the_end(waiter):
+            started = wait_for(
+                lambda: " ...\n" in output(waiter) and time.monotonic(), "a run", waiter
+            )
+            waits = lambda: "waiting: pool 'cloudflare'" in output(waiter)  # noqa: E731
+            wait_for(waits, "a wait line", waiter)
+            said = time.monotonic() - started
+            line = next(x for x in output(waiter).splitlines() if "waiting: pool" in x)
+            assert f"held by run {held[:8]} (raw_extract, pid {holder.pid} on " in line
+            assert " since " in line and "Ctrl-C" in line
+            sent = time.monotonic()
+            waiter.send_signal(signal.SIGINT)
+            code = waiter.wait(timeout=HANG_GUARD)
+            stopped = time.monotonic() - sent
+        print(f"\n{line}\npool wait: said what it waits for {said:.2f} s after its run began")
+        print(f"pool wait: SIGINT ended it in {stopped:.2f} s")
+        assert code == 130
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    # the dead holder is found, failed and freed before the next run: no wait at all
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", sim[1])  # no latency: same data
+    assert cli.main(["collect", "--date", DAY]) == 0
     active = inst.get_runs(filters=dg.RunsFilter(statuses=liveness.ACTIVE_STATUSES))
     assert active == [] and held_slots(inst) == []
     assert inst.get_run_by_id(held).status in (
