@@ -289,9 +289,6 @@ def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[COLUMNS]
 
 
-_COLUMNS_AT = b'"columns":{'
-
-
 def _parse(body: bytes) -> tuple[pd.DataFrame, str | None, str | None]:
     """The stored catalogue: its frame, cursor and last full listing. Validated whole by
     pydantic, which shares repeated strings while it parses (reading column by column with
@@ -306,13 +303,16 @@ def catalogue_bytes(frame: pd.DataFrame, cursor: str | None, full_listing_at: st
     `jsonbytes.dumps(frame_to_document(...))`, but each column's values exist as Python
     objects only while that column is written (the model's dump of 100k videos peaked
     ~50 MiB higher)."""
-    head = jsonbytes.dumps(CacheHeader(catalogueCursor=cursor, fullListingAt=full_listing_at))
-    parts = [head[: -len(b"}\n")], b"," + _COLUMNS_AT]
+    header = CacheHeader(catalogueCursor=cursor, fullListingAt=full_listing_at)
+    fields = [
+        f"{jsonbytes.text(k)}:{jsonbytes.text(v)}"
+        for k, v in header.model_dump(mode="json").items()
+    ]
+    parts = [("{" + ",".join(fields) + ',"columns":{').encode()]
     for n, name in enumerate(COLUMNS):
         values = frame.index.tolist() if name == "uid" else _values(frame[name])
-        text = jsonbytes.dumps_plain(values)[:-1]  # without the final newline
-        parts.append((b"," if n else b"") + jsonbytes.dumps_plain(name)[:-1] + b":" + text)
-        del values, text
+        parts.append(f"{',' if n else ''}{jsonbytes.text(name)}:{jsonbytes.text(values)}".encode())
+        del values
     parts.append(b"}}\n")
     return b"".join(parts)
 

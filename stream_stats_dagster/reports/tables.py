@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from stream_stats_dagster.facts import SCHEMA_VERSION
+from stream_stats_dagster.storage import jsonbytes
 
 PARENT = "_parent"
 """Column of a child table: the position of its entry in the parent table."""
@@ -36,10 +37,8 @@ def _native(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-# The storage's JSON settings (storage/jsonbytes.py): compact, UTF-8 as is, no NaN.
-json_text = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_native
-).encode
+# The storage's JSON settings; numpy scalars in object columns are written as their values.
+json_text = json.JSONEncoder(**jsonbytes.SETTINGS, default=_native).encode
 
 
 def column_json(values: pd.Series) -> list[str]:

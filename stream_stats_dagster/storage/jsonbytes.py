@@ -36,10 +36,19 @@ def dumps(doc: Any) -> bytes:
     return dumps_plain(_plain(doc))
 
 
+SETTINGS: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False}
+"""The encoder settings above, for writers that build a document part by part."""
+_encode = json.JSONEncoder(**SETTINGS).encode
+
+
+def text(data: Any) -> str:
+    """Canonical JSON text of plain data, without the final newline (a part of a document)."""
+    return _encode(data)
+
+
 def dumps_plain(data: Any) -> bytes:
     """Canonical bytes of data that is plain JSON already (dicts, lists, str, int, None)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.encode("utf-8") + b"\n"
+    return text(data).encode("utf-8") + b"\n"
 
 
 def loads(data: bytes) -> Any:
