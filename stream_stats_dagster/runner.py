@@ -41,6 +41,20 @@ POOL_CHECK_SECONDS = 3.0  # how often it asks the instance about pool waits (sql
 REAP_WHILE_WAITING_SECONDS = 5.0  # how often a pool wait looks for dead slot holders
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
+LAUNCH_TAG = "stream_stats/launch"  # finds the run `execute_job` creates for a CLI launch
+
+# The definitions of the runs now executing, by launch (see `cli_job`).
+_EXECUTING: dict[str, dg.Definitions] = {}
+
+
+def cli_job(launch: str, job_name: str) -> dg.JobDefinition:
+    """The job of a CLI run, built where `dg.execute_job` builds it: in this process, from
+    the definitions the Runner holds, while the run executes.
+
+    `execute_job` takes a job as the way to build it (this function, by module and name)
+    and, unlike `execute_in_process`, keeps no step output: a 7-day run's outputs are
+    released step by step instead of living until the run ends (-40 MiB, measured)."""
+    return _EXECUTING[launch].resolve_job_def(job_name)
 
 
 def tune_cli_process() -> None:
@@ -202,31 +216,10 @@ class Runner:
         SIGTERM (which end the run at once, see `_interrupted`) and to say what a pool wait
         is for."""
         self.reap()
-        run_id = str(uuid.uuid4())
         started = time.monotonic()
         self.echo(f"  {label} ...")
-        done: dict[str, Any] = {}
-
-        def execute() -> None:
-            try:
-                done["result"] = self.defs.resolve_job_def(job_name).execute_in_process(
-                    instance=self.instance,
-                    run_id=run_id,
-                    tags={**partition_tags(keys), **liveness.process_tags()},
-                    asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
-                    run_config=None if self.verbose else QUIET_LOGS,
-                    raise_on_error=False,
-                )
-            except BaseException as exc:  # re-raised in the main thread
-                done["error"] = exc
-
-        worker = threading.Thread(target=execute, name=f"run-{run_id[:8]}", daemon=True)
-        with _interrupts() as received:
-            worker.start()
-            self._supervise(worker, run_id, label, started, received)
-        if "error" in done:
-            raise done["error"]
-        result = done["result"]
+        with _executing(self.defs) as launch:
+            result = self._execute(launch, job_name, keys, assets, label, started)
         seconds = time.monotonic() - started
         error = step_error(result) if not result.success else hook_error(result)
         bad = bad_stored_file(result) if not result.success else None
@@ -236,10 +229,48 @@ class Runner:
         self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
         return outcome
 
+    def _execute(
+        self,
+        launch: str,
+        job_name: str,
+        keys: Sequence[str],
+        assets: Sequence[str] | None,
+        label: str,
+        started: float,
+    ) -> dg.JobExecutionResult:
+        job = dg.build_reconstructable_job(__name__, cli_job.__name__, (launch, job_name))
+        done: dict[str, Any] = {}
+
+        def execute() -> None:
+            try:
+                done["result"] = dg.execute_job(
+                    job,
+                    instance=self.instance,
+                    tags={**partition_tags(keys), **liveness.process_tags(), LAUNCH_TAG: launch},
+                    asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+                    run_config=None if self.verbose else QUIET_LOGS,
+                    raise_on_error=False,
+                )
+            except BaseException as exc:  # re-raised in the main thread
+                done["error"] = exc
+
+        worker = threading.Thread(target=execute, name=f"run-{launch[:8]}", daemon=True)
+        with _interrupts() as received:
+            worker.start()
+            self._supervise(worker, launch, label, started, received)
+        if "error" in done:
+            raise done["error"]
+        return done["result"]
+
+    def _launched_run(self, launch: str) -> dg.DagsterRun | None:
+        """The run `execute_job` created for `launch` (None until it exists)."""
+        runs = self.instance.get_runs(dg.RunsFilter(tags={LAUNCH_TAG: launch}), limit=1)
+        return runs[0] if runs else None
+
     def _supervise(
         self,
         worker: threading.Thread,
-        run_id: str,
+        launch: str,
         label: str,
         started: float,
         received: list[int],
@@ -247,14 +278,18 @@ class Runner:
         """Wait for the worker; meanwhile end the run on a signal, and say what a pool wait
         waits for (once per change of holders), reaping dead holders every few seconds."""
         said, last_reap, last_check = None, time.monotonic(), time.monotonic()
+        run = None
         while worker.is_alive():
             worker.join(POLL_SECONDS)
             if received:
-                self._interrupted(run_id, label, received[0], started)
+                self._interrupted(run or self._launched_run(launch), label, received[0], started)
             if not worker.is_alive() or time.monotonic() - last_check < POOL_CHECK_SECONDS:
                 continue
             last_check = time.monotonic()
-            waits = liveness.pool_waits(self.instance, run_id)
+            run = run or self._launched_run(launch)
+            if run is None:
+                continue
+            waits = liveness.pool_waits(self.instance, run.run_id)
             if not waits:
                 said = None
                 continue
@@ -266,24 +301,28 @@ class Runner:
                 self.reap()
                 last_reap = time.monotonic()
 
-    def _interrupted(self, run_id: str, label: str, signum: int, started: float) -> None:
+    def _interrupted(
+        self, run: dg.DagsterRun | None, label: str, signum: int, started: float
+    ) -> None:
         """SIGINT/SIGTERM: mark the run canceled, log its failure once, free its pool slots and
         end the process now. A Dagster step cannot be stopped from outside its thread, and
         waiting for it would mean minutes (a Cloudflare wait) or a step retry; every file
-        is written atomically, so each stays its complete old or new version."""
+        is written atomically, so each stays its complete old or new version. A signal
+        before the run exists ends the process with no run to cancel."""
         name = signal.Signals(signum).name
         message = f"interrupted by {name}"
-        run = self.instance.get_run_by_id(run_id)
+        run = run and self.instance.get_run_by_id(run.run_id)  # its status now
         try:
             if run is not None and not run.is_finished:
                 self.instance.report_run_canceled(run, f"Run canceled: {message}")
-            self.instance.event_log_storage.free_concurrency_slots_for_run(run_id)
             if run is not None:
+                self.instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
                 self._record_failure(run, message)
         finally:
             seconds = time.monotonic() - started
-            self.echo(f"  {label}: CANCELED ({message}) after {seconds:.1f} s (run {run_id[:8]})")
-            fail(f"{label}: {message}; run {run_id} canceled")
+            which = f"run {run.run_id[:8]}" if run else "before its run was created"
+            self.echo(f"  {label}: CANCELED ({message}) after {seconds:.1f} s ({which})")
+            fail(f"{label}: {message}; " + (f"run {run.run_id} canceled" if run else which))
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(128 + signum)
@@ -451,6 +490,17 @@ def _span(days: Sequence[dt.date]) -> str:
 
 def _weeks_span(keys: Sequence[str]) -> str:
     return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
+
+
+@contextlib.contextmanager
+def _executing(defs: dg.Definitions) -> Iterator[str]:
+    """A new launch id, under which `cli_job` finds `defs` while the run executes."""
+    launch = str(uuid.uuid4())
+    _EXECUTING[launch] = defs
+    try:
+        yield launch
+    finally:
+        del _EXECUTING[launch]
 
 
 @contextlib.contextmanager

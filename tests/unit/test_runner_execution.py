@@ -175,3 +175,54 @@ def test_cli_process_freezes_its_heap():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+# --- execution: outputs are not kept for the length of the run ----------------------------
+
+
+class _Payload:
+    """A step output that can be watched (a weakref says when nothing holds it any more)."""
+
+
+def test_a_cli_run_releases_each_output_once_it_is_stored(tmp_path):
+    """`execute_in_process` keeps every step output until the run ends (a 7-day run held
+    its raw and daily frames through the rolling step); the CLI's runs do not."""
+    import gc
+    import weakref
+
+    import dagster as dg
+
+    from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.runner import _EXECUTING, LAUNCH_TAG, Runner
+    from stream_stats_dagster.storage.resource import StorageResource
+
+    watched: list[weakref.ref] = []
+    seen: dict[str, bool] = {}
+    days = dg.StaticPartitionsDefinition(["2025-03-02"])
+
+    @dg.asset(partitions_def=days)
+    def upstream() -> _Payload:
+        payload = _Payload()
+        watched.append(weakref.ref(payload))
+        return payload
+
+    @dg.asset(partitions_def=days)
+    def downstream(upstream: _Payload) -> None:
+        del upstream  # a copy the IO manager loaded back, not the object upstream returned
+        gc.collect()
+        seen["upstream output alive"] = watched[0]() is not None
+
+    defs = dg.Definitions(
+        assets=[upstream, downstream],
+        jobs=[dg.define_asset_job("pair", selection=[upstream, downstream])],
+        resources={"storage": StorageResource(local_dir=str(tmp_path / "data"))},
+        executor=dg.in_process_executor,
+    )
+    with dg.instance_for_test() as instance:
+        runner = Runner(defs, load_settings({}), instance, echo=lambda _: None)
+        outcome = runner.run("pair", ["2025-03-02"], "pair 2025-03-02")
+        assert outcome.success, outcome.error
+        assert seen == {"upstream output alive": False}
+        assert _EXECUTING == {}  # the job's definitions are not held after the run
+        run = instance.get_run_by_id(outcome.run_id)
+        assert run is not None and LAUNCH_TAG in run.tags
