@@ -38,7 +38,8 @@ def _add_range_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _materialize(args: argparse.Namespace, mode: str) -> int:
-    from .runner import Runner, dagster_home, fail, tune_cli_process
+    from .execution import fail
+    from .runner import Runner, dagster_home, tune_cli_process
 
     try:
         settings = load_settings()

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import stream_stats_dagster
-from stream_stats_dagster.runner import partition_tags
+from stream_stats_dagster.execution import partition_tags
 
 PACKAGE = Path(stream_stats_dagster.__file__).resolve().parent
 
@@ -193,7 +193,8 @@ def test_a_cli_run_releases_each_output_once_it_is_stored(tmp_path):
     import dagster as dg
 
     from stream_stats_dagster.config import load_settings
-    from stream_stats_dagster.runner import _EXECUTING, LAUNCH_TAG, Runner
+    from stream_stats_dagster.execution import _EXECUTING, LAUNCH_TAG
+    from stream_stats_dagster.runner import Runner
     from stream_stats_dagster.storage.resource import StorageResource
 
     watched: list[weakref.ref] = []
