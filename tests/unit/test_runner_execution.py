@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import stream_stats_dagster
 from stream_stats_dagster.execution import partition_tags
 
@@ -227,3 +229,40 @@ def test_a_cli_run_releases_each_output_once_it_is_stored(tmp_path):
         assert _EXECUTING == {}  # the job's definitions are not held after the run
         run = instance.get_run_by_id(outcome.run_id)
         assert run is not None and LAUNCH_TAG in run.tags
+
+
+def test_a_signal_before_the_run_exists_ends_the_process_with_nothing_to_cancel(
+    tmp_path, monkeypatch, capsys
+):
+    """Between the launch and the run's creation there is no run to mark canceled: the
+    process still ends at once, with the signal's exit status, and says so."""
+    import os
+    import signal
+    import time
+
+    import dagster as dg
+
+    from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.execution import RunExecutor
+    from stream_stats_dagster.storage.resource import StorageResource
+
+    exits: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    said: list[str] = []
+    storage = StorageResource(local_dir=str(tmp_path / "data"))
+    with dg.instance_for_test() as instance:
+        executor = RunExecutor(
+            dg.Definitions(), load_settings({}), instance, storage, echo=said.append
+        )
+        with pytest.raises(SystemExit):
+            executor._interrupted(None, "raw 2025-03-02", signal.SIGINT, time.monotonic())
+        assert instance.get_runs() == []
+    assert exits == [128 + signal.SIGINT]
+    assert said and "CANCELED (interrupted by SIGINT)" in said[0]
+    assert "before its run was created" in said[0]
+    assert "interrupted by SIGINT; before its run was created" in capsys.readouterr().err
