@@ -372,3 +372,28 @@ def test_a_bad_stored_catalogue_fails_with_the_models_error() -> None:
     ):
         with pytest.raises(pydantic.ValidationError):
             mc._parse(bad)
+
+
+def test_only_timestamps_that_print_back_to_their_text_become_datetimes() -> None:
+    """A column becomes datetime64 only if every value prints back to exactly its text:
+    one value out of Stream's format, or out of range, keeps the whole column as text."""
+    from stream_stats_dagster.metadata_cache import _times, time_text
+
+    good = ["2024-02-29T23:59:59.999999Z", "0001-01-01T00:00:00.000000Z", None]
+    parsed = _times(good)
+    assert isinstance(parsed.dtype, pd.DatetimeTZDtype)
+    assert time_text(parsed) == good
+    for odd in [
+        "2025-02-29T00:00:00.000000Z",  # not a leap year
+        "2025-01-01T24:00:00.000000Z",  # hour 24
+        "2025-01-01T23:59:60.000000Z",  # leap second
+        "2025-13-01T00:00:00.000000Z",  # month 13
+        "2025-01-01 00:00:00.000000Z",  # a space for the T
+        "2025-01-01T00:00:00.000000+",  # no Z
+        "2025-01-01T00:00:00,000000Z",  # a comma for the dot
+        "2025-01-0１T00:00:00.000000Z",  # a full-width digit (not ASCII)
+        "+025-01-01T00:00:00.000000Z",
+    ]:
+        column = _times([good[0], odd])
+        assert column.dtype == object, odd
+        assert column.tolist() == [good[0], odd]
