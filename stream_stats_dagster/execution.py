@@ -130,8 +130,10 @@ class RunExecutor:
         echo: Callable[[str], None] = print,
         verbose: bool = False,
     ):
-        self.defs, self.settings, self.instance, self.storage = defs, settings, instance, storage
+        self.defs, self.instance = defs, instance
         self.echo, self.verbose = echo, verbose
+        # the operation-log records of a run that did not end by itself (reaped, interrupted)
+        self._record_failure = liveness.failure_recorder(instance, storage, settings)
 
     def run(
         self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
@@ -251,15 +253,10 @@ class RunExecutor:
             sys.stderr.flush()
             os._exit(128 + signum)
 
-    def _record_failure(self, run: dg.DagsterRun, message: str) -> int:
-        return liveness.failure_recorder(self.instance, self.storage, self.settings)(run, message)
-
     def reap(self) -> list[liveness.Reaped]:
         """Fail the runs of this instance whose process on this host is gone, and free their
         pool slots, so that no run waits for ever on a dead one."""
-        reaped = liveness.reap_dead_runs(
-            self.instance, liveness.failure_recorder(self.instance, self.storage, self.settings)
-        )
+        reaped = liveness.reap_dead_runs(self.instance, self._record_failure)
         for r in reaped:
             logged = f"{r.records} failure record(s) written"
             if r.error:

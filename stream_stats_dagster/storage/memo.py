@@ -31,8 +31,12 @@ class ParsedFiles:
         self._items: OrderedDict[tuple[str, str, str], tuple[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def _slot(store: ObjectStore, bucket: str, key: str) -> tuple[str, str, str]:
+        return store.describe(), bucket, key
+
     def remember(self, store: ObjectStore, bucket: str, key: str, etag: str, value: Any) -> None:
-        slot = (store.describe(), bucket, key)
+        slot = self._slot(store, bucket, key)
         with self._lock:
             self._items[slot] = (etag, value)
             self._items.move_to_end(slot)
@@ -40,7 +44,7 @@ class ParsedFiles:
                 self._items.popitem(last=False)
 
     def recall(self, store: ObjectStore, bucket: str, key: str, etag: str) -> Any | None:
-        slot = (store.describe(), bucket, key)
+        slot = self._slot(store, bucket, key)
         with self._lock:
             item = self._items.get(slot)
             if item is None or item[0] != etag:
@@ -55,7 +59,7 @@ class ParsedFiles:
         is now; None if there is no such object. A file read before is asked for its ETag
         first (a HEAD); one never read is fetched at once."""
         with self._lock:
-            known = (store.describe(), bucket, key) in self._items
+            known = self._slot(store, bucket, key) in self._items
         if known:
             etag = store.head(bucket, key)
             if etag is None:
