@@ -262,7 +262,7 @@ class RunExecutor:
             if r.error:
                 logged = f"failure record not written ({r.error})"
             self.echo(
-                f"  run {r.run_id[:8]} was left running, but {r.message}: marked failed, "
+                f"  run {r.run_id[:8]} was left unfinished, but {r.message}: marked failed, "
                 f"{logged}, its pool slots freed"
             )
         return reaped

@@ -27,6 +27,10 @@ HOST_TAG = "stream_stats/host"
 PID_TAG = "stream_stats/pid"
 PROCESS_START_TAG = "stream_stats/process_start"  # tells a reused pid from the run's process
 ACTIVE_STATUSES = [
+    # A CLI run is created, with its process's tags, seconds before it starts (a 7-day run
+    # first stores its planned events): killed then, it would stay NOT_STARTED for ever.
+    # Runs created elsewhere carry no process tags until they execute, so none is touched.
+    dg.DagsterRunStatus.NOT_STARTED,
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,

@@ -266,3 +266,33 @@ def test_a_signal_before_the_run_exists_ends_the_process_with_nothing_to_cancel(
     assert said and "CANCELED (interrupted by SIGINT)" in said[0]
     assert "before its run was created" in said[0]
     assert "interrupted by SIGINT; before its run was created" in capsys.readouterr().err
+
+
+def test_a_cli_run_killed_before_it_started_is_failed_by_the_next_reap():
+    """A run is created (tagged with its process) before it starts; a process killed in
+    between leaves it NOT_STARTED. The next reap fails it; one of a live process stays."""
+    import subprocess
+    import sys
+
+    import dagster as dg
+
+    from stream_stats_dagster import liveness
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = {**liveness.process_tags(), liveness.PID_TAG: str(child.pid)}
+    dead.pop(liveness.PROCESS_START_TAG, None)
+
+    @dg.asset
+    def an_asset() -> None:
+        pass
+
+    job = dg.Definitions(assets=[an_asset], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    with dg.instance_for_test() as inst:
+        gone = inst.create_run_for_job(job, tags=dead)
+        alive = inst.create_run_for_job(job, tags=liveness.process_tags())
+        assert gone.status == alive.status == dg.DagsterRunStatus.NOT_STARTED
+        reaped = liveness.reap_dead_runs(inst)
+        assert [r.run_id for r in reaped] == [gone.run_id]
+        assert inst.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert inst.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.NOT_STARTED
