@@ -1,12 +1,19 @@
-"""The operator's UI path: `dagster-webserver` + `dagster-daemon` on workspace.yaml, a backfill
-of `daily_stats_job` launched through GraphQL exactly as the UI's "Launch backfill" button
-sends it, and the files and operation log records it must leave behind.
+"""The operator's UI path: `dagster-webserver` + `dagster-daemon` on workspace.yaml, backfills
+launched through GraphQL exactly as the UI sends them, on an empty store, and the files,
+pages and operation log records they must leave behind.
 
-The UI (ui-core `LaunchAssetChoosePartitionsDialog.onLaunchAsBackfill`, for an asset job)
-posts `launchPartitionBackfill` with the job's partition set (`<job>_partition_set`), the
-job's asset keys and the chosen partition keys (`tests/support/backfills.py`). The simulator
-is served over HTTP by this process: the runs execute in processes the daemon's code server
-starts.
+- A job backfill: the UI's "Launch backfill" on `daily_stats_job` (ui-core
+  `LaunchAssetChoosePartitionsDialog.onLaunchAsBackfill`, for an asset job) posts
+  `launchPartitionBackfill` with the job's partition set (`<job>_partition_set`), the job's
+  asset keys and the chosen partition keys (`tests/support/backfills.py`).
+- An asset backfill: the same days chosen from the asset graph (issue: "Backfills that work
+  the first time").
+
+Both start four days after the start date (2025-03-01, top 300 videos), so their first run
+fetches the lead days its trends and windows read, and both must write the golden bytes that
+`stream-stats collect` writes for the same days. One webserver and daemon serve both: each
+backfill waits for the daemon's 30 s backfill loop. The simulator is served over HTTP by
+this process: the runs execute in processes the daemon's code server starts.
 """
 
 from __future__ import annotations
@@ -14,15 +21,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from stream_stats_dagster.defs.jobs import DAILY_JOB
-from stream_stats_dagster.files import ASSET_FILES
+from stream_stats_dagster.files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS, ROLLING_ASSETS
 from stream_stats_dagster.keys import rolling_pointer_key
-from tests.support.backfills import launch_job_backfill, wait_for_backfill
+from tests.golden.regenerate import FILES
+from tests.support.backfills import launch_asset_backfill, launch_job_backfill, wait_for_backfill
 from tests.support.dagster_services import dagster_services, processes_with_home
 from tests.support.pipeline import pipeline_env, simulator_server
 
@@ -32,18 +42,32 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Using variable_values:DeprecationWarning"),
 ]
 
-FIRST, LAST = dt.date(2025, 3, 1), dt.date(2025, 3, 11)  # from the start date: trends complete
-DAYS = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range((LAST - FIRST).days + 1)]
+
+def days(first: str, last: str) -> list[str]:
+    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+JOB_DAYS = days("2025-03-05", "2025-03-15")  # two runs: 03-05..11 and 03-12..15
+JOB_LEAD = days("2025-03-01", "2025-03-04")  # 03-05's window, from the start date
+ASSET_DAYS = days("2025-03-08", "2025-03-10")
+ASSET_LEAD = days("2025-03-02", "2025-03-07")
 MAX_PARTITIONS_PER_RUN = 7  # BackfillPolicy.multi_run(7) of the daily assets
-BACKFILL_TIMEOUT = 240.0
+BACKFILL_TIMEOUT = 300.0
 STATS_BUCKET, LOG_BUCKET = "points-system-bucket", "logs-bucket"
 
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     with simulator_server() as (_, base_url):
-        # Schedules and sensors stopped (STREAM_STATS_AUTOMATION): only the backfill runs.
-        yield pipeline_env(monkeypatch, tmp_path, base_url, STREAM_STATS_AUTOMATION="stopped")
+        # Schedules and sensors stopped (STREAM_STATS_AUTOMATION): only the backfills run.
+        yield pipeline_env(
+            monkeypatch,
+            tmp_path,
+            base_url,
+            STREAM_STATS_AUTOMATION="stopped",
+            STREAM_STATS_TOP_VIDEOS="300",
+        )
 
 
 def run_tags(run: dict) -> dict[str, str]:
@@ -54,40 +78,61 @@ def partitions_of(run: dict) -> list[str]:
     tags = run_tags(run)
     if "dagster/partition" in tags:
         return [tags["dagster/partition"]]
-    start = dt.date.fromisoformat(tags["dagster/asset_partition_range_start"])
-    end = dt.date.fromisoformat(tags["dagster/asset_partition_range_end"])
-    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    return days(
+        tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
+    )
 
 
-def test_backfill_of_eleven_days_from_the_ui(env, tmp_path):
-    root = Path(env["STREAM_STATS_LOCAL_DIR"])
-    with dagster_services(os.environ, tmp_path / "dagster_home") as services:
-        print(f"services ready: {services.timings}")
-        # webserver, daemon and their code servers: what the exit check finds gone
-        assert len(processes_with_home(services.home)) >= 4
-        started = time.monotonic()
-        backfill_id = launch_job_backfill(services, DAILY_JOB, DAYS)
-        backfill = wait_for_backfill(services, backfill_id, BACKFILL_TIMEOUT)
-        elapsed = time.monotonic() - started
-        runs = backfill["runs"]
-        print(
-            f"backfill {backfill_id}: {backfill['status']} in {elapsed:.1f} s, {len(runs)} run(s)"
-        )
-        failed = [r for r in runs if r["status"] != "SUCCESS"]
-        assert backfill["status"] == "COMPLETED_SUCCESS" and not failed, (
-            f"{backfill}\n{services.logs()}"
-        )
+def golden_files_written(root: Path, covered: list[str]) -> list[str]:
+    """Keys of golden files of the days a backfill wrote (`covered`: its days and lead days)
+    that it wrote with other bytes or not at all. The week is not in a daily backfill."""
+    wrong = []
+    base = root / STATS_BUCKET / "stream-stats"
+    for path in sorted(FILES.rglob("*.json")):
+        key = str(path.relative_to(FILES))
+        if key.startswith("weekly/") or not any(day in key for day in covered):
+            continue
+        target = base / key
+        if not target.is_file() or target.read_bytes() != path.read_bytes():
+            wrong.append(key)
+    return wrong
 
+
+def day_pages(home: Path, asset: str) -> dict[str, dict]:
+    """The latest materialization metadata of each partition of an asset."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+        pages: dict[str, dict] = {}
+        for record in records:  # newest first
+            event = record.asset_materialization
+            pages.setdefault(event.partition, {k: v.value for k, v in event.metadata.items()})
+        return pages
+
+
+def backfill_succeeded(services, backfill_id: str) -> dict:
+    started = time.monotonic()
+    backfill = wait_for_backfill(services, backfill_id, BACKFILL_TIMEOUT)
+    print(f"backfill {backfill_id}: {backfill['status']} in {time.monotonic() - started:.1f} s")
+    failed = [r for r in backfill["runs"] if r["status"] != "SUCCESS"]
+    assert backfill["status"] == "COMPLETED_SUCCESS" and not failed, (
+        f"{backfill}\n{services.logs()}"
+    )
+    return backfill
+
+
+def check_job_backfill(backfill: dict, backfill_id: str, root: Path) -> None:
+    """What the UI's job backfill of JOB_DAYS leaves: its runs, files and log records."""
+    runs = backfill["runs"]
     # a job backfill (not a pure asset backfill) of the job's partition set
     assert backfill["isAssetBackfill"] is False
     assert backfill["partitionSetName"] == f"{DAILY_JOB}_partition_set"
-    assert backfill["numPartitions"] == len(DAYS)
+    assert backfill["numPartitions"] == len(JOB_DAYS)
     # batched by the backfill policy: ranges of at most 7 days, each day exactly once
     assert runs and all(r["jobName"] == DAILY_JOB for r in runs)
     covered = [day for run in runs for day in partitions_of(run)]
     assert all(len(partitions_of(r)) <= MAX_PARTITIONS_PER_RUN for r in runs)
-    assert sorted(covered) == DAYS, covered
-    expected_runs = -(-len(DAYS) // MAX_PARTITIONS_PER_RUN)
+    assert sorted(covered) == JOB_DAYS, covered
+    expected_runs = -(-len(JOB_DAYS) // MAX_PARTITIONS_PER_RUN)
     assert len(runs) == expected_runs, [partitions_of(r) for r in runs]
     assert all(run_tags(r).get("dagster/backfill") == backfill_id for r in runs)
     assert all(len(r["assetSelection"]) == 12 for r in runs)  # raw + daily + rolling
@@ -96,20 +141,20 @@ def test_backfill_of_eleven_days_from_the_ui(env, tmp_path):
     stats = root / STATS_BUCKET
     missing = [
         spec.key(day)
-        for day in DAYS
+        for day in JOB_DAYS
         for spec in ASSET_FILES.values()
         if spec.layout != "weekly" and not (stats / spec.key(day)).is_file()
     ]
     assert not missing, missing
     for name in ("creators", "countries", "summary"):
         pointer = json.loads((stats / rolling_pointer_key(name)).read_text())
-        assert pointer["endDate"] == DAYS[-1], name
-    summary = json.loads((stats / ASSET_FILES["summary"].key(DAYS[-1])).read_text())
-    assert [t["date"] for t in summary["dailyTrend"]] == DAYS[-7:]
+        assert pointer["endDate"] == JOB_DAYS[-1], name
+    summary = json.loads((stats / ASSET_FILES["summary"].key(JOB_DAYS[-1])).read_text())
+    assert [t["date"] for t in summary["dailyTrend"]] == JOB_DAYS[-7:]
 
     # one successful collectDailyStats record per day, written by the backfill's run(s)
     run_ids = {r["runId"] for r in runs}
-    for day in DAYS:
+    for day in JOB_DAYS:
         folder = root / LOG_BUCKET / "stream-stats" / day[:7] / day
         records = [json.loads(p.read_text()) for p in folder.glob("collectDailyStats-*.json")]
         assert len(records) == 1, (day, records)
@@ -117,3 +162,33 @@ def test_backfill_of_eleven_days_from_the_ui(env, tmp_path):
         assert record["success"] is True and record["error"] is None, record
         assert record["date"] == day and record["runId"] in run_ids
         assert record["details"]["totalMinutesViewed"] is not None
+
+
+def test_job_and_asset_backfills_from_the_ui_on_an_empty_store(env, tmp_path):
+    root = Path(env["STREAM_STATS_LOCAL_DIR"])
+    home = tmp_path / "dagster_home"
+    with dagster_services(os.environ, home) as services:
+        print(f"services ready: {services.timings}")
+        # webserver, daemon and their code servers: what the exit check finds gone
+        assert len(processes_with_home(services.home)) >= 4
+
+        backfill_id = launch_job_backfill(services, DAILY_JOB, JOB_DAYS)
+        check_job_backfill(backfill_succeeded(services, backfill_id), backfill_id, root)
+        assert golden_files_written(root, [*JOB_LEAD, *JOB_DAYS]) == [], "job backfill"
+        # the lead days are recorded as materializations of the raw assets
+        assert set(JOB_LEAD) <= set(day_pages(home, "raw_creator_minutes"))
+
+        shutil.rmtree(root)  # an empty store again
+        assets = [*RAW_ASSETS, *DAILY_ASSETS, *ROLLING_ASSETS]
+        backfill_succeeded(services, launch_asset_backfill(services, assets, ASSET_DAYS))
+        assert golden_files_written(root, [*ASSET_LEAD, *ASSET_DAYS]) == [], "asset backfill"
+
+    assert set(ASSET_LEAD) <= set(day_pages(home, "raw_creator_minutes"))
+    # each day's page shows that day's numbers, equal to its file
+    creators, summaries = day_pages(home, "creators"), day_pages(home, "summary")
+    for day in ASSET_DAYS:
+        doc = json.loads((root / STATS_BUCKET / ASSET_FILES["creators"].key(day)).read_bytes())
+        assert creators[day]["creators"] == len(doc["creators"]), day
+        summary = json.loads((root / STATS_BUCKET / ASSET_FILES["summary"].key(day)).read_bytes())
+        assert summaries[day]["total minutes"] == summary["totalMinutesViewed"], day
+        assert summaries[day]["total views"] == summary["totalViewCount"], day
