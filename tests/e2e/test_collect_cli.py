@@ -10,7 +10,7 @@ import pytest
 
 from stream_stats_dagster import cli
 from stream_stats_dagster.files import ASSET_FILES
-from stream_stats_dagster.keys import INDEX_KEY, oplog_key
+from stream_stats_dagster.keys import oplog_key
 from tests.support.pipeline import stored_files
 
 DAY = "2025-03-11"
@@ -61,19 +61,6 @@ def test_recollecting_a_day_changes_no_byte(env):
     before = stored_files(data_root(env))
     assert cli.main(["collect", "--date", DAY]) == 0
     assert stored_files(data_root(env)) == before
-
-
-def test_rebuild_is_byte_identical_without_the_api(env, monkeypatch, tmp_path):
-    assert cli.main(["collect", "--from", "2025-03-03", "--to", "2025-03-11"]) == 0
-    before = stored_files(data_root(env))
-    derived = {k: v for k, v in before.items() if "/raw/" not in k and k != INDEX_KEY}
-    for key in [*derived, INDEX_KEY]:
-        (data_root(env) / "points-system-bucket" / key).unlink()
-    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9/client/v4")  # nothing there
-    assert cli.main(["rebuild", "--from", "2025-03-03", "--to", "2025-03-11"]) == 0
-    after = stored_files(data_root(env))
-    assert {k: after.get(k) for k in derived} == derived
-    assert "stream-stats/weekly/2025-03/2025-10-summary.json" in after
 
 
 @pytest.mark.parametrize(

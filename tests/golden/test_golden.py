@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from stream_stats_dagster.files import ASSET_FILES, RAW_ASSETS
+from stream_stats_dagster.keys import INDEX_KEY
 from stream_stats_dagster.reports import daily, windows
 from tests.golden.regenerate import FILES, FIRST, LAST, golden_keys
-from tests.support.pipeline import pipeline_env, simulator_server
+from tests.support.pipeline import pipeline_env, simulator_server, stored_files
 
 HERE = Path(__file__).resolve().parent
 START = dt.date.fromisoformat(FIRST)
@@ -82,8 +83,10 @@ def test_reports_from_the_raw_extracts_are_the_golden_bytes():
 
 
 @pytest.mark.e2e
-def test_collect_writes_the_golden_files(monkeypatch, tmp_path):
-    """The whole path: simulator over HTTP -> client -> frames -> IO manager -> files."""
+def test_collect_and_rebuild_write_the_golden_files(monkeypatch, tmp_path):
+    """The whole path: simulator over HTTP -> client -> frames -> IO manager -> files. Then
+    `rebuild` without the API (nothing listens at its address) writes every derived file
+    again from the raw extracts alone, byte for byte, the week included."""
     with simulator_server() as (_, base_url):
         env = pipeline_env(
             monkeypatch,
@@ -92,12 +95,32 @@ def test_collect_writes_the_golden_files(monkeypatch, tmp_path):
             STREAM_STATS_START_DATE=FIRST,
             STREAM_STATS_TOP_VIDEOS="300",
         )
-        cmd = [sys.executable, "-m", "stream_stats_dagster.cli", "collect"]
-        done = subprocess.run(
-            [*cmd, "--from", FIRST, "--to", LAST], capture_output=True, text=True, timeout=600
-        )
-    assert done.returncode == 0, done.stdout + done.stderr
+        collected = stream_stats("collect")
     root = Path(env["STREAM_STATS_LOCAL_DIR"])
+    assert_golden(root)
+
+    before = stored_files(root)
+    derived = {k: v for k, v in before.items() if "/raw/" not in k}
+    assert INDEX_KEY in derived and any("/weekly/" in k for k in derived), collected
+    for key in derived:
+        (root / "points-system-bucket" / key).unlink()
+    monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9/client/v4")
+    stream_stats("rebuild")
+    assert stored_files(root) == before
+    assert_golden(root)
+
+
+def stream_stats(command: str) -> str:
+    """`stream-stats <command>` of the golden days in a process of its own: its output."""
+    argv = [sys.executable, "-m", "stream_stats_dagster.cli", command]
+    done = subprocess.run(
+        [*argv, "--from", FIRST, "--to", LAST], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def assert_golden(root: Path) -> None:
     keys = golden_keys(root)
     assert keys == sorted(str(p.relative_to(FILES)) for p in FILES.rglob("*.json"))
     base = root / "points-system-bucket" / "stream-stats"
