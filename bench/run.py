@@ -243,6 +243,8 @@ def plan(day: dt.date, backfill_days: int) -> dict[str, Case]:
     return {c.name: c for c in cases}
 
 
+WARM_CASE = "day-warm-local"  # the warm-day goals' case; bench.alone runs beside it
+
 DEFAULT_CASES = (
     "day-cold",
     "day-warm",
@@ -259,6 +261,7 @@ class Bench:
         self.work = Path(tempfile.mkdtemp(prefix="stream-stats-bench-"))
         self.s3: S3Server | None = None
         self.results: list[dict[str, Any]] = []
+        self.alone: dict[str, Any] | None = None  # bench.alone, beside WARM_CASE
         self.stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.template: Path | None = None
         # group -> (key -> md5 of the floor's stats bucket, its index.json), kept for the
@@ -484,6 +487,30 @@ class Bench:
         self.print_case(result)
         return result
 
+    def run_alone(self, case: Case) -> dict[str, Any]:
+        """`bench.alone` on a copy of the instance the case's Dagster path just used: the
+        same job shape with no work, right after the product and the floor ran."""
+        home = self.work / f"dagster-home-{case.name}-alone"
+        shutil.copytree(self.dagster_home(case, "dagster"), home)
+        env = {
+            **self.base_env(),
+            **self.storage_env(case.group, "dagster", case.storage),
+            "STREAM_STATS_START_DATE": case.start.isoformat(),
+            "DAGSTER_HOME": str(home),
+        }
+        label = f"{case.name}-alone"
+        print(f"  {label}: the same job with no work ...", flush=True)
+        result = self.spawn("bench.alone", case.argv, env, label, None)
+        result.update(case=case.name, path="alone")
+        print(
+            f"    in-run {result.get('in_run_s') or float('nan'):.1f} s, process "
+            f"{result['process_s']:.1f} s, RSS {result.get('maxrss_mb') or float('nan'):.0f} MB, "
+            f"{result.get('dagster_events')} Dagster events",
+            flush=True,
+        )
+        shutil.rmtree(home, ignore_errors=True)
+        return result
+
     def add_simulator_results(self, result: dict[str, Any], sim: Any, case: Case, path: str):
         """The case's identity and what the simulator saw: counts, busy time, 5-minute peaks
         and the minimum time Cloudflare's budgets would impose."""
@@ -596,6 +623,8 @@ class Bench:
         for case in group.cases:
             for path in PATHS:
                 self.results.append(self.run_case(case, path))
+            if case.name == WARM_CASE:
+                self.alone = self.run_alone(case)
         if self.keep_floor_snapshots and group.storage == "s3":
             assert self.s3 is not None
             stats, _ = self.buckets(group.name, "floor")
@@ -755,7 +784,7 @@ class Bench:
         }
 
     def report(self) -> None:
-        text = render(self.results, self.machine())
+        text = render(self.results, self.machine(), self.alone)
         print("\n" + text)
         out = Path(self.args.out) if self.args.out else RESULTS / f"{self.stamp}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -763,7 +792,8 @@ class Bench:
             "machine": self.machine(),
             "args": {k: str(v) for k, v in vars(self.args).items()},
             "cases": self.results,
-            "goals": goals(self.results),
+            "alone": self.alone,
+            "goals": goals(self.results, self.alone),
             "markdown": text,
         }
         out.write_text(json.dumps(payload, indent=2, default=str))
@@ -855,7 +885,9 @@ def _s3_cell(r: dict[str, Any]) -> str:
     return " / ".join(str(s3.get(m, 0)) for m in ("GET", "HEAD", "PUT"))
 
 
-def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
+def render(
+    results: list[dict[str, Any]], machine: dict[str, Any], alone: dict[str, Any] | None = None
+) -> str:
     lines = [
         f"Machine: {machine['platform']}, Python {machine['python']}, {machine['cpus']} CPUs, "
         f"{machine['memory_gb']} GB RAM. Simulator latency {machine['latency_s'] * 1000:.0f} ms "
@@ -1005,16 +1037,17 @@ def render(results: list[dict[str, Any]], machine: dict[str, Any]) -> str:
             "have waited.",
         ]
     lines += ["", "Goals:", ""]
-    for g in goals(results):
-        lines.append(
-            f"- {'PASS' if g['pass'] else 'FAIL' if g['pass'] is False else 'n/a '} "
-            f"{g['goal']}: {g['measured']}"
-        )
+    for g in goals(results, alone):
+        verdict = "PASS" if g["pass"] else "FAIL" if g["pass"] is False else g.get("label", "n/a ")
+        lines.append(f"- {verdict} {g['goal']}: {g['measured']}")
     return "\n".join(lines)
 
 
-def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Issue 11's targets (seed scale, 300 ms latency, product and floor in one run)."""
+def goals(
+    results: list[dict[str, Any]], alone: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Issue 11's targets (seed scale, 300 ms latency, product and floor in one run), and
+    beside the warm day's, what Dagster alone costs for the same job (`bench.alone`)."""
     by = {(r["case"], r["path"]): r for r in results}
     out: list[dict[str, Any]] = []
 
@@ -1036,10 +1069,25 @@ def goals(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "pass": d[key] <= most,
         }
 
-    warm = "day-warm-local"
+    warm = WARM_CASE
     out.append(_goal("warm day (local dir), whole process ≤ 2× floor", ratio(warm, "process_s"), 2))
     out.append(_goal("warm day (local dir), in-run ≤ 1.5× floor", ratio(warm, "in_run_s"), 1.5))
     out.append(limit(warm, "maxrss_mb", "warm day (local dir), peak RSS ≤ 200 MiB", 200, "MiB"))
+    floor = by.get((warm, "floor"))
+    if alone and floor and not alone.get("failed"):
+        out.append(
+            {
+                "goal": "for reference, Dagster alone (the warm day's job with no work in it, "
+                "bench/alone.py)",
+                "measured": f"in-run {alone['in_run_s']:.1f} s "
+                f"({alone['in_run_s'] / floor['in_run_s']:.2f}× floor), whole process "
+                f"{alone['process_s']:.1f} s ({alone['process_s'] / floor['process_s']:.2f}× "
+                f"floor), peak RSS {alone['maxrss_mb']:.0f} MiB, "
+                f"{alone['dagster_events']} Dagster events",
+                "pass": None,
+                "label": "info",
+            }
+        )
     out.append(
         limit("days-7-local", "maxrss_mb", "7-day run (local dir), peak RSS ≤ 400 MiB", 400, "MiB")
     )
