@@ -17,6 +17,7 @@ for the product's in-run time; its process time adds the imports and the definit
 
 from __future__ import annotations
 
+import gc
 import inspect
 import json
 import sys
@@ -128,9 +129,12 @@ def alone_job() -> dg.JobDefinition:
 
 
 def prepare(spec: dict[str, Any]) -> dict[str, Any]:
-    """The definitions (as the product's `prepare` imports them), before the timer starts."""
+    """The definitions (as the product's `prepare` imports them), before the timer starts,
+    and the heap frozen after them as the product's CLI freezes it
+    (`runner.tune_cli_process`), so that both processes exit alike."""
     global _DEFINITIONS
     _DEFINITIONS = alone_definitions()
+    gc.freeze()
     return {"day": spec["argv"][spec["argv"].index("--date") + 1]}
 
 
