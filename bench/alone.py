@@ -96,7 +96,10 @@ def alone_assets(job: dg.JobDefinition) -> list[dg.AssetsDefinition]:
                 ins={_arg(k): dg.AssetIn(k) for k in inputs},
                 check_specs=[
                     dg.AssetCheckSpec(
-                        s.name, asset=s.asset_key, blocking=True, partitions_def=s.partitions_def
+                        s.name,
+                        asset=s.asset_key,
+                        blocking=s.blocking,
+                        partitions_def=s.partitions_def,
                     )
                     for s in checks
                 ],
