@@ -53,16 +53,29 @@ def step_shapes(job: dg.JobDefinition) -> list[tuple[dg.AssetsDefinition, list[d
     return list(steps.values())
 
 
-def _no_work(name: str, inputs: list[dg.AssetKey], body: Callable[..., Iterator]) -> Callable:
-    """`body` with the signature Dagster reads inputs from: (context, <one per input>)."""
+def _no_work(assets_def: dg.AssetsDefinition, inputs: list[dg.AssetKey]) -> Callable:
+    """The step's compute without its work: one check evaluation per check of the step's
+    partition, one `Output` per asset. Its signature is what Dagster reads the inputs from:
+    (context, <one argument per input>)."""
+    keys, checks = sorted(assets_def.keys), list(assets_def.check_specs)
 
     def compute(context: dg.AssetExecutionContext, **_inputs: Any) -> Iterator:
-        yield from body(context)
+        for spec in checks:
+            context.log_event(
+                dg.AssetCheckEvaluation(
+                    asset_key=spec.asset_key,
+                    check_name=spec.name,
+                    passed=True,
+                    partition=context.partition_key,
+                )
+            )
+        for key in keys:
+            yield dg.Output(None, output_name=_arg(key))
 
     params = [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     params += [inspect.Parameter(_arg(k), inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in inputs]
     compute.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    compute.__name__ = name
+    compute.__name__ = assets_def.op.name
     return compute
 
 
@@ -72,42 +85,22 @@ def _arg(key: dg.AssetKey) -> str:
 
 def alone_assets(job: dg.JobDefinition) -> list[dg.AssetsDefinition]:
     """The job's steps again, with the same outputs, checks and inputs, and no work."""
-    out = []
-    for assets_def, inputs in step_shapes(job):
-        keys, checks = sorted(assets_def.keys), list(assets_def.check_specs)
-
-        def body(context: dg.AssetExecutionContext, keys=keys, checks=checks) -> Iterator:
-            for spec in checks:
-                context.log_event(
-                    dg.AssetCheckEvaluation(
-                        asset_key=spec.asset_key,
-                        check_name=spec.name,
-                        passed=True,
-                        partition=context.partition_key,
-                    )
+    return [
+        dg.multi_asset(
+            name=assets_def.op.name,
+            outs={_arg(k): dg.AssetOut(key=k) for k in sorted(assets_def.keys)},
+            ins={_arg(k): dg.AssetIn(k) for k in inputs},
+            check_specs=[
+                dg.AssetCheckSpec(
+                    s.name, asset=s.asset_key, blocking=s.blocking, partitions_def=s.partitions_def
                 )
-            for key in keys:
-                yield dg.Output(None, output_name=_arg(key))
-
-        out.append(
-            dg.multi_asset(
-                name=assets_def.op.name,
-                outs={_arg(k): dg.AssetOut(key=k) for k in keys},
-                ins={_arg(k): dg.AssetIn(k) for k in inputs},
-                check_specs=[
-                    dg.AssetCheckSpec(
-                        s.name,
-                        asset=s.asset_key,
-                        blocking=s.blocking,
-                        partitions_def=s.partitions_def,
-                    )
-                    for s in checks
-                ],
-                partitions_def=assets_def.partitions_def,
-                can_subset=assets_def.can_subset,
-            )(_no_work(assets_def.op.name, inputs, body))
-        )
-    return out
+                for s in assets_def.check_specs
+            ],
+            partitions_def=assets_def.partitions_def,
+            can_subset=assets_def.can_subset,
+        )(_no_work(assets_def, inputs))
+        for assets_def, inputs in step_shapes(job)
+    ]
 
 
 def alone_definitions() -> dg.Definitions:
