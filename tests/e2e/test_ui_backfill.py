@@ -28,6 +28,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from stream_stats_dagster.dates import days_between
 from stream_stats_dagster.defs.jobs import DAILY_JOB
 from stream_stats_dagster.files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS, ROLLING_ASSETS
 from stream_stats_dagster.keys import rolling_pointer_key
@@ -44,8 +45,8 @@ pytestmark = [
 
 
 def days(first: str, last: str) -> list[str]:
-    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    return [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    span = days_between(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    return [day.isoformat() for day in span]
 
 
 JOB_DAYS = days("2025-03-05", "2025-03-15")  # two runs: 03-05..11 and 03-12..15
