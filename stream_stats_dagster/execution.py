@@ -23,7 +23,7 @@ import dagster as dg
 
 from . import liveness
 from .config import Settings
-from .storage.io_manager import bad_file_named
+from .defs.publishing import failed_partitions
 from .storage.resource import StorageResource
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -55,7 +55,9 @@ class RunOutcome:
     seconds: float
     run_id: str
     error: str | None = None
-    bad_file: tuple[str, str] | None = None  # (asset, day) of a stored file that is invalid
+    # the days that failed on their own while the others published (None: the run failed
+    # as a whole, or did not fail)
+    failed_days: list[str] | None = None
 
 
 def partition_tags(keys: Sequence[str]) -> dict[str, str]:
@@ -89,17 +91,18 @@ def step_error(result: dg.JobExecutionResult) -> str:
     return "run failed"
 
 
-def bad_stored_file(result: dg.JobExecutionResult) -> tuple[str, str] | None:
-    """(asset, day) of the invalid stored file a step failed on, if that is why it failed."""
+def failed_days(result: dg.JobExecutionResult) -> list[str] | None:
+    """The days that failed on their own, when every failed step failed only some days
+    (a report step publishes the days that passed), or None when a step failed as a whole."""
+    days: set[str] = set()
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data:
-            error = event.step_failure_data.error
-            while error is not None:
-                bad = bad_file_named(error.message)
-                if bad:
-                    return bad
-                error = error.cause
-    return None
+            data = event.step_failure_data.user_failure_data
+            named = failed_partitions(data.metadata if data else None)
+            if named is None:
+                return None
+            days.update(named)
+    return sorted(days)
 
 
 def hook_error(result: dg.JobExecutionResult) -> str | None:
@@ -149,8 +152,8 @@ class RunExecutor:
             result = self._execute(launch, job_name, keys, assets, label, started)
         seconds = time.monotonic() - started
         error = step_error(result) if not result.success else hook_error(result)
-        bad = bad_stored_file(result) if not result.success else None
-        outcome = RunOutcome(label, error is None, seconds, result.run_id, error, bad)
+        days = failed_days(result) if not result.success else None
+        outcome = RunOutcome(label, error is None, seconds, result.run_id, error, days)
         status = "ok" if outcome.success else f"FAILED ({error})"
         self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
         return outcome

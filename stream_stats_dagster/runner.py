@@ -25,7 +25,6 @@ from .files import ASSET_FILES, COST_FILES, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
 from .reports.costs import WINDOW_DAYS
 from .storage.base import StorageError
-from .storage.io_manager import readers_of
 
 WEEKS_PER_RUN = 4
 REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
@@ -207,35 +206,17 @@ class Runner:
         return self.report
 
     def _run_days(self, job_name: str, days: Sequence[dt.date], label: str) -> set[str] | None:
-        """Run `days` in chunks; returns the days that failed, or None if a run failed for
-        another reason than an invalid stored file (nothing more should run then).
-
-        A multi-day step cannot partly succeed (Dagster #21072): when a run fails on an
-        invalid stored file, the days of its chunk that do not read that file run again as
-        runs of their own, and later chunks still run."""
+        """Run `days` in chunks; returns the days that failed, or None if a run failed as a
+        whole (nothing more should run then). A run whose report steps failed some days
+        published the others (see `defs/publishing.py`): later chunks still run."""
         failed: set[str] = set()
         for chunk in chunks(days):
             outcome = self.run(job_name, _keys(chunk), label.format(_span(chunk)))
             if outcome.success:
                 continue
-            if outcome.bad_file is None:
+            if outcome.failed_days is None:
                 return None
-            asset, day = outcome.bad_file
-            readers = set(readers_of(asset, day, _keys(chunk)))
-            if not readers:  # a file none of these days should read: nothing to split
-                failed |= set(_keys(chunk))
-                continue
-            failed |= readers
-            others = [d for d in chunk if d.isoformat() not in readers]
-            if others:
-                self.echo(
-                    f"  {len(others)} day(s) of {_span(chunk)} do not read the {asset} file "
-                    f"of {day}: running them on their own"
-                )
-                more = self._run_days(job_name, others, label)
-                if more is None:
-                    return None
-                failed |= more
+            failed |= set(outcome.failed_days)
         return failed
 
     def _missing_raw(self, first: dt.date, last: dt.date) -> list[dt.date]:

@@ -1,13 +1,13 @@
 """Asset checks (seed 001): parts add up to totals, no duplicate keys, no negative values,
-complete series, lists in order. Run in-step on the documents just built, one Dagster check
-per (asset, rule), evaluated per partition: a step of seven days records seven evaluations
-of each check, so each day's page shows its own results. A failing check fails the step
-after its files are written (blocking: nothing downstream is built from it).
+complete series, lists in order. Run in-step on the documents just built, before anything
+is written: one Dagster check per (asset, rule), evaluated per partition (a step of seven
+days records seven evaluations of each check), and a day whose checks fail is not published
+(`publishing.check_then_publish`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
@@ -63,52 +63,21 @@ def _describe(name: str) -> str:
     check = SINGLE_DOCUMENT_CHECKS.get(name)
     if check is None:
         return "Creators and countries add up to the summary's totals (__null__ included)."
-    return (check.__doc__ or name).strip().splitlines()[0]
+    # the whole docstring (its first line alone stops mid-sentence), on one line
+    return " ".join((check.__doc__ or name).split())
 
 
-def record_checks(
-    context: dg.AssetExecutionContext,
-    asset: str,
-    docs: Mapping[str, Document],
-    cross: Mapping[str, c.CheckResult] | None = None,
-) -> list[str]:
-    """Evaluate every check of `asset` on each partition's document and record one
-    evaluation per (check, partition); return the failures as `check (day): problem`.
-
-    `cross` holds each partition's result of the check across documents (`ADDS_UP`). An
-    `AssetCheckResult` would record one evaluation for the whole run, without a partition
-    (a 7-day step would show one row, on no day): hence `AssetCheckEvaluation` events.
-    """
-    failures = []
-    for partition_key, doc in sorted(docs.items()):
-        for name in CHECKS[asset]:
-            if name == ADDS_UP and cross:
-                result = cross[partition_key]
-            else:
-                result = SINGLE_DOCUMENT_CHECKS[name](doc)
-            context.log_event(
-                dg.AssetCheckEvaluation(
-                    asset_key=dg.AssetKey(asset),
-                    check_name=name,
-                    passed=result.passed,
-                    partition=partition_key,
-                    description=result.description,
-                    metadata={k: _metadata_value(v) for k, v in result.metadata.items()},
-                    severity=dg.AssetCheckSeverity.ERROR,
-                    blocking=True,
-                )
-            )
-            if not result.passed:
-                failures.append(f"{asset} {name} ({partition_key}): {result.description}")
-    return failures
-
-
-def _metadata_value(value: object) -> object:
-    return dg.MetadataValue.json(value) if isinstance(value, list | dict) else value
-
-
-def fail_on_checks(failures: Sequence[str]) -> None:
-    """Fail the step in one line if any check failed (after its files were written)."""
-    if failures:
-        more = f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""
-        raise dg.Failure(description=f"check failed: {failures[0]}{more}", allow_retries=False)
+def evaluate(
+    asset: str, doc: Document, cross: c.CheckResult | None = None
+) -> dict[str, c.CheckResult]:
+    """Every check of `asset` on one partition's document; `cross` is that partition's result
+    of the check across documents (`ADDS_UP`)."""
+    results = {}
+    for name in CHECKS[asset]:
+        if name == ADDS_UP:
+            if cross is None:
+                continue  # its other documents were not built (a subset step)
+            results[name] = cross
+        else:
+            results[name] = SINGLE_DOCUMENT_CHECKS[name](doc)
+    return results

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import dagster as dg
 import pandas as pd
 
 from ..cloudflare.errors import CloudflareError
 from ..dates import BadDateError
+from ..documents import BadStoredFile, Loaded, read_documents
 from ..facts import RawExtract
 from ..files import ASSET_FILES
 from ..reports.daily import MissingMetadataError
 from ..reports.rules import MissingDaysError
 from ..storage.base import StorageError
-from ..storage.io_manager import read_documents
 from ..storage.resource import StorageResource
 
 PREVIEW_ROWS = 10
@@ -65,42 +65,98 @@ def selected(context: dg.AssetExecutionContext) -> set[str]:
     return {key.path[-1] for key in context.selected_asset_keys}
 
 
+LEAD_DAYS = 6
+"""The days before a report day that its 7-day trend or window reads (d-6..d-1)."""
+
+
+def lead_days(first: dt.date) -> list[dt.date]:
+    return [first - dt.timedelta(days=n) for n in range(LEAD_DAYS, 0, -1)]
+
+
 def frames(extracts: Mapping[str, RawExtract]) -> dict[dt.date, pd.DataFrame]:
     """`{day: rows}` of the raw extracts an input loaded (only the days that exist)."""
     return {dt.date.fromisoformat(k): e.rows for k, e in extracts.items()}
 
 
-def with_lead_days(
-    storage: StorageResource,
-    asset: str,
-    loaded: Mapping[str, RawExtract],
-    days: Sequence[dt.date],
-) -> dict[dt.date, pd.DataFrame]:
-    """`{day: rows}` of a raw asset for the run's days (its input) and the six days before
-    the first one, read from storage (the days that exist).
+class RawInputs:
+    """A report step's raw extracts: each raw asset's rows by day (the run's days, loaded as
+    inputs, and for 7-day reports the six days before them, read from storage), and the
+    stored files among them that are not valid.
 
-    The 7-day trends and windows read those lead days directly rather than through a 7-day
-    partition mapping: with a mapping, an asset backfill of a range would also target the
-    six days after it. `raw_extract` fetches any lead day that is not stored yet.
+    `reads` of a step says which raw days each of its days reads, so that a missing day is
+    named before any work and an unreadable file fails only the days that read it.
     """
-    first = min(days)
-    lead = [(first - dt.timedelta(days=n)).isoformat() for n in range(6, 0, -1)]
-    wanted = [k for k in lead if k not in loaded]
-    store, bucket = storage.get_store(), storage.stats_bucket
-    stored = read_documents(store, bucket, ASSET_FILES[asset], wanted) if wanted else {}
-    return frames({**stored, **loaded})  # type: ignore[dict-item]
+
+    def __init__(
+        self,
+        storage: StorageResource,
+        loaded: Mapping[str, Loaded],
+        days: Sequence[dt.date],
+        start_date: dt.date,
+        *,
+        lead: bool = True,
+    ):
+        self.start_date = start_date
+        self.rows: dict[str, dict[dt.date, pd.DataFrame]] = {}
+        self.unreadable: dict[tuple[str, dt.date], BadStoredFile] = {}
+        wanted = [d.isoformat() for d in lead_days(min(days))] if lead else []
+        store, bucket = storage.get_store(), storage.stats_bucket
+        for asset, extracts in loaded.items():
+            missing = [k for k in wanted if k not in extracts and k not in extracts.unreadable]
+            stored = (
+                read_documents(store, bucket, ASSET_FILES[asset], missing, tolerant=True)
+                if missing
+                else Loaded()
+            )
+            self.rows[asset] = frames({**stored, **extracts})  # type: ignore[dict-item]
+            for k, bad in {**stored.unreadable, **extracts.unreadable}.items():
+                self.unreadable[asset, dt.date.fromisoformat(k)] = bad
+
+    def absent(self, reads: Mapping[str, Sequence[dt.date]]) -> list[tuple[str, dt.date]]:
+        """The (asset, day) among `reads` (on/after the start date) that are not stored."""
+        return sorted(
+            (asset, d)
+            for asset, ds in reads.items()
+            for d in ds
+            if d >= self.start_date
+            and d not in self.rows[asset]
+            and (asset, d) not in self.unreadable
+        )
+
+    def unreadable_among(self, reads: Mapping[str, Sequence[dt.date]]) -> BadStoredFile | None:
+        """The first stored file among `reads` that is not valid, if any."""
+        for asset, ds in reads.items():
+            for d in ds:
+                if (asset, d) in self.unreadable:
+                    return self.unreadable[asset, d]
+        return None
 
 
-def require(extracts: Mapping[str, RawExtract], partition_key: str, asset: str) -> pd.DataFrame:
-    """The rows of one day's raw extract, or a one-line failure naming what is missing."""
-    try:
-        return extracts[partition_key].rows
-    except KeyError:
-        raise dg.Failure(
-            description=f"missing upstream {asset} for {partition_key}: materialize it first "
-            f"(stream-stats collect --date {partition_key})",
-            allow_retries=False,
-        ) from None
+def window_of(day: dt.date) -> list[dt.date]:
+    """The seven days ending `day` (a trend, a rolling window)."""
+    return [*lead_days(day), day]
+
+
+def require_stored(
+    inputs: RawInputs, reads_of: Mapping[str, Mapping[str, Sequence[dt.date]]]
+) -> None:
+    """Fail before any work, in one line, when a raw day some partition reads is not stored
+    (an asset backfill of report days whose raw extracts were never collected)."""
+    absent = sorted({pair for reads in reads_of.values() for pair in inputs.absent(reads)})
+    if not absent:
+        return
+    days = sorted({d for _, d in absent})
+    listed = ", ".join(d.isoformat() for d in days[:5])
+    more = f" and {len(days) - 5} more" if len(days) > 5 else ""
+    raise dg.Failure(
+        description=f"raw extracts not stored for {listed}{more}: select the raw group too, "
+        f"or launch daily_stats_job (stream-stats collect --from {days[0]} --to {days[-1]})",
+        metadata={MISSING_RAW_DAYS: dg.MetadataValue.json([d.isoformat() for d in days])},
+        allow_retries=False,
+    )
+
+
+MISSING_RAW_DAYS = "missing_raw_days"
 
 
 @contextlib.contextmanager
@@ -137,3 +193,14 @@ def add_day_metadata(
     """Each partition's own numbers on its own page (not the run's last day on all of them)."""
     for partition_key, metadata in per_day.items():
         context.add_asset_metadata(dict(metadata), asset_key=asset, partition_key=partition_key)
+
+
+def merged_reads(
+    parts: Iterable[Mapping[str, Sequence[dt.date]]],
+) -> dict[str, list[dt.date]]:
+    """The union of several files' reads, per raw asset."""
+    merged: dict[str, set[dt.date]] = {}
+    for reads in parts:
+        for asset, days in reads.items():
+            merged.setdefault(asset, set()).update(days)
+    return {asset: sorted(days) for asset, days in merged.items()}

@@ -1,20 +1,18 @@
-"""Operation-log hooks: each collection writes its record to LOG_BUCKET (SPEC §6).
+"""Operation-log records of failed steps (SPEC §6).
 
 Each operation's files are built by one step (`daily_reports`, `rolling_reports`,
-`weekly_reports`): its success hook logs a success once the step has written its summary,
-and a failure hook on every step of the operation (the raw extract's too) logs the
-failure: for every day of the run, or, when the step failed on an invalid stored file, for the
-days that read that file only. A run that dies without reaching a hook is logged by the
-run-failure sensor, or by `liveness.reap_dead_runs`.
+`weekly_reports`), which writes each day's record itself, success or failure, as it
+publishes (`publishing`). A step that fails as a whole (the raw extract's Cloudflare error,
+a partial selection whose raw days are not stored) is logged here, by a failure hook on
+every step of the operation: one record for every day of the run. A run that dies without
+reaching a hook is logged by the run-failure sensor, or by `liveness.reap_dead_runs`.
 """
 
 import time
-from collections.abc import Mapping
 
 import dagster as dg
 
 from .. import oplog
-from ..storage.io_manager import bad_file_named, readers_of
 from ..storage.resource import StorageResource
 
 
@@ -44,59 +42,42 @@ def one_line(error: BaseException | str | None) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _metadata_json(metadata: Mapping[str, object], key: str) -> dict:
-    value = metadata.get(key)
-    return getattr(value, "data", value) or {}
+# Failure metadata of a report step that logged its own per-day records (`publishing`).
+FAILED_PARTITIONS = "failed_partitions"
 
 
-def operation_hooks(
+def logged_by_step(error: BaseException | None) -> bool:
+    """Whether the step that raised `error` wrote its days' records itself."""
+    return isinstance(error, dg.Failure) and FAILED_PARTITIONS in (error.metadata or {})
+
+
+def failure_hook(
     operation: oplog.Operation, partitions_def: dg.PartitionsDefinition, source: str
-) -> tuple[dg.HookDefinition, dg.HookDefinition]:
-    """(failure hook for every asset of the operation, success hook for its terminal asset)."""
+) -> dg.HookDefinition:
+    """The failure hook of every step of an operation: one failure record for every day of
+    the run, unless the step failed after writing its days' records itself (a report step
+    that published some days and failed others, see `publishing`)."""
 
-    def write(
-        context: dg.HookContext,
-        success: bool,
-        details: Mapping[str, dict],
-        error: str | None,
-        bad_file: tuple[str, str] | None = None,
-    ):
+    @dg.failure_hook(name=f"{operation}_failure_log", required_resource_keys={"storage"})
+    def on_failure(context: dg.HookContext) -> None:
+        if logged_by_step(context.op_exception):
+            return
         storage: StorageResource = context.resources.storage
         store = storage.get_store()
         duration = run_duration(context.instance, context.run_id)
-        keys = run_partition_keys(context.instance, context.run_id, partitions_def)
-        if bad_file is not None:
-            # Only the days that read the invalid file failed because of it (`collect` runs
-            # the others again on their own, and those runs log them).
-            weekly = operation == oplog.COLLECT_WEEKLY
-            keys = readers_of(*bad_file, keys, weekly=weekly)
-        for key in keys:
+        error = f"{context.op.name}: {one_line(context.op_exception)}"
+        for key in run_partition_keys(context.instance, context.run_id, partitions_def):
             record = oplog.OperationRecord(
                 timestamp=oplog.utc_timestamp(),
                 operation=operation,
                 date=key,
-                success=success,
+                success=False,
                 duration=duration,
-                details=oplog.OperationDetails(**details.get(key, {})),
+                details=oplog.OperationDetails(),
                 error=error,
                 runId=context.run_id,
                 source=source,
             )
             oplog.write_record(store, storage.log_bucket, record)
 
-    @dg.failure_hook(name=f"{operation}_failure_log", required_resource_keys={"storage"})
-    def on_failure(context: dg.HookContext) -> None:
-        error = one_line(context.op_exception)
-        write(context, False, {}, f"{context.op.name}: {error}", bad_file_named(error))
-
-    @dg.success_hook(name=f"{operation}_success_log", required_resource_keys={"storage"})
-    def on_success(context: dg.HookContext) -> None:
-        """Only a step that built the operation's summary completed the operation (a step
-        subset to single files, e.g. `dg launch --assets creators`, logs nothing)."""
-        for metadata in context.op_output_metadata.values():
-            details = _metadata_json(metadata, "oplog_details")
-            if details:
-                write(context, True, details, None)
-                return
-
-    return on_failure, on_success
+    return on_failure

@@ -160,4 +160,5 @@ def test_dagster_cli_materializes_a_single_asset(env):
         timeout=300,
     )
     assert missing.returncode != 0
-    assert "missing data for 2025-03-14, 2025-03-15" in missing.stdout + missing.stderr
+    assert "raw extracts not stored for 2025-03-14, 2025-03-15" in missing.stdout + missing.stderr
+    assert "select the raw group too, or launch daily_stats_job" in missing.stderr

@@ -7,8 +7,8 @@ import pytest
 
 from stream_stats_dagster.facts import RawExtract
 from stream_stats_dagster.files import ASSET_FILES
-from stream_stats_dagster.storage import io_manager
-from stream_stats_dagster.storage.io_manager import BadStoredFile, read_documents
+from stream_stats_dagster import documents
+from stream_stats_dagster.documents import BadStoredFile, read_documents
 from stream_stats_dagster.storage.local import LocalStore
 from stream_stats_dagster.storage.memo import ParsedFiles
 
@@ -57,7 +57,7 @@ def test_raw_inputs_are_decoded_once_per_process(store, monkeypatch):
     monkeypatch.setattr(
         type(spec), "decode", lambda self, body: decoded.append(1) or real(self, body)
     )
-    monkeypatch.setattr(io_manager, "RAW_FILES", ParsedFiles(capacity=8))
+    monkeypatch.setattr(documents, "RAW_FILES", ParsedFiles(capacity=8))
     first = read_documents(store, BUCKET, spec, ["2025-03-02", "2025-03-03"])
     again = read_documents(store, BUCKET, spec, ["2025-03-02"])
     assert list(first) == ["2025-03-02"] and again["2025-03-02"] is first["2025-03-02"]
@@ -65,6 +65,9 @@ def test_raw_inputs_are_decoded_once_per_process(store, monkeypatch):
     store.put(BUCKET, spec.key("2025-03-02"), b'{"schemaVersion":1}')  # replaced by a bad file
     with pytest.raises(BadStoredFile, match="is not a valid creator-minutes file"):
         read_documents(store, BUCKET, spec, ["2025-03-02"])
+    loaded = read_documents(store, BUCKET, spec, ["2025-03-02", "2025-03-03"], tolerant=True)
+    assert dict(loaded) == {} and list(loaded.unreadable) == ["2025-03-02"]
+    assert loaded.unreadable["2025-03-02"].asset == "raw_creator_minutes"
 
 
 def test_a_file_never_read_costs_one_get_and_a_known_one_a_head(store):

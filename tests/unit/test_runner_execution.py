@@ -22,6 +22,7 @@ def test_partition_tags_for_one_day_and_a_range():
 
 
 def test_the_package_imports_only_public_dagster_modules():
+    """...but for the one documented exception, `defs/check_targets.py` (see its docstring)."""
     private = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -35,7 +36,10 @@ def test_the_package_imports_only_public_dagster_modules():
                 for n in names
                 if n.split(".")[0].startswith("dagster") and "._" in n
             ]
-    assert private == []
+    exception = (
+        "defs/check_targets.py: dagster._core.definitions.asset_checks.asset_check_evaluation"
+    )
+    assert private == [exception]
 
 
 # --- liveness: which runs are dead, what a pool wait waits for ----------------------------
@@ -84,23 +88,6 @@ def test_a_pool_wait_names_the_holder_and_slots_of_ended_runs_are_freed():
         # neither run exists in this instance: both count as ended, and lose their claims
         assert sorted(free_slots_of_ended_runs(inst)) == ["holder-run", "waiter-run"]
         assert storage.get_concurrency_info("cloudflare").claimed_slots == []
-
-
-def test_a_bad_file_is_read_by_its_day_and_the_six_after_it():
-    from stream_stats_dagster.storage.io_manager import bad_file_named, readers_of
-
-    days = [f"2025-03-{d:02d}" for d in range(1, 11)]
-    assert readers_of("raw_creator_minutes", "2025-03-02", days) == days[1:8]
-    assert readers_of("raw_hourly_minutes", "2025-03-09", days) == days[8:]
-    assert readers_of("raw_video_metadata", "2025-03-02", days) == ["2025-03-02"]
-    weeks = ["2025-03-03", "2025-03-10"]
-    assert readers_of("raw_creator_minutes", "2025-03-09", weeks, weekly=True) == ["2025-03-03"]
-    line = (
-        "daily_reports: points-system-bucket/stream-stats/raw/2025-03/2025-03-02-creator-"
-        "minutes.json (day 2025-03-02) is not a valid creator-minutes file: Invalid JSON"
-    )
-    assert bad_file_named(line) == ("raw_creator_minutes", "2025-03-02")
-    assert bad_file_named("raw_extract: Cloudflare said no") is None
 
 
 CHILD = """

@@ -3,30 +3,40 @@
 One step builds the four files of each day of the run from that day's raw extracts (and
 the six raw days before it, for the 7-day trends), so the day's facts are read once and the
 cross-document check (creators and countries add up to the summary's totals) runs on the
-documents just built. Each file is still its own asset with its own checks and lineage.
+documents just built. Each file is still its own asset with its own checks and lineage, and
+a day is published only once all its checks passed (`publishing.check_then_publish`).
 """
+
+import datetime as dt
 
 import dagster as dg
 
+from ... import oplog
 from ...config import Settings
-from ...facts import VALUES, RawExtract
-from ...files import DAILY_ASSETS
+from ...documents import Loaded
+from ...facts import VALUES
+from ...files import ASSET_FILES, DAILY_ASSETS
+from ...index import advance_index
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import checks as report_checks
 from ...reports import daily as report
+from ...reports.daily import MissingMetadataError
+from ...reports.rules import MissingDaysError
 from ...reports.tables import Document
 from ...storage.resource import StorageResource
-from ..checks import check_specs, fail_on_checks, record_checks
+from ..checks import check_specs, evaluate
 from ..common import (
-    add_day_metadata,
+    RawInputs,
     clear_failures,
+    merged_reads,
     partition_days,
     preview,
-    require,
+    require_stored,
     selected,
     step_outs,
-    with_lead_days,
+    window_of,
 )
+from ..publishing import DayReport, Publication, check_then_publish
 
 DESCRIPTIONS = {
     "creators": "Minutes and views per creator for the day, each with its 7-day trend.",
@@ -36,10 +46,35 @@ DESCRIPTIONS = {
 }
 
 
+# The raw days each daily file of day d reads (trends read the six days before it).
+def daily_reads(name: str, day: dt.date) -> dict[str, list[dt.date]]:
+    return {
+        "creators": {"raw_creator_minutes": window_of(day)},
+        "countries": {"raw_country_minutes": [day]},
+        "videos_with_posts": {"raw_video_minutes": [day], "raw_video_metadata": [day]},
+        "summary": {
+            "raw_hourly_minutes": window_of(day),
+            "raw_creator_minutes": [day],
+            "raw_country_minutes": [day],
+            "raw_video_minutes": [day],
+        },
+    }[name]
+
+
 def build_daily_assets(
-    settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
+    settings: Settings, on_failure: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
     start = settings.start_date
+    publication = Publication(
+        files={name: ASSET_FILES[name] for name in DAILY_ASSETS},
+        page=day_metadata,
+        source=settings.source,
+        operation=oplog.COLLECT_DAILY,
+        details=oplog_details,
+        publish=lambda store, bucket, newest: {
+            "index_moved": advance_index(store, bucket, "daily", newest)
+        },
+    )
 
     @dg.multi_asset(
         name="daily_reports",
@@ -65,75 +100,97 @@ def build_daily_assets(
         backfill_policy=daily_backfill_policy(),
         can_subset=True,
         check_specs=check_specs(DAILY_ASSETS, daily_partitions(settings)),
-        hooks={on_failure, on_success},
+        hooks={on_failure},
     )
     def daily_reports(
         context: dg.AssetExecutionContext,
-        raw_creator_minutes: dict[str, RawExtract],
-        raw_country_minutes: dict[str, RawExtract],
-        raw_video_minutes: dict[str, RawExtract],
-        raw_video_metadata: dict[str, RawExtract],
-        raw_hourly_minutes: dict[str, RawExtract],
+        raw_creator_minutes: Loaded,
+        raw_country_minutes: Loaded,
+        raw_video_minutes: Loaded,
+        raw_video_metadata: Loaded,
+        raw_hourly_minutes: Loaded,
         storage: StorageResource,
     ):
         wanted = selected(context)
         # the summary's cross-document check needs the day's creators and countries too
-        build = wanted | ({"creators", "countries"} if "summary" in wanted else set())
-        docs: dict[str, dict[str, Document]] = {name: {} for name in DAILY_ASSETS}
+        build = [
+            n
+            for n in DAILY_ASSETS
+            if n in wanted | ({"creators", "countries"} if "summary" in wanted else set())
+        ]
         days = partition_days(context)
+        loaded = {
+            "raw_creator_minutes": raw_creator_minutes,
+            "raw_country_minutes": raw_country_minutes,
+            "raw_video_minutes": raw_video_minutes,
+            "raw_video_metadata": raw_video_metadata,
+            "raw_hourly_minutes": raw_hourly_minutes,
+        }
         with clear_failures():
-            creator_rows = with_lead_days(storage, "raw_creator_minutes", raw_creator_minutes, days)
-            hourly = with_lead_days(storage, "raw_hourly_minutes", raw_hourly_minutes, days)
-            for day in days:
-                k = day.isoformat()
-                if "creators" in build:
-                    docs["creators"][k] = report.daily_creators(day, creator_rows, start_date=start)
-                if "countries" in build:
-                    countries = require(raw_country_minutes, k, "raw_country_minutes")
-                    docs["countries"][k] = report.daily_countries(day, countries)
-                if "videos_with_posts" in build:
-                    docs["videos_with_posts"][k] = report.videos_with_posts(
-                        day,
-                        require(raw_video_minutes, k, "raw_video_minutes"),
-                        require(raw_video_metadata, k, "raw_video_metadata"),
-                    )
-                if "summary" in build:
-                    docs["summary"][k] = report.daily_summary(
-                        day,
-                        hourly,
-                        creators=require(raw_creator_minutes, k, "raw_creator_minutes"),
-                        countries=require(raw_country_minutes, k, "raw_country_minutes"),
-                        videos=require(raw_video_minutes, k, "raw_video_minutes"),
-                        start_date=start,
-                    )
-        failures: list[str] = []
-        for name in DAILY_ASSETS:
-            if name not in wanted:
+            raw = RawInputs(storage, loaded, days, start)
+        reads = {d.isoformat(): merged_reads(daily_reads(n, d) for n in build) for d in days}
+        require_stored(raw, reads)
+        reports = {}
+        for day in days:
+            k = day.isoformat()
+            bad = raw.unreadable_among(reads[k])
+            if bad is not None:
+                reports[k] = DayReport(error=str(bad))
                 continue
-            add_day_metadata(
-                context, name, {k: day_metadata(name, d) for k, d in docs[name].items()}
+            try:
+                docs = build_day(day, build, raw, start)
+            except (MissingDaysError, MissingMetadataError) as exc:
+                reports[k] = DayReport(error=str(exc))
+                continue
+            reports[k] = DayReport(
+                docs={n: docs[n] for n in DAILY_ASSETS if n in wanted},
+                checks=day_checks(docs, wanted),
             )
-            output_metadata = {}
-            if name == "summary":
-                output_metadata["oplog_details"] = dg.MetadataValue.json(
-                    {k: oplog_details(k, docs) for k in docs["summary"]}
-                )
-            yield dg.Output(docs[name], output_name=name, metadata=output_metadata)
-            cross = None
-            if name == "summary":
-                cross = {
-                    k: report_checks.daily_parts_add_up(
-                        summary,
-                        docs["creators"][k],
-                        docs["countries"][k],
-                        docs["videos_with_posts"].get(k),
-                    )
-                    for k, summary in docs["summary"].items()
-                }
-            failures += record_checks(context, name, docs[name], cross)
-        fail_on_checks(failures)
+        yield from check_then_publish(context, storage, reports, publication)
 
     return [daily_reports]
+
+
+def build_day(
+    day: dt.date, build: list[str], raw: RawInputs, start: dt.date
+) -> dict[str, Document]:
+    """The day's documents among `build`, from the raw rows."""
+    creators, countries = raw.rows["raw_creator_minutes"], raw.rows["raw_country_minutes"]
+    videos, hourly = raw.rows["raw_video_minutes"], raw.rows["raw_hourly_minutes"]
+    docs: dict[str, Document] = {}
+    if "creators" in build:
+        docs["creators"] = report.daily_creators(day, creators, start_date=start)
+    if "countries" in build:
+        docs["countries"] = report.daily_countries(day, countries[day])
+    if "videos_with_posts" in build:
+        docs["videos_with_posts"] = report.videos_with_posts(
+            day, videos[day], raw.rows["raw_video_metadata"][day]
+        )
+    if "summary" in build:
+        docs["summary"] = report.daily_summary(
+            day,
+            hourly,
+            creators=creators[day],
+            countries=countries[day],
+            videos=videos[day],
+            start_date=start,
+        )
+    return docs
+
+
+def day_checks(docs: dict[str, Document], wanted: set[str]) -> dict[str, dict]:
+    """Each wanted document's check results (the summary's across the day's documents)."""
+    checks = {}
+    for name in DAILY_ASSETS:
+        if name not in wanted:
+            continue
+        cross = None
+        if name == "summary":
+            cross = report_checks.daily_parts_add_up(
+                docs["summary"], docs["creators"], docs["countries"], docs.get("videos_with_posts")
+            )
+        checks[name] = evaluate(name, docs[name], cross)
+    return checks
 
 
 def day_metadata(name: str, doc: Document) -> dict[str, object]:
@@ -159,12 +216,16 @@ def day_metadata(name: str, doc: Document) -> dict[str, object]:
     }
 
 
-def oplog_details(k: str, docs: dict[str, dict[str, Document]]) -> dict[str, int]:
+def oplog_details(day: DayReport) -> dict[str, int]:
     """The operation log's details of one day (seed 000's fields)."""
-    videos = docs["videos_with_posts"].get(k)
-    return {
-        "creatorsCount": len(docs["creators"][k]["creators"]),
-        "countriesCount": len(docs["countries"][k]["countries"]),
-        **({"videosCount": len(videos["videos"])} if videos else {}),
-        "totalMinutesViewed": docs["summary"][k]["totalMinutesViewed"],
-    }
+    docs = day.docs
+    details = {}
+    if "creators" in docs:
+        details["creatorsCount"] = len(docs["creators"]["creators"])
+    if "countries" in docs:
+        details["countriesCount"] = len(docs["countries"]["countries"])
+    if "videos_with_posts" in docs:
+        details["videosCount"] = len(docs["videos_with_posts"]["videos"])
+    if "summary" in docs:
+        details["totalMinutesViewed"] = docs["summary"]["totalMinutesViewed"]
+    return details

@@ -6,7 +6,7 @@ from ... import oplog
 from ...config import load_settings
 from ...partitions import daily_partitions
 from ..common import with_conventions
-from ..oplog_hooks import operation_hooks
+from ..oplog_hooks import failure_hook
 from .assets import build_daily_assets
 
 
@@ -14,5 +14,5 @@ from .assets import build_daily_assets
 def daily() -> dg.Definitions:
     """The daily files; the step logs collectDailyStats."""
     settings = load_settings()
-    hooks = operation_hooks(oplog.COLLECT_DAILY, daily_partitions(settings), settings.source)
-    return dg.Definitions(assets=with_conventions(build_daily_assets(settings, *hooks)))
+    on_failure = failure_hook(oplog.COLLECT_DAILY, daily_partitions(settings), settings.source)
+    return dg.Definitions(assets=with_conventions(build_daily_assets(settings, on_failure)))

@@ -16,7 +16,7 @@ from ...files import ASSET_FILES, RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...storage.base import ObjectStore
-from ...storage.io_manager import write_documents
+from ...documents import write_documents
 from ...storage.resource import StorageResource
 from ..common import (
     RAW_KINDS,

@@ -6,7 +6,7 @@ from ... import oplog
 from ...config import load_settings
 from ...partitions import daily_partitions
 from ..common import with_conventions
-from ..oplog_hooks import operation_hooks
+from ..oplog_hooks import failure_hook
 from .assets import build_raw_assets
 
 
@@ -14,7 +14,5 @@ from .assets import build_raw_assets
 def raw() -> dg.Definitions:
     """The raw extracts; a failure logs collectDailyStats."""
     settings = load_settings()
-    on_failure, _ = operation_hooks(
-        oplog.COLLECT_DAILY, daily_partitions(settings), settings.source
-    )
+    on_failure = failure_hook(oplog.COLLECT_DAILY, daily_partitions(settings), settings.source)
     return dg.Definitions(assets=with_conventions(build_raw_assets(settings, {on_failure})))

@@ -1,31 +1,36 @@
 """Rolling 7-day windows (group `rolling`): window d-6..d for each daily partition.
 
 One step builds the three window files of each day of the run from the raw extracts of
-the seven days (no daily file is read back). Every window is kept at its history key; the
-IO manager moves the `rolling/last7days-*` pointer only forward, so a backfill of old days
-never replaces the newest window.
+the seven days (no daily file is read back). Every window that passes its checks is kept at
+its history key; then the `rolling/last7days-*` pointers move to the newest one, only
+forward, so a backfill of old days never replaces the newest window.
 """
 
 import dagster as dg
 
+from ... import oplog
 from ...config import Settings
-from ...facts import RawExtract
-from ...files import ROLLING_ASSETS
+from ...documents import Loaded
+from ...files import ASSET_FILES, ROLLING_ASSETS
+from ...index import publish_window
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import checks as report_checks
 from ...reports import windows
+from ...reports.rules import MissingDaysError
 from ...reports.tables import Document
 from ...storage.resource import StorageResource
-from ..checks import check_specs, fail_on_checks, record_checks
+from ..checks import check_specs, evaluate
 from ..common import (
-    add_day_metadata,
+    RawInputs,
     clear_failures,
     partition_days,
     preview,
+    require_stored,
     selected,
     step_outs,
-    with_lead_days,
+    window_of,
 )
+from ..publishing import DayReport, Publication, check_then_publish
 
 DESCRIPTIONS = {
     "rolling_creators": "Each creator's seven days and totals over the window ending that day.",
@@ -40,10 +45,33 @@ RAW_INPUTS = (
 )
 
 
+def window_checks(docs: dict[str, Document], wanted: set[str], summary: str) -> dict[str, dict]:
+    """Each wanted window document's check results (the summary's across the window's
+    creators and countries), for a rolling window or a week."""
+    checks = {}
+    for name, doc in docs.items():
+        if name not in wanted:
+            continue
+        cross = None
+        if name == summary:
+            parts = [docs[n] for n in docs if n != summary]
+            cross = report_checks.window_parts_add_up(doc, *parts)
+        checks[name] = evaluate(name, doc, cross)
+    return checks
+
+
 def build_rolling_assets(
-    settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
+    settings: Settings, on_failure: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
     start = settings.start_date
+    publication = Publication(
+        files={name: ASSET_FILES[name] for name in ROLLING_ASSETS},
+        page=window_metadata,
+        source=settings.source,
+        operation=oplog.UPDATE_ROLLING,
+        details=lambda day: oplog_details(day, "rolling_summary"),
+        publish=publish_window,
+    )
 
     @dg.multi_asset(
         name="rolling_reports",
@@ -57,77 +85,66 @@ def build_rolling_assets(
         backfill_policy=daily_backfill_policy(),
         can_subset=True,
         check_specs=check_specs(ROLLING_ASSETS, daily_partitions(settings)),
-        hooks={on_failure, on_success},
+        hooks={on_failure},
     )
     def rolling_reports(
         context: dg.AssetExecutionContext,
-        raw_creator_minutes: dict[str, RawExtract],
-        raw_country_minutes: dict[str, RawExtract],
-        raw_video_minutes: dict[str, RawExtract],
-        raw_hourly_minutes: dict[str, RawExtract],
+        raw_creator_minutes: Loaded,
+        raw_country_minutes: Loaded,
+        raw_video_minutes: Loaded,
+        raw_hourly_minutes: Loaded,
         storage: StorageResource,
     ):
         wanted = selected(context)
-        docs: dict[str, dict[str, Document]] = {name: {} for name in ROLLING_ASSETS}
         days = partition_days(context)
+        loaded = dict(
+            zip(
+                RAW_INPUTS,
+                (raw_creator_minutes, raw_country_minutes, raw_video_minutes, raw_hourly_minutes),
+                strict=True,
+            )
+        )
         with clear_failures():
-            loaded = (
-                raw_creator_minutes,
-                raw_country_minutes,
-                raw_video_minutes,
-                raw_hourly_minutes,
-            )
-            creators, countries, videos, hourly = (
-                with_lead_days(storage, name, extracts, days)
-                for name, extracts in zip(RAW_INPUTS, loaded, strict=True)
-            )
-            for day in days:
-                k = day.isoformat()
-                by_creator = windows.rolling_creators(day, creators, start_date=start)
-                by_country = windows.rolling_countries(day, countries, start_date=start)
-                docs["rolling_creators"][k] = by_creator
-                docs["rolling_countries"][k] = by_country
+            raw = RawInputs(storage, loaded, days, start)
+        # the summary is built from the window's creators and countries: every window file
+        # reads the seven days of every raw asset it depends on
+        read = RAW_INPUTS if "rolling_summary" in wanted else RAW_INPUTS[:2]
+        reads = {d.isoformat(): {a: window_of(d) for a in read} for d in days}
+        require_stored(raw, reads)
+        creators, countries = raw.rows["raw_creator_minutes"], raw.rows["raw_country_minutes"]
+        reports = {}
+        for day in days:
+            k = day.isoformat()
+            bad = raw.unreadable_among(reads[k])
+            if bad is not None:
+                reports[k] = DayReport(error=str(bad))
+                continue
+            try:
+                docs = {
+                    "rolling_creators": windows.rolling_creators(day, creators, start_date=start),
+                    "rolling_countries": windows.rolling_countries(
+                        day, countries, start_date=start
+                    ),
+                }
                 if "rolling_summary" in wanted:
-                    docs["rolling_summary"][k] = windows.rolling_summary(
+                    docs["rolling_summary"] = windows.rolling_summary(
                         day,
-                        hourly,
-                        videos,
-                        creators=by_creator,
-                        countries=by_country,
+                        raw.rows["raw_hourly_minutes"],
+                        raw.rows["raw_video_minutes"],
+                        creators=docs["rolling_creators"],
+                        countries=docs["rolling_countries"],
                         start_date=start,
                     )
-        yield from window_outputs(context, wanted, docs, "rolling_summary")
+            except MissingDaysError as exc:
+                reports[k] = DayReport(error=str(exc))
+                continue
+            reports[k] = DayReport(
+                docs={n: d for n, d in docs.items() if n in wanted},
+                checks=window_checks(docs, wanted, "rolling_summary"),
+            )
+        yield from check_then_publish(context, storage, reports, publication)
 
     return [rolling_reports]
-
-
-def window_outputs(
-    context: dg.AssetExecutionContext,
-    wanted: set[str],
-    docs: dict[str, dict[str, Document]],
-    summary: str,
-):
-    """Outputs, per-partition metadata and check results of a window step (rolling or weekly)."""
-    failures: list[str] = []
-    for name, by_key in docs.items():
-        if name not in wanted:
-            continue
-        add_day_metadata(context, name, {k: window_metadata(name, d) for k, d in by_key.items()})
-        metadata = {}
-        if name == summary:
-            metadata["oplog_details"] = dg.MetadataValue.json(
-                {k: oplog_details(k, docs, summary) for k in by_key}
-            )
-        yield dg.Output(by_key, output_name=name, metadata=metadata)
-        cross = None
-        if name == summary:
-            parts = [n for n in docs if n != summary]
-            cross = {
-                k: report_checks.window_parts_add_up(doc, *(docs[n][k] for n in parts))
-                for k, doc in by_key.items()
-            }
-        failures += record_checks(context, name, by_key, cross)
-    fail_on_checks(failures)
 
 
 def window_metadata(name: str, doc: Document) -> dict[str, object]:
@@ -146,10 +163,13 @@ def window_metadata(name: str, doc: Document) -> dict[str, object]:
     }
 
 
-def oplog_details(k: str, docs: dict[str, dict[str, Document]], summary: str) -> dict[str, int]:
+def oplog_details(day: DayReport, summary: str) -> dict[str, int]:
+    """The operation log's details of one window (seed 000's fields)."""
     details = {}
-    for name, by_key in docs.items():
-        if name != summary and k in by_key:
+    for name, doc in day.docs.items():
+        if name != summary:
             field = "countries" if name.endswith("countries") else "creators"
-            details[f"{field}Count"] = len(by_key[k][field])
-    return {**details, "totalMinutesViewed": docs[summary][k]["totalMinutesViewed"]}
+            details[f"{field}Count"] = len(doc[field])
+    if summary in day.docs:
+        details["totalMinutesViewed"] = day.docs[summary]["totalMinutesViewed"]
+    return details

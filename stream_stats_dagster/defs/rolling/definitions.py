@@ -6,7 +6,7 @@ from ... import oplog
 from ...config import load_settings
 from ...partitions import daily_partitions
 from ..common import with_conventions
-from ..oplog_hooks import operation_hooks
+from ..oplog_hooks import failure_hook
 from .assets import build_rolling_assets
 
 
@@ -14,5 +14,5 @@ from .assets import build_rolling_assets
 def rolling() -> dg.Definitions:
     """The rolling windows; the step logs updateRollingStats."""
     settings = load_settings()
-    hooks = operation_hooks(oplog.UPDATE_ROLLING, daily_partitions(settings), settings.source)
-    return dg.Definitions(assets=with_conventions(build_rolling_assets(settings, *hooks)))
+    on_failure = failure_hook(oplog.UPDATE_ROLLING, daily_partitions(settings), settings.source)
+    return dg.Definitions(assets=with_conventions(build_rolling_assets(settings, on_failure)))

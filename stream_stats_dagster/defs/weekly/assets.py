@@ -1,22 +1,27 @@
 """Weekly reports (group `weekly`): ISO weeks Monday..Sunday in the report time zone.
 
-One step builds both files of each week from the raw extracts of its seven days. A week
-partition exists only once its Sunday has ended; the automation condition waits until all
-seven days have landed before materializing it (and then runs it once).
+One step builds both files of each week from the raw extracts of its seven days, and
+publishes each week whose checks passed. A week partition exists only once its Sunday has
+ended; the automation condition waits until all seven days have landed before materializing
+it (and then runs it once).
 """
 
 import dagster as dg
 
+from ... import oplog
 from ...config import Settings
-from ...facts import RawExtract
-from ...files import WEEKLY_ASSETS
-from ...partitions import weekly_partitions
+from ...documents import Loaded
+from ...files import ASSET_FILES, WEEKLY_ASSETS
+from ...index import advance_index
+from ...partitions import week_days, weekly_partitions
 from ...reports import windows
-from ...reports.tables import Document
+from ...reports.rules import MissingDaysError
+from ...storage.resource import StorageResource
 from ..automation.schedules import weekly_condition
 from ..checks import check_specs
-from ..common import clear_failures, frames, partition_days, selected, step_outs
-from ..rolling.assets import window_outputs
+from ..common import RawInputs, clear_failures, partition_days, require_stored, selected, step_outs
+from ..publishing import DayReport, Publication, check_then_publish
+from ..rolling.assets import oplog_details, window_checks, window_metadata
 
 # Weekly key -> the seven daily keys of that week; days before the start date don't exist.
 WEEK_OF_DAYS = dg.AssetIn(
@@ -36,9 +41,19 @@ DESCRIPTIONS = {
 
 
 def build_weekly_assets(
-    settings: Settings, on_failure: dg.HookDefinition, on_success: dg.HookDefinition
+    settings: Settings, on_failure: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
     start = settings.start_date
+    publication = Publication(
+        files={name: ASSET_FILES[name] for name in WEEKLY_ASSETS},
+        page=window_metadata,
+        source=settings.source,
+        operation=oplog.COLLECT_WEEKLY,
+        details=lambda week: oplog_details(week, "weekly_summary"),
+        publish=lambda store, bucket, newest: {
+            "index_moved": advance_index(store, bucket, "weekly", newest)
+        },
+    )
 
     @dg.multi_asset(
         name="weekly_reports",
@@ -52,28 +67,58 @@ def build_weekly_assets(
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=WEEKS_PER_RUN),
         can_subset=True,
         check_specs=check_specs(WEEKLY_ASSETS, weekly_partitions(settings)),
-        hooks={on_failure, on_success},
+        hooks={on_failure},
     )
     def weekly_reports(
         context: dg.AssetExecutionContext,
-        raw_creator_minutes: dict[str, RawExtract],
-        raw_country_minutes: dict[str, RawExtract],
-        raw_video_minutes: dict[str, RawExtract],
-        raw_hourly_minutes: dict[str, RawExtract],
+        raw_creator_minutes: Loaded,
+        raw_country_minutes: Loaded,
+        raw_video_minutes: Loaded,
+        raw_hourly_minutes: Loaded,
+        storage: StorageResource,
     ):
         wanted = selected(context)
-        creators, countries = frames(raw_creator_minutes), frames(raw_country_minutes)
-        videos, hourly = frames(raw_video_minutes), frames(raw_hourly_minutes)
-        docs: dict[str, dict[str, Document]] = {name: {} for name in WEEKLY_ASSETS}
+        mondays = partition_days(context)
+        loaded = dict(
+            zip(
+                RAW_INPUTS,
+                (raw_creator_minutes, raw_country_minutes, raw_video_minutes, raw_hourly_minutes),
+                strict=True,
+            )
+        )
         with clear_failures():
-            for monday in partition_days(context):
-                k = monday.isoformat()
-                by_creator = windows.weekly_creators(monday, creators, start_date=start)
-                docs["weekly_creators"][k] = by_creator
+            raw = RawInputs(storage, loaded, mondays, start, lead=False)
+        read = RAW_INPUTS if "weekly_summary" in wanted else RAW_INPUTS[:1]
+        reads = {m.isoformat(): {a: week_days(m) for a in read} for m in mondays}
+        require_stored(raw, reads)
+        creators, countries = raw.rows["raw_creator_minutes"], raw.rows["raw_country_minutes"]
+        reports = {}
+        for monday in mondays:
+            k = monday.isoformat()
+            bad = raw.unreadable_among(reads[k])
+            if bad is not None:
+                reports[k] = DayReport(error=str(bad))
+                continue
+            try:
+                docs = {
+                    "weekly_creators": windows.weekly_creators(monday, creators, start_date=start)
+                }
                 if "weekly_summary" in wanted:
-                    docs["weekly_summary"][k] = windows.weekly_summary(
-                        monday, hourly, videos, countries, creators=by_creator, start_date=start
+                    docs["weekly_summary"] = windows.weekly_summary(
+                        monday,
+                        raw.rows["raw_hourly_minutes"],
+                        raw.rows["raw_video_minutes"],
+                        countries,
+                        creators=docs["weekly_creators"],
+                        start_date=start,
                     )
-        yield from window_outputs(context, wanted, docs, "weekly_summary")
+            except MissingDaysError as exc:
+                reports[k] = DayReport(error=str(exc))
+                continue
+            reports[k] = DayReport(
+                docs={n: d for n, d in docs.items() if n in wanted},
+                checks=window_checks(docs, wanted, "weekly_summary"),
+            )
+        yield from check_then_publish(context, storage, reports, publication)
 
     return [weekly_reports]

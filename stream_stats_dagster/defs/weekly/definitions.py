@@ -6,7 +6,7 @@ from ... import oplog
 from ...config import load_settings
 from ...partitions import weekly_partitions
 from ..common import with_conventions
-from ..oplog_hooks import operation_hooks
+from ..oplog_hooks import failure_hook
 from .assets import build_weekly_assets
 
 
@@ -14,5 +14,5 @@ from .assets import build_weekly_assets
 def weekly() -> dg.Definitions:
     """The weekly files; the step logs collectWeeklyStats."""
     settings = load_settings()
-    hooks = operation_hooks(oplog.COLLECT_WEEKLY, weekly_partitions(settings), settings.source)
-    return dg.Definitions(assets=with_conventions(build_weekly_assets(settings, *hooks)))
+    on_failure = failure_hook(oplog.COLLECT_WEEKLY, weekly_partitions(settings), settings.source)
+    return dg.Definitions(assets=with_conventions(build_weekly_assets(settings, on_failure)))
