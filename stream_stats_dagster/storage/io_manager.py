@@ -9,7 +9,6 @@ A stored input file that does not parse or validate does not fail the load: it c
 apart, in `Loaded.unreadable`, so that the step fails only the days that read it.
 """
 
-
 from collections.abc import Mapping
 
 import dagster as dg

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from stream_stats_dagster import cli
+from stream_stats_dagster.documents import write_documents
 from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.index import publish_window
 from stream_stats_dagster.keys import INDEX_KEY, rolling_pointer_key
 from stream_stats_dagster.reports import models as m
-from stream_stats_dagster.documents import write_documents
 from stream_stats_dagster.storage.local import LocalStore
 from tests.support.pipeline import pipeline_env, simulator_server
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from stream_stats_dagster.facts import RawExtract
-from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster import documents
 from stream_stats_dagster.documents import BadStoredFile, read_documents
+from stream_stats_dagster.facts import RawExtract
+from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.storage.local import LocalStore
 from stream_stats_dagster.storage.memo import ParsedFiles
 

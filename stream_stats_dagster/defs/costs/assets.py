@@ -27,11 +27,11 @@ import pandas as pd
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...dates import ReportDay
+from ...documents import read_documents, write_documents
 from ...files import ASSET_FILES, COST_FILES, AssetFile
 from ...metadata_cache import MetadataCache, text_frame
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import costs
-from ...documents import read_documents, write_documents
 from ...storage.resource import StorageResource
 from ..common import add_day_metadata, clear_failures, partition_days
 from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY

@@ -11,12 +11,12 @@ import dagster as dg
 
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
+from ...documents import write_documents
 from ...facts import RawExtract, snapshot_rows
 from ...files import ASSET_FILES, RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...storage.base import ObjectStore
-from ...documents import write_documents
 from ...storage.resource import StorageResource
 from ..common import (
     RAW_KINDS,
