@@ -15,11 +15,12 @@ Each asset writes its own files (`files.COST_FILES`) and reads its inputs from s
 they run in their own job (`stream_costs_job`), after `daily_stats_job` has written the raw
 creator and top-video extracts they also read. `cold_videos` reads the 29 days before its
 day directly rather than through a 30-day partition mapping, which would make an asset
-backfill of a range also target the 29 days after it. Checks run in-step and are blocking.
+backfill of a range also target the 29 days after it. `stream_costs` and `cold_videos` are
+checked day by day before anything is written, and only the days that pass are published
+(`publishing.check_then_publish`), like every report.
 """
 
 import datetime as dt
-from collections.abc import Mapping
 
 import dagster as dg
 import pandas as pd
@@ -32,8 +33,10 @@ from ...files import ASSET_FILES, COST_FILES, AssetFile
 from ...metadata_cache import MetadataCache, text_frame
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import costs
+from ...reports.checks import CheckResult
 from ...storage.resource import StorageResource
 from ..common import add_day_metadata, clear_failures, partition_days
+from ..publishing import DayReport, Publication, check_then_publish
 from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY
 
 GROUP = "costs"
@@ -77,35 +80,57 @@ def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str)
     return docs
 
 
-def _check_results(
-    asset: str, problems: Mapping[str, Mapping[str, list[str]]]
-) -> list[dg.AssetCheckResult]:
-    """One result per check for the run; metadata names the failing days and problems."""
-    out = []
-    for name in CHECKS[asset]:
-        failed = {pk: p[name] for pk, p in sorted(problems.items()) if p[name]}
-        first = next(iter(failed.values()), [])
-        out.append(
-            dg.AssetCheckResult(
-                asset_key=asset,
-                check_name=name,
-                passed=not failed,
-                description=f"{name}: {first[0]}" if first else f"{name}: ok",
-                metadata={
-                    "partitions checked": len(problems),
-                    "failed partitions": ", ".join(failed) or "none",
-                    "problems": dg.MetadataValue.json(first[:10]),
-                },
-            )
-        )
-    return out
+def _check(name: str, problems: list[str]) -> CheckResult:
+    """A cost check's result for one day: the first problem described, the first ten kept."""
+    if not problems:
+        return CheckResult(True, f"{name}: ok", {"problems": 0})
+    return CheckResult(
+        False, f"{name}: {problems[0]}", {"problems": len(problems), "shown": problems[:10]}
+    )
 
 
-def _specs(asset: str) -> list[dg.AssetCheckSpec]:
+def _specs(asset: str, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset=asset, blocking=True, description=text)
+        dg.AssetCheckSpec(
+            name, asset=asset, blocking=True, description=text, partitions_def=partitions_def
+        )
         for name, text in CHECKS[asset].items()
     ]
+
+
+def report_out(name: str, description: str) -> dict[str, dg.AssetOut]:
+    """The one output of a checked cost report: optional, because the step records its
+    materializations day by day, for the days that passed (a multi-asset, so that its
+    check outputs are optional too)."""
+    return {
+        name: dg.AssetOut(
+            is_required=False, group_name=GROUP, description=description, kinds={"pandas"}
+        )
+    }
+
+
+def _page(asset: str, doc) -> dict[str, object]:
+    """A cost file's numbers on its day's page (so that the asset's plots show them by day)."""
+    currency = doc.currency
+    if asset == "stream_costs":
+        p = doc.platform
+        return {
+            f"delivery cost ({currency})": _money(p.deliveryCostMicros),
+            f"storage cost per month ({currency})": _money(p.storageCostPerMonthMicros),
+            "minutes delivered": p.minutesDelivered,
+            "minutes stored": p.minutesStored,
+            "videos unpriced (unknown duration)": p.videosUnpriced,
+            "creators": len(doc.creators),
+        }
+    t = doc.totals
+    return {
+        "cold videos": t.videoCount,
+        f"monthly saving ({currency})": _money(t.monthlySavingMicros),
+        "minutes stored": t.minutesStored,
+        "videos unpriced (unknown duration)": t.videosUnpriced,
+        "creators": len(doc.creators),
+        "window days stored": doc.windowDaysStored,
+    }
 
 
 def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -187,64 +212,62 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         cache = {f"cache_{k}": v for k, v in stats.model_dump().items()}
         return dg.MaterializeResult(metadata={"days": len(days), **api, **cache, **totals})
 
-    @dg.asset(
-        name="stream_costs",
-        deps=[video_catalog, dg.AssetDep("raw_creator_minutes")],
-        check_specs=_specs("stream_costs"),
-        description="What Stream costs: minutes delivered and their cost for the day, minutes "
-        "stored and their cost per month, platform and per creator (micro-units).",
-        **common,
+    publication = Publication(
+        files={name: COST_FILES[name] for name in ("stream_costs", "cold_videos")},
+        page=_page,
+        source=settings.source,
     )
-    def stream_costs(
-        context: dg.AssetExecutionContext, storage: StorageResource
-    ) -> dg.MaterializeResult:
+
+    @dg.multi_asset(
+        name="stream_costs_report",
+        outs=report_out(
+            "stream_costs",
+            "What Stream costs: minutes delivered and their cost for the day, minutes "
+            "stored and their cost per month, platform and per creator (micro-units).",
+        ),
+        deps=[video_catalog, dg.AssetDep("raw_creator_minutes")],
+        check_specs=_specs("stream_costs", common["partitions_def"]),
+        partitions_def=common["partitions_def"],
+        backfill_policy=common["backfill_policy"],
+        can_subset=True,
+    )
+    def stream_costs(context: dg.AssetExecutionContext, storage: StorageResource):
         keys = [d.isoformat() for d in partition_days(context)]
         with clear_failures():
             catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
             creators = _read(
                 storage, ASSET_FILES["raw_creator_minutes"], keys, "raw_creator_minutes"
             )
-        docs, problems, per_day = {}, {}, {}
+        reports = {}
         for k in keys:
             catalog = costs.catalog_frame(catalogs.pop(k))
             doc = costs.stream_costs(k, catalog, creators[k].rows, prices)
-            docs[k] = doc
-            problems[k] = {"creators_add_up_to_platform": costs.costs_add_up(doc)}
-            p = doc.platform
-            per_day[k] = {
-                f"delivery cost ({prices.currency})": _money(p.deliveryCostMicros),
-                f"storage cost per month ({prices.currency})": _money(p.storageCostPerMonthMicros),
-                "minutes delivered": p.minutesDelivered,
-                "minutes stored": p.minutesStored,
-                "videos unpriced (unknown duration)": p.videosUnpriced,
-                "creators": len(doc.creators),
-            }
-        with clear_failures():
-            written = write_documents(
-                storage.get_store(), storage.stats_bucket, COST_FILES["stream_costs"], docs
+            check = _check("creators_add_up_to_platform", costs.costs_add_up(doc))
+            reports[k] = DayReport(
+                docs={"stream_costs": doc},
+                checks={"stream_costs": {"creators_add_up_to_platform": check}},
             )
-        add_day_metadata(context, "stream_costs", per_day)
-        return dg.MaterializeResult(
-            metadata={"days": len(keys), **written},
-            check_results=_check_results("stream_costs", problems),
-        )
+        yield from check_then_publish(context, storage, reports, publication)
 
-    @dg.asset(
-        name="cold_videos",
+    @dg.multi_asset(
+        name="cold_videos_report",
+        outs=report_out(
+            "cold_videos",
+            "Ready videos at least STREAM_STATS_COLD_AFTER_DAYS old with no minutes in the "
+            "last 30 days, by creator, with the storage each would save a month. A report "
+            "only: nothing here deletes or changes a video.",
+        ),
         deps=[
             video_catalog,
             raw_uid_minutes,  # and the 29 days before, read from storage (see below)
             dg.AssetDep("raw_video_minutes"),
         ],
-        check_specs=_specs("cold_videos"),
-        description="Ready videos at least STREAM_STATS_COLD_AFTER_DAYS old with no minutes "
-        "in the last 30 days, by creator, with the storage each would save a month. A report "
-        "only: nothing here deletes or changes a video.",
-        **common,
+        check_specs=_specs("cold_videos", common["partitions_def"]),
+        partitions_def=common["partitions_def"],
+        backfill_policy=common["backfill_policy"],
+        can_subset=True,
     )
-    def cold_videos(
-        context: dg.AssetExecutionContext, storage: StorageResource
-    ) -> dg.MaterializeResult:
+    def cold_videos(context: dg.AssetExecutionContext, storage: StorageResource):
         days = partition_days(context)
         keys = [d.isoformat() for d in days]
         store, bucket = storage.get_store(), storage.stats_bucket
@@ -283,7 +306,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 read_day,
                 floor=settings.start_date,
             )
-        docs, problems, per_day = {}, {}, {}
+        reports = {}
         for day in days:
             k = day.isoformat()
             window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
@@ -296,27 +319,15 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 window_days_stored=len(window),
                 cold_after_days=settings.cold_after_days,
             )
-            docs[k] = doc
-            problems[k] = {
+            problems = {
                 "no_minutes_in_window": costs.cold_have_no_minutes(doc, window),
                 "not_in_top_videos": costs.cold_not_in_top(doc, tops[k].rows["uid"]),
                 "totals_add_up": costs.cold_totals_add_up(doc),
             }
-            t = doc.totals
-            per_day[k] = {
-                "cold videos": t.videoCount,
-                f"monthly saving ({prices.currency})": _money(t.monthlySavingMicros),
-                "minutes stored": t.minutesStored,
-                "videos unpriced (unknown duration)": t.videosUnpriced,
-                "creators": len(doc.creators),
-                "window days stored": doc.windowDaysStored,
-            }
-        with clear_failures():
-            written = write_documents(store, bucket, COST_FILES["cold_videos"], docs)
-        add_day_metadata(context, "cold_videos", per_day)
-        return dg.MaterializeResult(
-            metadata={"days": len(days), **written},
-            check_results=_check_results("cold_videos", problems),
-        )
+            reports[k] = DayReport(
+                docs={"cold_videos": doc},
+                checks={"cold_videos": {n: _check(n, p) for n, p in problems.items()}},
+            )
+        yield from check_then_publish(context, storage, reports, publication)
 
     return [raw_uid_minutes, video_catalog, stream_costs, cold_videos]
