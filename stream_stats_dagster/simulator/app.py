@@ -3,6 +3,7 @@ WSGI app under `/client/v4` (in-process through httpx.WSGITransport, or over HTT
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -15,7 +16,7 @@ import httpx
 
 from .budget import Clock, RestLimiter, SlidingWindow, fixed_or_system_clock
 from .config import SimulatorConfig
-from .faults import REST_RATE_MESSAGE, Fault, FaultQueue, fault_response, truncate
+from .faults import REST_RATE_MESSAGE, Fault, FaultQueue, StaleSample, fault_response, truncate
 from .graphql_api import GraphQLApi
 from .platform import Platform
 from .responses import REASONS, Response, graphql_error, graphql_errors, json_response, rest_error
@@ -66,6 +67,7 @@ class Simulator:
         self.platform = Platform(self.config)
         self.stats = Stats()
         self.faults = FaultQueue()
+        self.stale_samples: list[StaleSample] = []
         cfg = self.config
         self.node_budget = (
             SlidingWindow(cfg.node_budget_limit, cfg.budget_window_seconds, self.clock)
@@ -85,8 +87,15 @@ class Simulator:
         """Queue a fault for the next matching API calls."""
         self.faults.push(fault)
 
+    def serve_stale(self, dimension: str, start: dt.datetime, end: dt.datetime) -> None:
+        """From now on, nodes grouped by `dimension` miss records in [start, end) (see
+        `StaleSample`)."""
+        self.stale_samples.append(StaleSample(dimension, start.timestamp(), end.timestamp()))
+
     def clear_faults(self) -> None:
+        """Queued faults and stale samples: the API answers truly again."""
         self.faults.clear()
+        self.stale_samples.clear()
 
     def transport(self) -> httpx.WSGITransport:
         """For `httpx.Client(transport=sim.transport(), base_url="http://sim/client/v4")`."""

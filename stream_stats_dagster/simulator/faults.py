@@ -80,6 +80,22 @@ class FaultQueue:
         return None
 
 
+@dataclass(frozen=True)
+class StaleSample:
+    """Nodes grouped by `dimension` alone answer from a stale sample for records in
+    [start, end) (epoch seconds): every tenth record there is missing, so their groups add up
+    to less than the other nodes of the same query (the hourly totals). Cloudflare samples
+    each node on its own; a node served from an older sample is how a day's creators can
+    disagree with its total. Stays on until `Simulator.clear_faults()`."""
+
+    dimension: str
+    start: float
+    end: float
+
+    def applies(self, dimensions: list[str], lo: float, hi: float) -> bool:
+        return dimensions == [self.dimension] and lo < self.end and self.start < hi
+
+
 def fault_response(fault: Fault, endpoint: Literal["graphql", "rest"], now: float) -> Response:
     """The answer for every kind except `truncated` (which needs the real answer first)."""
     if fault.kind == "rate_limited":

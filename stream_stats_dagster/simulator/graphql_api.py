@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -349,6 +350,10 @@ class _Walker:
         recs = platform.window(lo, hi) if hi > lo else None
         if recs is None:
             return []
+        for stale in self.sim.stale_samples:
+            if stale.applies(dims, lo, hi):
+                inside = (recs.ts >= stale.start) & (recs.ts < stale.end)
+                recs = recs.take(~inside | (np.arange(len(recs)) % 10 != 0))
         try:
             result = run_node(
                 recs,

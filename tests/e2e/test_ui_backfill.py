@@ -28,12 +28,18 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from stream_stats_dagster import cli
 from stream_stats_dagster.dates import days_between
 from stream_stats_dagster.defs.jobs import DAILY_JOB
 from stream_stats_dagster.files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS, ROLLING_ASSETS
 from stream_stats_dagster.keys import rolling_pointer_key
 from tests.golden.regenerate import FILES
-from tests.support.backfills import launch_asset_backfill, launch_job_backfill, wait_for_backfill
+from tests.support.backfills import (
+    check_statuses,
+    launch_asset_backfill,
+    launch_job_backfill,
+    wait_for_backfill,
+)
 from tests.support.dagster_services import dagster_services, processes_with_home
 from tests.support.pipeline import pipeline_env, simulator_server
 
@@ -59,16 +65,21 @@ STATS_BUCKET, LOG_BUCKET = "points-system-bucket", "logs-bucket"
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    with simulator_server() as (_, base_url):
-        # Schedules and sensors stopped (STREAM_STATS_AUTOMATION): only the backfills run.
-        yield pipeline_env(
-            monkeypatch,
-            tmp_path,
-            base_url,
-            STREAM_STATS_AUTOMATION="stopped",
-            STREAM_STATS_TOP_VIDEOS="300",
-        )
+def sim():
+    with simulator_server() as (simulator, base_url):
+        yield simulator, base_url
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path, sim):
+    # Schedules and sensors stopped (STREAM_STATS_AUTOMATION): only the backfills run.
+    return pipeline_env(
+        monkeypatch,
+        tmp_path,
+        sim[1],
+        STREAM_STATS_AUTOMATION="stopped",
+        STREAM_STATS_TOP_VIDEOS="300",
+    )
 
 
 def run_tags(run: dict) -> dict[str, str]:
@@ -165,7 +176,28 @@ def check_job_backfill(backfill: dict, backfill_id: str, root: Path) -> None:
         assert record["details"]["totalMinutesViewed"] is not None
 
 
-def test_job_and_asset_backfills_from_the_ui_on_an_empty_store(env, tmp_path):
+ALL_DAYS = days("2025-03-01", "2025-03-15")
+BAD_DAY = "2025-03-09"  # its creators come from a stale sample in the asset backfill
+
+
+def statuses(services, asset: str) -> dict[str, dict[str, str]]:
+    """Each partitioned check's status per day of ALL_DAYS, as the check pages show it."""
+    found = check_statuses(services, asset, ALL_DAYS)
+    found.pop("freshness_check", None)  # the sensor's, not per day
+    return found
+
+
+def assert_statuses(services, asset: str, expected: dict[str, str]) -> None:
+    """Every check of `asset` has `expected[day]` on each day (missing days: "MISSING");
+    a failed day's checks that passed point at the materialization that stayed."""
+    for check, by_day in statuses(services, asset).items():
+        want = {d: expected.get(d, "MISSING") for d in ALL_DAYS}
+        if check not in ("creators_and_countries_add_up_to_total",):
+            want = {d: "SUCCEEDED" if s == "FAILED" else s for d, s in want.items()}
+        assert by_day == want, (asset, check)
+
+
+def test_job_and_asset_backfills_from_the_ui_on_an_empty_store(env, sim, tmp_path):
     root = Path(env["STREAM_STATS_LOCAL_DIR"])
     home = tmp_path / "dagster_home"
     with dagster_services(os.environ, home) as services:
@@ -178,11 +210,42 @@ def test_job_and_asset_backfills_from_the_ui_on_an_empty_store(env, tmp_path):
         assert golden_files_written(root, [*JOB_LEAD, *JOB_DAYS]) == [], "job backfill"
         # the lead days are recorded as materializations of the raw assets
         assert set(JOB_LEAD) <= set(day_pages(home, "raw_creator_minutes"))
+        passed = dict.fromkeys(JOB_DAYS, "SUCCEEDED")
+        for asset in ("creators", "summary", "rolling_summary"):
+            assert_statuses(services, asset, passed)
+
+        # a collect range in the same instance: its days' checks are linked to its files
+        assert cli.main(["collect", "--from", JOB_LEAD[0], "--to", JOB_LEAD[-1]]) == 0
+        passed = dict.fromkeys(ALL_DAYS, "SUCCEEDED")
+        for asset in ("creators", "summary", "rolling_summary"):
+            assert_statuses(services, asset, passed)
 
         shutil.rmtree(root)  # an empty store again
         assets = [*RAW_ASSETS, *DAILY_ASSETS, *ROLLING_ASSETS]
-        backfill_succeeded(services, launch_asset_backfill(services, assets, ASSET_DAYS))
-        assert golden_files_written(root, [*ASSET_LEAD, *ASSET_DAYS]) == [], "asset backfill"
+        start = dt.datetime.fromisoformat(f"{BAD_DAY}T00:00:00+09:00")
+        simulator, _ = sim
+        simulator.serve_stale("creator", start, start + dt.timedelta(days=1))
+        backfill_id = launch_asset_backfill(services, assets, ASSET_DAYS)
+        backfill = wait_for_backfill(services, backfill_id, BACKFILL_TIMEOUT)
+        assert [r["status"] for r in backfill["runs"]] == ["FAILURE"], backfill
+        # the bad day wrote none of its files; its neighbours published theirs (the day
+        # before it its golden bytes; the day after it reads the bad day's facts in its trend)
+        stats = root / STATS_BUCKET
+        written = {
+            d: [n for n in DAILY_ASSETS if (stats / ASSET_FILES[n].key(d)).exists()]
+            for d in ASSET_DAYS
+        }
+        assert written == {**dict.fromkeys(ASSET_DAYS, DAILY_ASSETS), BAD_DAY: []}
+        assert golden_files_written(root, [*ASSET_LEAD, ASSET_DAYS[0]]) == [], "asset backfill"
+        assert_statuses(services, "summary", {**passed, BAD_DAY: "FAILED"})
+        windows = {**passed, BAD_DAY: "FAILED", "2025-03-10": "FAILED"}
+        assert_statuses(services, "rolling_summary", windows)
+
+        # a later good run of those days: their checks pass, linked to their new files
+        simulator.clear_faults()
+        assert cli.main(["collect", "--from", BAD_DAY, "--to", ASSET_DAYS[-1]]) == 0
+        for asset in ("creators", "summary", "rolling_summary"):
+            assert_statuses(services, asset, passed)
 
     assert set(ASSET_LEAD) <= set(day_pages(home, "raw_creator_minutes"))
     # each day's page shows that day's numbers, equal to its file

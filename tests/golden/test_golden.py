@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from stream_stats_dagster import cli
 from stream_stats_dagster.files import ASSET_FILES, RAW_ASSETS
-from stream_stats_dagster.keys import INDEX_KEY
+from stream_stats_dagster.keys import INDEX_KEY, rolling_pointer_key
 from stream_stats_dagster.reports import daily, windows
 from tests.golden.regenerate import FILES, FIRST, LAST, golden_keys
 from tests.support.pipeline import pipeline_env, simulator_server, stored_files
@@ -138,3 +141,63 @@ def test_default_scale_digests_cover_the_same_files():
     digests = default_scale_digests()
     assert sorted(digests) == sorted(str(p.relative_to(FILES)) for p in FILES.rglob("*.json"))
     assert all(len(d) == len(hashlib.sha256().hexdigest()) for d in digests.values())
+
+
+@pytest.mark.e2e
+def test_a_day_failing_its_checks_publishes_nothing_and_its_neighbours_publish(
+    monkeypatch, tmp_path, capsys
+):
+    """The last golden day's creators are served from a stale sample (they add up to less
+    than the day's total): that day fails its blocking check and writes none of its files,
+    its window fails too, and nothing names them; every other day of the same runs publishes
+    its golden bytes. Once the API answers truly, the day converges to its golden bytes; a
+    failing re-collect of it afterwards leaves every published file as it was."""
+    bad = dt.date.fromisoformat(LAST)
+    day_start = dt.datetime(bad.year, bad.month, bad.day, tzinfo=ZoneInfo("Asia/Seoul"))
+    with simulator_server() as (sim, base_url):
+        env = pipeline_env(
+            monkeypatch,
+            tmp_path,
+            base_url,
+            STREAM_STATS_START_DATE=FIRST,
+            STREAM_STATS_TOP_VIDEOS="300",
+            STREAM_STATS_AUTOMATION="stopped",
+        )
+        sim.serve_stale("creator", day_start, day_start + dt.timedelta(days=1))
+        assert cli.main(["collect", "--from", FIRST, "--to", LAST]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{LAST} not published: summary" in err[0], err
+        root = Path(env["STREAM_STATS_LOCAL_DIR"])
+        stats = root / "points-system-bucket"
+        base = stats / "stream-stats"
+        published = golden_keys(root)
+        golden = sorted(str(p.relative_to(FILES)) for p in FILES.rglob("*.json"))
+        expected = [k for k in golden if k.startswith("raw/") or LAST not in k]
+        assert published == expected
+        for key in published:
+            if not key.startswith(f"raw/2025-03/{LAST}"):  # that day's facts are stale
+                assert (base / key).read_bytes() == (FILES / key).read_bytes(), key
+        index = json.loads((stats / INDEX_KEY).read_bytes())
+        assert index["daily"]["date"] == index["rolling"]["date"] == "2025-03-09"
+        pointer = json.loads((stats / rolling_pointer_key("summary")).read_bytes())
+        assert pointer["endDate"] == "2025-03-09"
+        records = _oplog(root, LAST, "collectDailyStats")
+        assert [r["success"] for r in records] == [False]
+        assert "creators_and_countries_add_up_to_total" in records[0]["error"]
+        assert [r["success"] for r in _oplog(root, "2025-03-09", "collectDailyStats")] == [True]
+
+        sim.clear_faults()
+        assert cli.main(["collect", "--date", LAST]) == 0
+        assert_golden(root)
+        before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in base.rglob("*.json")}
+
+        sim.serve_stale("creator", day_start, day_start + dt.timedelta(days=1))
+        assert cli.main(["collect", "--date", LAST]) == 1
+        after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in base.rglob("*.json")}
+        changed = sorted(str(p.relative_to(base)) for p in after if after[p] != before.get(p))
+        assert [k for k in changed if not k.startswith("raw/")] == []
+
+
+def _oplog(root: Path, day: str, operation: str) -> list[dict]:
+    folder = root / "logs-bucket" / "stream-stats" / day[:7] / day
+    return [json.loads(p.read_bytes()) for p in sorted(folder.glob(f"{operation}-*.json"))]

@@ -152,3 +152,46 @@ def launch_asset_backfill(
     )["launchPartitionBackfill"]
     assert result["__typename"] == "LaunchBackfillSuccess", result
     return result["backfillId"]
+
+
+# What an asset's check pages read: each check's status per partition (the Partitions tab).
+CHECK_STATUSES = """
+query CheckStatuses($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    __typename
+    ... on AssetNode {
+      assetChecksOrError {
+        __typename
+        ... on AssetChecks {
+          checks {
+            name
+            partitionStatuses {
+              __typename
+              ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def check_statuses(
+    services: DagsterServices, asset: str, days: list[str]
+) -> dict[str, dict[str, str]]:
+    """`{check: {day: status}}` of `asset`'s checks over `days`, as the webserver reports them
+    (SUCCEEDED, FAILED, ...; "MISSING" for a day outside every range)."""
+    node = services.graphql(CHECK_STATUSES, {"assetKey": {"path": [asset]}})["assetNodeOrError"]
+    assert node["__typename"] == "AssetNode", node
+    checks = node["assetChecksOrError"]["checks"]
+    out: dict[str, dict[str, str]] = {}
+    for check in checks:
+        statuses = dict.fromkeys(days, "MISSING")
+        for r in (check["partitionStatuses"] or {}).get("ranges", []):
+            for day in days:
+                if r["startKey"] <= day <= r["endKey"]:
+                    statuses[day] = r["status"]
+        out[check["name"]] = statuses
+    return out
