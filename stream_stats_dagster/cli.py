@@ -70,7 +70,13 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
         # built under the instance: loading the defs folder reads its definitions state
         loaded = run_definitions()
         tune_cli_process()
-        runner = Runner(loaded, settings, instance, verbose=args.verbose)
+        runner = Runner(
+            loaded,
+            settings,
+            instance,
+            verbose=args.verbose,
+            accept_shrink=getattr(args, "accept_shrink", False),
+        )
         report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
         if report.success and getattr(args, "with_costs", False):
             report = runner.costs(first, last)
@@ -117,6 +123,40 @@ def written_files(
     return lines
 
 
+def _restore_raw(args: argparse.Namespace) -> int:
+    """Undo the last replacement of a day's raw extracts (kept as revisions when replaced)."""
+    from .documents import restore_revision
+    from .execution import fail
+    from .files import ASSET_FILES, RAW_ASSETS
+    from .storage.resource import StorageResource
+
+    try:
+        settings = load_settings()
+        day = parse_day(args.date)
+    except (ConfigError, BadDateError) as exc:
+        return fail(str(exc), 2)
+    from .defs.resources import storage_resource
+
+    storage: StorageResource = storage_resource(settings).process_config_and_initialize()  # type: ignore[assignment]
+    store, bucket = storage.get_store(), storage.stats_bucket
+    restored = {}
+    for name in RAW_ASSETS:
+        revision = restore_revision(store, bucket, ASSET_FILES[name], day)
+        if revision is not None:
+            restored[name] = revision
+    if not restored:
+        return fail(f"no kept revision of the raw extracts of {day} in {bucket}")
+    for name, revision in restored.items():
+        print(f"  {ASSET_FILES[name].key(day.isoformat())} <- {revision}")
+    yesterday = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
+    last = max(day, min(day + dt.timedelta(days=6), yesterday))
+    print(
+        f"restored {len(restored)} raw file(s) of {day}; the files that read them are rebuilt "
+        f"by: stream-stats rebuild --from {day} --to {last}"
+    )
+    return 0
+
+
 def _simulator(args: argparse.Namespace) -> int:
     from .simulator import SimulatorConfig, run_server
 
@@ -134,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also the cost and cold-video reports of those days (stream_costs_job)",
     )
+    collect.add_argument(
+        "--accept-shrink",
+        action="store_true",
+        help="replace stored days even where Cloudflare now answers fewer minutes or rows "
+        "(each replaced raw file stays undoable with restore-raw)",
+    )
+    restore = sub.add_parser(
+        "restore-raw", help="put the previous version of a day's raw extracts back in place"
+    )
+    restore.add_argument("--date", required=True, help="the report day, YYYY-MM-DD")
     rebuild = sub.add_parser(
         "rebuild", help="re-derive every derived file from stored raw extracts"
     )
@@ -153,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if args.command == "simulator":
         return _simulator(args)
+    if args.command == "restore-raw":
+        return _restore_raw(args)
     from .preflight import run_checks
 
     return run_checks()

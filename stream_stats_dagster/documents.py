@@ -13,6 +13,7 @@ step can fail only the days that read them.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,7 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from .files import ASSET_FILES, COST_FILES, AssetFile
-from .storage.base import ObjectStore, StorageError
+from .keys import raw_revision_key, raw_revisions_prefix
+from .storage.base import ObjectStore, StorageError, md5_hex
 from .storage.memo import ParsedFiles
 
 LOAD_CONCURRENCY = 8
@@ -50,14 +52,26 @@ def asset_of(spec: AssetFile) -> str:
 
 
 def write_documents(
-    store: ObjectStore, bucket: str, spec: AssetFile, docs: Mapping[str, object]
+    store: ObjectStore,
+    bucket: str,
+    spec: AssetFile,
+    docs: Mapping[str, object],
+    *,
+    keep_revisions: bool = False,
 ) -> dict[str, int]:
-    """Write each partition's document; returns counters (bytes, files written, unchanged)."""
+    """Write each partition's document; returns counters (bytes, files written, unchanged).
+
+    `keep_revisions` (the raw facts): a stored file that the new bytes replace is first
+    copied to its dated revision key, so that a bad replacement can be undone
+    (`restore_revision`)."""
     written = skipped = size = 0
     for partition_key in sorted(docs):
         body = spec.encode(docs[partition_key])
         size += len(body)
-        result = store.put(bucket, spec.key(partition_key), body, cache_control=spec.cache_control)
+        key = spec.key(partition_key)
+        if keep_revisions:
+            keep_revision(store, bucket, key, body, spec, partition_key)
+        result = store.put(bucket, key, body, cache_control=spec.cache_control)
         written += result.written
         skipped += not result.written
     return {"files_written": written, "files_unchanged": skipped, "bytes": size}
@@ -108,6 +122,46 @@ def read_documents(
         {pk: doc for pk, doc in pairs if doc is not None and not isinstance(doc, BadStoredFile)},
         {pk: doc for pk, doc in pairs if isinstance(doc, BadStoredFile)},
     )
+
+
+def keep_revision(
+    store: ObjectStore, bucket: str, key: str, body: bytes, spec: AssetFile, partition_key: str
+) -> str | None:
+    """Copy the stored object at `key` to its revision key if `body` is about to replace it
+    with other bytes; returns the revision key (None: nothing stored, or the same bytes)."""
+    if RAW_FILES.etag(store, bucket, key) == md5_hex(body):
+        return None  # read by this process moments ago, with these very bytes
+    old = store.get(bucket, key)
+    if old is None or old.etag == md5_hex(body):
+        return None
+    day = dt.date.fromisoformat(partition_key)
+    revision = raw_revision_key(day, spec.name, dt.datetime.now(dt.UTC))
+    store.put(bucket, revision, old.body, cache_control=spec.cache_control)
+    return revision
+
+
+def restore_revision(store: ObjectStore, bucket: str, spec: AssetFile, day: dt.date) -> str | None:
+    """Put the newest kept revision of `spec`'s file of `day` back in place, keeping the
+    version it replaces as a revision in turn (so a restore can be undone too); returns
+    the revision key restored, None if there is none."""
+    prefix = raw_revisions_prefix(day) + f"{spec.name}."
+    revisions = store.list(bucket, prefix)
+    if not revisions:
+        return None
+    newest = revisions[-1]
+    old = store.get(bucket, newest)
+    if old is None:
+        return None
+    key = spec.key(day.isoformat())
+    keep_revision(store, bucket, key, old.body, spec, day.isoformat())
+    store.put(bucket, key, old.body, cache_control=spec.cache_control)
+    store.delete(bucket, newest)
+    return newest
+
+
+def read_etag(store: ObjectStore, bucket: str, key: str) -> str | None:
+    """The ETag of a raw file as this process last read it (None: not read, or invalid)."""
+    return RAW_FILES.etag(store, bucket, key)
 
 
 def _reason(exc: Exception) -> str:

@@ -105,6 +105,32 @@ def failed_days(result: dg.JobExecutionResult) -> list[str] | None:
     return sorted(days)
 
 
+def refusals(result: dg.JobExecutionResult) -> list[tuple[str, str]]:
+    """(day, one line) of each failed non-blocking ERROR check of a run that succeeded: a
+    day the raw step refused to replace (it kept the stored facts)."""
+    found = []
+    for evaluation in result.get_asset_check_evaluations():
+        if (
+            not evaluation.passed
+            and not evaluation.blocking
+            and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        ):
+            found.append((evaluation.partition or "", evaluation.description or "check failed"))
+    return sorted(found)
+
+
+def warnings_of(result: dg.JobExecutionResult) -> list[str]:
+    """The `warning` lines the run's materializations carry (a day answered empty), once each."""
+    lines: list[str] = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            value = event.event_specific_data.materialization.metadata.get("warning")
+            text = getattr(value, "value", value)
+            if isinstance(text, str) and text not in lines:
+                lines.append(text)
+    return lines
+
+
 def hook_error(result: dg.JobExecutionResult) -> str | None:
     """The first hook failure, one line. Hooks write the operation log (SPEC §6): a run whose
     steps all succeeded but whose log record could not be written (e.g. LOG_BUCKET missing)
@@ -139,7 +165,12 @@ class RunExecutor:
         self._record_failure = liveness.failure_recorder(instance, storage, settings)
 
     def run(
-        self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
+        self,
+        job_name: str,
+        keys: Sequence[str],
+        label: str,
+        assets: Sequence[str] | None = None,
+        ops: dict[str, Any] | None = None,
     ) -> RunOutcome:
         """One run in-process, recorded in the instance, with this process's host and pid in
         its tags. It executes in a worker thread: the main thread stays free to take SIGINT and
@@ -149,11 +180,17 @@ class RunExecutor:
         started = time.monotonic()
         self.echo(f"  {label} ...")
         with _executing(self.defs) as launch:
-            result = self._execute(launch, job_name, keys, assets, label, started)
+            result = self._execute(launch, job_name, keys, assets, label, started, ops)
         seconds = time.monotonic() - started
+        refused = refusals(result) if result.success else []
         error = step_error(result) if not result.success else hook_error(result)
         days = failed_days(result) if not result.success else None
+        if error is None and refused:
+            more = f" (+{len(refused) - 1} more)" if len(refused) > 1 else ""
+            error, days = f"raw_extract: {refused[0][1]}{more}", [d for d, _ in refused]
         outcome = RunOutcome(label, error is None, seconds, result.run_id, error, days)
+        for line in warnings_of(result):
+            self.echo(f"  warning: {line}")
         status = "ok" if outcome.success else f"FAILED ({error})"
         self.echo(f"  {label}: {status} in {seconds:.1f} s (run {result.run_id[:8]})")
         return outcome
@@ -166,6 +203,7 @@ class RunExecutor:
         assets: Sequence[str] | None,
         label: str,
         started: float,
+        ops: dict[str, Any] | None = None,
     ) -> dg.JobExecutionResult:
         job = dg.build_reconstructable_job(__name__, cli_job.__name__, (launch, job_name))
         done: dict[str, Any] = {}
@@ -177,7 +215,10 @@ class RunExecutor:
                     instance=self.instance,
                     tags={**partition_tags(keys), **liveness.process_tags(), LAUNCH_TAG: launch},
                     asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
-                    run_config=None if self.verbose else QUIET_LOGS,
+                    run_config={
+                        **({} if self.verbose else QUIET_LOGS),
+                        **({"ops": ops} if ops else {}),
+                    },
                     raise_on_error=False,
                 )
             except BaseException as exc:  # re-raised in the main thread

@@ -101,3 +101,65 @@ class RawExtract:
     date: str
     rows: pd.DataFrame
     header: dict[str, object] = field(default_factory=dict)
+    body: bytes | None = field(default=None, compare=False, repr=False)  # encoded, once
+
+
+# --- the fact store only grows more certain ------------------------------------------------
+
+# Differences this small are noise, not news (rounding in Cloudflare's aggregation); the
+# late-data sensor ignores them, and a re-collect may replace stored facts by them.
+TOLERANCE_MINUTES = 1  # absolute
+TOLERANCE_RATIO = 0.001  # relative to the stored value: 0.1 %
+SIZED_TABLES = ("creators", "countries", "videos")
+
+
+def beyond_tolerance(stored: int, fresh: int) -> bool:
+    """Whether `fresh` differs from `stored` by more than the noise allowed."""
+    return abs(fresh - stored) > max(TOLERANCE_MINUTES, TOLERANCE_RATIO * stored)
+
+
+@dataclass(frozen=True)
+class DaySize:
+    """How much a day's facts hold: its total minutes (of the hourly series) and the rows of
+    each complete table; `video_limit` is the top-N its video rows were cut at."""
+
+    minutes: int
+    rows: dict[str, int]
+    video_limit: object = None
+
+    def describe(self) -> str:
+        rows = ", ".join(f"{n:,} {table} rows" for table, n in self.rows.items())
+        return f"{self.minutes:,} minutes ({rows})"
+
+
+def day_size(tables: dict[str, pd.DataFrame], video_limit: object = None) -> DaySize:
+    """The size of a day from its tables (`creators`, `countries`, `videos`, `hours`)."""
+    return DaySize(
+        minutes=int(tables["hours"][MINUTES].sum()),
+        rows={t: len(tables[t]) for t in SIZED_TABLES if t in tables},
+        video_limit=video_limit,
+    )
+
+
+def shrinkage(stored: DaySize, fresh: DaySize) -> str | None:
+    """Why `fresh` would make the stored day less certain, in one line, or None.
+
+    Late data only adds views: fewer minutes, or fewer creators, countries or top videos
+    than are stored (beyond the noise), mean the answer is incomplete (an empty or cut
+    answer), not that views were taken back. Video rows are compared only at the same
+    top-N limit."""
+    fewer = []
+    if fresh.minutes < stored.minutes and beyond_tolerance(stored.minutes, fresh.minutes):
+        fewer.append("minutes")
+    for table, n in stored.rows.items():
+        if table == "videos" and stored.video_limit != fresh.video_limit:
+            continue
+        got = fresh.rows.get(table, 0)
+        if got < n and beyond_tolerance(n, got):
+            fewer.append(f"{table} rows")
+    if not fewer:
+        return None
+    return (
+        f"Cloudflare now answers {fresh.describe()}, fewer {' and '.join(fewer)} than the "
+        f"stored {stored.describe()}"
+    )

@@ -71,6 +71,8 @@ class AssetFile:
     def encode(self, value: Any) -> bytes:
         """The canonical bytes of a raw extract, a report document or a pydantic model."""
         if isinstance(value, RawExtract):
+            if value.body is not None:
+                return value.body
             rows = Table(value.rows[list(self.columns)])
             data = {"schemaVersion": SCHEMA_VERSION, "date": value.date, **value.header}
             return object_bytes({**data, self.list_field: rows})

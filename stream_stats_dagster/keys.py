@@ -29,6 +29,17 @@ def weekly_key(monday: dt.date, name: str) -> str:
     return f"{PREFIX}/weekly/{monday:%Y-%m}/{iso_week_label(monday)}-{name}.json"
 
 
+def raw_revision_key(day: dt.date, name: str, replaced_at: dt.datetime) -> str:
+    """Where a raw file's previous version is kept when a re-collect replaced it (UTC time
+    of the replacement, so that revisions sort by time)."""
+    stamp = replaced_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{raw_revisions_prefix(day)}{name}.{stamp}.json"
+
+
+def raw_revisions_prefix(day: dt.date) -> str:
+    return f"{PREFIX}/raw/revisions/{day:%Y-%m}/{day.isoformat()}/"
+
+
 def rolling_pointer_key(name: str) -> str:
     return f"{PREFIX}/rolling/last7days-{name}.json"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .keys import oplog_key
 from .storage import jsonbytes
@@ -41,6 +41,9 @@ class OperationRecord(BaseModel):
     error: str | None
     runId: str
     source: str | None = None
+    # "warning": nothing failed, but something was not done and an operator should know
+    # (a late-data answer smaller than the stored day); absent on ordinary records
+    level: Literal["warning"] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 def failure_record(

@@ -104,8 +104,13 @@ class Runner:
         *,
         echo: Callable[[str], None] = print,
         verbose: bool = False,
+        accept_shrink: bool = False,
     ):
         self.settings, self.echo = settings, echo
+        # `collect --accept-shrink`: the raw step may replace stored days by smaller ones
+        self.raw_config = (
+            {"raw_extract": {"config": {"accept_shrink": True}}} if accept_shrink else None
+        )
         self.report = Report()
         # Outside a run the resource's `EnvVar` fields (R2 keys) are unresolved: resolve a copy
         # the way Dagster does at run start, or boto3 would sign with an `EnvVar` object.
@@ -117,7 +122,8 @@ class Runner:
         self, job_name: str, keys: Sequence[str], label: str, assets: Sequence[str] | None = None
     ) -> RunOutcome:
         """One run of `job_name` over `keys` (a day or week, or a range of them), reported."""
-        outcome = self.executor.run(job_name, keys, label, assets)
+        ops = self.raw_config if job_name == DAILY_JOB else None
+        outcome = self.executor.run(job_name, keys, label, assets, ops)
         self.report.outcomes.append(outcome)
         return outcome
 

@@ -204,3 +204,21 @@ def merged_reads(
         for asset, days in reads.items():
             merged.setdefault(asset, set()).update(days)
     return {asset: sorted(days) for asset, days in merged.items()}
+
+
+def refused_days(context: dg.AssetExecutionContext) -> set[str]:
+    """The days whose re-collected facts the run's raw step refused (it kept the stored
+    ones, see `raw/assets.py`): the reports of those days stay as they are."""
+    events = context.instance.all_logs(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    refused = set()
+    for entry in events:
+        evaluation = entry.dagster_event.event_specific_data  # type: ignore[union-attr]
+        if evaluation.check_name == NEVER_SHRINK and not evaluation.passed:
+            refused.add(evaluation.partition)
+    return refused
+
+
+NEVER_SHRINK = "facts_never_shrink"
+"""The raw step's check that a re-collect never makes a stored day less certain."""

@@ -92,6 +92,10 @@ class Simulator:
         `StaleSample`)."""
         self.stale_samples.append(StaleSample(dimension, start.timestamp(), end.timestamp()))
 
+    def serve_empty(self, start: dt.datetime, end: dt.datetime) -> None:
+        """From now on, every node answers as if there were no records in [start, end)."""
+        self.stale_samples.append(StaleSample(None, start.timestamp(), end.timestamp(), 1))
+
     def clear_faults(self) -> None:
         """Queued faults and stale samples: the API answers truly again."""
         self.faults.clear()

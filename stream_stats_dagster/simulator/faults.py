@@ -82,18 +82,25 @@ class FaultQueue:
 
 @dataclass(frozen=True)
 class StaleSample:
-    """Nodes grouped by `dimension` alone answer from a stale sample for records in
-    [start, end) (epoch seconds): every tenth record there is missing, so their groups add up
-    to less than the other nodes of the same query (the hourly totals). Cloudflare samples
-    each node on its own; a node served from an older sample is how a day's creators can
-    disagree with its total. Stays on until `Simulator.clear_faults()`."""
+    """Nodes grouped by `dimension` alone (every node, when None) answer from a stale sample
+    for records in [start, end) (epoch seconds): one record in `one_in` there is missing.
 
-    dimension: str
+    - one in ten, for one dimension: its groups add up to less than the other nodes of the
+      same query (the hourly totals). Cloudflare samples each node on its own; a node served
+      from an older sample is how a day's creators can disagree with its total.
+    - every record, for every node: an HTTP 200 answer with empty results for a day that
+      has views (what an outage behind the API can look like).
+
+    Stays on until `Simulator.clear_faults()`."""
+
+    dimension: str | None
     start: float
     end: float
+    one_in: int = 10
 
     def applies(self, dimensions: list[str], lo: float, hi: float) -> bool:
-        return dimensions == [self.dimension] and lo < self.end and self.start < hi
+        overlaps = lo < self.end and self.start < hi
+        return overlaps and (self.dimension is None or dimensions == [self.dimension])
 
 
 def fault_response(fault: Fault, endpoint: Literal["graphql", "rest"], now: float) -> Response:

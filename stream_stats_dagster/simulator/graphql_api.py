@@ -353,7 +353,7 @@ class _Walker:
         for stale in self.sim.stale_samples:
             if stale.applies(dims, lo, hi):
                 inside = (recs.ts >= stale.start) & (recs.ts < stale.end)
-                recs = recs.take(~inside | (np.arange(len(recs)) % 10 != 0))
+                recs = recs.take(~inside | (np.arange(len(recs)) % stale.one_in != 0))
         try:
             result = run_node(
                 recs,

@@ -39,7 +39,9 @@ class ReportIOManager(dg.ConfigurableIOManager):
                 f"expected {sorted(expected)}"
             )
         try:
-            write_documents(self.storage.get_store(), self.storage.stats_bucket, spec, obj)
+            store, bucket = self.storage.get_store(), self.storage.stats_bucket
+            # the raw facts keep each version they replace (`stream-stats restore-raw`)
+            write_documents(store, bucket, spec, obj, keep_revisions=spec.layout == "raw")
         except StorageError as exc:  # one line; the S3 client has already retried
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 

@@ -52,6 +52,12 @@ class ParsedFiles:
             self._items.move_to_end(slot)
             return item[1]
 
+    def etag(self, store: ObjectStore, bucket: str, key: str) -> str | None:
+        """The ETag of the file as last read (None if not remembered); no I/O."""
+        with self._lock:
+            item = self._items.get(self._slot(store, bucket, key))
+        return None if item is None else item[0]
+
     def read(
         self, store: ObjectStore, bucket: str, key: str, parse: Callable[[bytes], T]
     ) -> tuple[str, T] | None:

@@ -110,6 +110,35 @@ def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
     ]
 
 
+def test_a_day_that_shrank_is_warned_of_once_and_never_requested(world, monkeypatch):
+    """Cloudflare answers a stored day with fewer minutes (an empty answer): late data only
+    adds, so no run is requested (it would be refused), and one warning record says so."""
+    _, store, sim, _, base_url = world
+    monkeypatch.setattr(s, "utc_now", lambda: NOW.astimezone(dt.UTC))
+    defs = load_definitions(
+        monkeypatch, STREAM_STATS_START_DATE="2025-03-01", STREAM_STATS_AUTOMATION="stopped"
+    )
+    sensor = defs.resolve_sensor_def("late_data_sensor")
+    resources = {
+        "cloudflare": CloudflareResource(
+            api_base_url=base_url, account_id="sim-account", api_token="sim-token"
+        ),
+        "storage": StorageResource(local_dir=str(store.root)),
+    }
+    start = dt.datetime(2025, 3, 10, tzinfo=KST)
+    sim.serve_empty(start, start + dt.timedelta(days=1))
+    for _ in range(2):
+        with dg.build_sensor_context(
+            resources=resources, repository_def=defs.get_repository_def()
+        ) as context:
+            result = sensor.evaluate_tick(context)
+        assert result.run_requests == [] and "no recent day grew" in result.skip_message
+    logs = sorted((store.root / "logs-bucket").rglob("*.json"))
+    [record] = [json.loads(p.read_text()) for p in logs]
+    assert record["level"] == "warning" and record["date"] == "2025-03-10", record
+    assert "fewer than the stored" in record["error"] and "--accept-shrink" in record["error"]
+
+
 def test_failure_record_written_once(tmp_path, monkeypatch):
     settings = load_settings({"STREAM_STATS_START_DATE": "2025-03-01"})
     storage = StorageResource(local_dir=str(tmp_path / "data"))

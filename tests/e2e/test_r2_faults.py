@@ -219,7 +219,10 @@ def test_endpoint_lost_mid_run_leaves_complete_objects_and_a_rerun_converges(
 
             # what the broken run left: complete objects only, each its old or new version
             left = bucket_objects(client, "stats-fault")  # asserts ETag == MD5(body) for each
+            left, revisions = current_and_revisions(left)
             assert left.keys() == old.keys()
+            # each raw file the run replaced kept its previous version as a revision
+            assert revisions and set(revisions.values()) <= set(old.values())
             for key, body in left.items():
                 validate(key, body, models)
                 if key != METADATA_CACHE_KEY:
@@ -231,12 +234,18 @@ def test_endpoint_lost_mid_run_leaves_complete_objects_and_a_rerun_converges(
             # the endpoint is back: the same command converges to the clean run's bytes
             proxy.resume()
             assert cli.main(collect) == 0
-            after = bucket_objects(client, "stats-fault")
+            after, _ = current_and_revisions(bucket_objects(client, "stats-fault"))
             assert after.keys() == new.keys()
             differing = [k for k in new if k != METADATA_CACHE_KEY and after[k] != new[k]]
             assert differing == []
     finally:
         proxy.close()
+
+
+def current_and_revisions(objects: dict[str, bytes]) -> tuple[dict, dict]:
+    """The objects split into the current files and the raw revisions kept beside them."""
+    revisions = {k: v for k, v in objects.items() if "/raw/revisions/" in k}
+    return {k: v for k, v in objects.items() if k not in revisions}, revisions
 
 
 # -- (b) refused credentials ---------------------------------------------------------------

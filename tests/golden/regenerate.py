@@ -61,6 +61,7 @@ def golden_keys(root: Path) -> list[str]:
         str(p.relative_to(base))
         for p in base.rglob("*.json")
         if any(str(p.relative_to(base)).startswith(k) for k in KEPT)
+        and not str(p.relative_to(base)).startswith("raw/revisions/")
     )
 
 

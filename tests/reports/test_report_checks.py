@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import dagster as dg
 import pandas as pd
 import pytest
 
-from stream_stats_dagster.defs.checks import (
-    ADDS_UP,
-    CHECKS,
-    SINGLE_DOCUMENT_CHECKS,
-    fail_on_checks,
-    record_checks,
-)
+from stream_stats_dagster.defs.checks import ADDS_UP, CHECKS, SINGLE_DOCUMENT_CHECKS, evaluate
+from stream_stats_dagster.defs.publishing import DayReport
 from stream_stats_dagster.reports import checks
 from stream_stats_dagster.reports.tables import PARENT, Document, Table
 from tests.reports.docs import BUILT, fresh
@@ -417,41 +411,19 @@ def test_failing_case_names_the_offending_key(asset, name):
     failed(result, CASES[asset, name][1])
 
 
-class StepEvents:
-    """Stands for the step's context: what `record_checks` logs."""
-
-    def __init__(self) -> None:
-        self.events: list = []
-
-    def log_event(self, event) -> None:
-        self.events.append(event)
-
-
 @pytest.mark.parametrize(("asset", "name"), PAIRS)
 def test_every_dagster_check_has_a_failing_case(asset, name):
-    """Each (asset, check) of `defs.checks.CHECKS` fails through the Dagster wrapper:
-    one evaluation per partition, the failing day's blocking and naming the offending key,
-    and the step fails in one line."""
+    """Each (asset, check) of `defs.checks.CHECKS` fails through what the step evaluates
+    before it publishes: the day's every check, and the failing one keeps its day out."""
     assert (asset, name) in CASES
     docs, _ = run_case(asset, name)
-    cross = None
-    if ADDS_UP in CHECKS[asset]:  # the step passes the cross-document results of each day
-        cross = {"2025-03-15": cross_check(asset, BUILT), "2025-03-16": cross_check(asset, docs)}
-    step = StepEvents()
-    failures = record_checks(
-        step, asset, {"2025-03-15": BUILT[asset], "2025-03-16": docs[asset]}, cross
-    )
-    evaluations = {(e.check_name, e.partition): e for e in step.events}
-    assert sorted(evaluations) == sorted(
-        (check, day) for check in CHECKS[asset] for day in ("2025-03-15", "2025-03-16")
-    )
-    assert evaluations[name, "2025-03-15"].passed is True
-    result = evaluations[name, "2025-03-16"]
-    assert result.passed is False and result.blocking is True
-    assert CASES[asset, name][1] in result.description
-    assert any(f"{asset} {name} (2025-03-16)" in f for f in failures)
-    with pytest.raises(dg.Failure, match="check failed"):
-        fail_on_checks(failures)
+    cross = cross_check(asset, docs) if ADDS_UP in CHECKS[asset] else None
+    results = evaluate(asset, docs[asset], cross)
+    assert sorted(results) == sorted(CHECKS[asset])
+    assert results[name].passed is False
+    assert CASES[asset, name][1] in results[name].description
+    day = DayReport(docs={asset: docs[asset]}, checks={asset: results})
+    assert any(f.startswith(f"{asset} {name}: ") for f in day.failures)
 
 
 def test_every_case_is_a_dagster_check():
@@ -459,12 +431,9 @@ def test_every_case_is_a_dagster_check():
 
 
 def test_clean_partitions_pass_through_the_dagster_wrapper():
-    cross = {"2025-03-16": cross_check("summary", BUILT)}
-    step = StepEvents()
-    assert record_checks(step, "summary", {"2025-03-16": BUILT["summary"]}, cross) == []
-    assert [e.check_name for e in step.events] == CHECKS["summary"]
-    assert all(e.passed and e.partition == "2025-03-16" for e in step.events)
-    fail_on_checks([])
+    results = evaluate("summary", BUILT["summary"], cross_check("summary", BUILT))
+    assert list(results) == CHECKS["summary"] and all(r.passed for r in results.values())
+    assert DayReport(docs={"summary": BUILT["summary"]}, checks={"summary": results}).failures == []
 
 
 # --- more failing cases per check ------------------------------------------------------

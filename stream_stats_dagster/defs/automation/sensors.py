@@ -23,6 +23,7 @@ from ...cloudflare.errors import CloudflareError
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...dates import ReportDay, days_between, monday_of
+from ...facts import beyond_tolerance
 from ...files import ASSET_FILES
 from ...reports.daily import day_totals
 from ...storage.resource import StorageResource
@@ -33,8 +34,6 @@ LATE_DATA_TAG = "stream_stats/late_data_day"
 LATE_DATA_INTERVAL_SECONDS = 3 * 3600
 LOOKBACK_DAYS = 3  # 72 hours
 DEAD_RUN_INTERVAL_SECONDS = 60  # how soon a run killed outside a daemon's watch is failed
-TOLERANCE_MINUTES = 1  # absolute: ignore rounding-level changes
-TOLERANCE_RATIO = 0.001  # relative: 0.1 % of the stored total
 
 # A sensor tick must not sleep: one attempt, no budget waits (the next tick tries again).
 NO_WAITING = ClientLimits(max_attempts=1, max_wait_seconds=0)
@@ -62,12 +61,34 @@ class LateDay:
     def run_key(self) -> str:
         return f"late-data:{self.day}:{self.fresh[0]}:{self.fresh[1]}"
 
+    @property
+    def shrank(self) -> bool:
+        """Cloudflare now answers fewer minutes than are stored: not late data (which only
+        adds), and a re-collect would be refused (`facts_never_shrink`)."""
+        return self.fresh[0] < self.stored[0] and beyond_tolerance(self.stored[0], self.fresh[0])
+
+    def warning(self) -> str:
+        return (
+            f"{self.day}: Cloudflare now reports {self.fresh[0]:,} minutes, fewer than the "
+            f"stored {self.stored[0]:,}: not re-collected (late data only adds; "
+            f"stream-stats collect --date {self.day} --accept-shrink replaces the stored facts)"
+        )
+
 
 def changed_beyond_tolerance(stored: tuple[int, int], fresh: tuple[int, int]) -> bool:
-    return any(
-        abs(f - s) > max(TOLERANCE_MINUTES, TOLERANCE_RATIO * s)
-        for s, f in zip(stored, fresh, strict=True)
-    )
+    return any(beyond_tolerance(s, f) for s, f in zip(stored, fresh, strict=True))
+
+
+def warn_once(late: LateDay, store, bucket: str, source: str) -> bool:
+    """One warning record in the operation log for a day whose totals shrank, written once
+    per answer (its key holds the answer's totals); True if written now."""
+    run_id = f"shrank-{late.fresh[0]}-{late.fresh[1]}"
+    day = late.day.isoformat()
+    if oplog.read_record(store, bucket, oplog.COLLECT_DAILY, day, run_id) is not None:
+        return False
+    record = oplog.failure_record(oplog.COLLECT_DAILY, day, run_id, late.warning(), source)
+    oplog.write_record(store, bucket, record.model_copy(update={"level": "warning"}))
+    return True
 
 
 def recent_days(now: dt.datetime, settings: Settings) -> list[dt.date]:
@@ -190,15 +211,19 @@ def build_sensors(
                 )
         except CloudflareError as exc:
             return dg.SkipReason(f"Cloudflare not asked this time: {exc}")
-        if not late:
-            return dg.SkipReason("no recent day changed beyond the tolerance")
+        for d in late:
+            if d.shrank and warn_once(d, storage.get_store(), storage.log_bucket, settings.source):
+                context.log.warning(d.warning())
+        grew = [d for d in late if not d.shrank]
+        if not grew:
+            return dg.SkipReason("no recent day grew beyond the tolerance")
         return [
             dg.RunRequest(
                 run_key=d.run_key,
                 partition_key=d.day.isoformat(),
                 tags={LATE_DATA_TAG: d.day.isoformat()},
             )
-            for d in late
+            for d in grew
         ]
 
     @dg.run_status_sensor(

@@ -31,6 +31,7 @@ from ..common import (
     merged_reads,
     partition_days,
     preview,
+    refused_days,
     require_stored,
     selected,
     step_outs,
@@ -118,7 +119,10 @@ def build_daily_assets(
             for n in DAILY_ASSETS
             if n in wanted | ({"creators", "countries"} if "summary" in wanted else set())
         ]
-        days = partition_days(context)
+        refused = refused_days(context)  # kept their stored facts: nothing to report anew
+        days = [d for d in partition_days(context) if d.isoformat() not in refused]
+        if not days:
+            return
         loaded = {
             "raw_creator_minutes": raw_creator_minutes,
             "raw_country_minutes": raw_country_minutes,

@@ -2,31 +2,41 @@
 
 One multi-asset makes the day's requests together (several days share requests in a
 backfill range), so the five files of a day come from one consistent fetch. They are the
-long-term fact store: every derived file can be rebuilt from them without the API.
+long-term fact store: every derived file can be rebuilt from them without the API, and
+once Cloudflare's 90 days have passed they are the only copy of the facts. So the store only
+grows more certain: a re-collect that answers less than a stored day holds (an empty or cut
+answer) is refused for that day, which keeps its stored facts and is left out of the run's
+reports, unless the run says `accept_shrink` (`stream-stats collect --accept-shrink`).
 """
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
 
+from ... import oplog
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
-from ...documents import write_documents
-from ...facts import RawExtract, snapshot_rows
+from ...documents import Loaded, read_documents, read_etag, write_documents
+from ...facts import RawExtract, day_size, shrinkage, snapshot_rows
 from ...files import ASSET_FILES, RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
-from ...storage.base import ObjectStore
+from ...storage.base import ObjectStore, md5_hex
 from ...storage.resource import StorageResource
+from ..check_targets import latest_materializations
 from ..common import (
+    NEVER_SHRINK,
     RAW_KINDS,
     add_day_metadata,
     clear_failures,
+    lead_days,
     partition_days,
     preview,
     selected,
     step_outs,
 )
+from ..oplog_hooks import run_duration
 
 # Transient Cloudflare failures are retried inside the client first (honouring
 # retry-after); this is one more attempt a minute later for outages that outlast it.
@@ -34,6 +44,7 @@ RAW_RETRY = dg.RetryPolicy(
     max_retries=1, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 CLOUDFLARE_POOL = "cloudflare"
+ACCEPT_SHRINK_HINT = "stream-stats collect --date {day} --accept-shrink replaces them"
 
 DESCRIPTIONS = {
     "raw_creator_minutes": "Minutes and views per creator for the report day (complete list).",
@@ -43,7 +54,6 @@ DESCRIPTIONS = {
     "raw_video_metadata": "Stream metadata of the day's top videos, snapshotted from the cache.",
 }
 
-
 TABLE_OF = {
     "raw_creator_minutes": "creators",
     "raw_country_minutes": "countries",
@@ -52,16 +62,22 @@ TABLE_OF = {
 }
 
 
+class RawExtractConfig(dg.Config):
+    """`accept_shrink`: replace stored days even where Cloudflare now answers less than
+    they hold (after a deliberate correction; a bad replacement stays undoable from its
+    revision, see `stream-stats restore-raw`)."""
+
+    accept_shrink: bool = False
+
+
 def missing_lead_days(
     store: ObjectStore, bucket: str, days: list[dt.date], start_date: dt.date
 ) -> list[dt.date]:
     """The six days before the run's first day (from the start date on) whose raw extracts
     are not all stored: the run's 7-day trends and windows read them, so it fetches them."""
-    first = min(days)
-    lead = [first - dt.timedelta(days=n) for n in range(6, 0, -1)]
     return [
         d
-        for d in lead
+        for d in lead_days(min(days))
         if d >= start_date
         and any(store.head(bucket, ASSET_FILES[a].key(d.isoformat())) is None for a in RAW_ASSETS)
     ]
@@ -69,6 +85,29 @@ def missing_lead_days(
 
 def _span(days: list[dt.date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+
+
+def stored_days(store: ObjectStore, bucket: str, keys: list[str]) -> dict[str, Loaded]:
+    """The stored raw extracts of `keys`, per raw asset (invalid files set apart)."""
+    return {
+        name: read_documents(store, bucket, ASSET_FILES[name], keys, tolerant=True)
+        for name in RAW_ASSETS
+    }
+
+
+def refusal(stored: dict[str, Loaded], fresh: dict[str, RawExtract], k: str) -> str | None:
+    """Why the fresh extracts of day `k` would make its stored facts less certain, or None
+    (nothing stored, or a stored file that does not validate: the fresh facts heal it)."""
+    kept = {name: stored[name].get(k) for name in TABLE_OF}
+    if any(e is None for e in kept.values()):
+        return None
+    limit = kept["raw_video_minutes"].header.get("limit")  # type: ignore[union-attr]
+    before = day_size({TABLE_OF[n]: e.rows for n, e in kept.items()}, limit)  # type: ignore[union-attr]
+    after = day_size(
+        {TABLE_OF[n]: fresh[n].rows for n in TABLE_OF},
+        fresh["raw_video_minutes"].header.get("limit"),
+    )
+    return shrinkage(before, after)
 
 
 def build_raw_assets(
@@ -79,21 +118,37 @@ def build_raw_assets(
         "raw_video_minutes": {"limit": settings.top_videos},
         "raw_hourly_minutes": {"timezone": settings.timezone},
     }
+    daily = daily_partitions(settings)
 
     @dg.multi_asset(
         name="raw_extract",
         outs=step_outs("raw", DESCRIPTIONS, RAW_KINDS),
-        partitions_def=daily_partitions(settings),
+        partitions_def=daily,
         can_subset=True,
         pool=CLOUDFLARE_POOL,
         backfill_policy=daily_backfill_policy(),
         retry_policy=RAW_RETRY,
         hooks=hooks,
+        check_specs=[
+            dg.AssetCheckSpec(
+                NEVER_SHRINK,
+                asset="raw_hourly_minutes",
+                blocking=False,
+                partitions_def=daily,
+                description="A re-collect never replaces a stored day by one with fewer "
+                "minutes, creators, countries or top videos (beyond 1 minute and 0.1 %): "
+                "such a day keeps its stored facts and is left out of the run's reports.",
+            )
+        ],
     )
     def raw_extract(
-        context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
+        context: dg.AssetExecutionContext,
+        config: RawExtractConfig,
+        cloudflare: CloudflareResource,
+        storage: StorageResource,
     ):
         days = partition_days(context)
+        keys = [d.isoformat() for d in days]
         wanted = selected(context)
         store, bucket = storage.get_store(), storage.stats_bucket
         if cloudflare.source == "simulator":
@@ -112,6 +167,7 @@ def build_raw_assets(
                     cache = MetadataCache(store, bucket)
                     catalog, cache_stats = cache.resolve_frame(client, uids)
                 api = client.stats.as_dict()
+            stored = stored_days(store, bucket, keys)
 
         def extract(name: str, f) -> RawExtract:
             if name == "raw_video_metadata":
@@ -122,9 +178,8 @@ def build_raw_assets(
         lead_keys = {d.isoformat() for d in lead}
         if lead:
             context.log.info(f"lead days fetched for the 7-day trends and windows: {_span(lead)}")
-        for name in RAW_ASSETS:
-            extracts = {k: extract(name, f) for k, f in facts.items() if k in lead_keys}
-            if extracts:  # not partitions of this run: written here, recorded as materializations
+            for name in RAW_ASSETS:
+                extracts = {k: extract(name, f) for k, f in facts.items() if k in lead_keys}
                 with clear_failures():
                     write_documents(store, bucket, ASSET_FILES[name], extracts)
                 for k in sorted(extracts):
@@ -136,27 +191,94 @@ def build_raw_assets(
                             metadata={"key": ASSET_FILES[name].key(k)},
                         )
                     )
+
+        names = [n for n in RAW_ASSETS if n in wanted or n in TABLE_OF]
+        outputs = {name: {k: extract(name, facts[k]) for k in keys} for name in names}
+        refused: dict[str, str] = {}
+        warnings: dict[str, str] = {}
+        for k in keys:
+            why = refusal(stored, {n: outputs[n][k] for n in TABLE_OF}, k)
+            if why and not config.accept_shrink:
+                hint = ACCEPT_SHRINK_HINT.format(day=k)
+                refused[k] = f"{k} refused: {why}; the stored facts are kept ({hint})"
+                for name in names:  # the day keeps its stored files, byte for byte
+                    outputs[name][k] = stored[name].get(k) or outputs[name][k]
+            elif int(outputs["raw_hourly_minutes"][k].rows["minutesViewed"].sum()) == 0:
+                warnings[k] = f"{k}: Cloudflare answered no views for this day; kept as it is"
+                context.log.warning(warnings[k])
+
+        meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
+        if lead:
+            meta["lead days fetched"] = len(lead)
+        for name in RAW_ASSETS:
             if name not in wanted:
                 continue
-            outputs = {f.date: extract(name, f) for k, f in facts.items() if k not in lead_keys}
-            if name != "raw_video_metadata":
-                add_day_metadata(
-                    context,
-                    name,
-                    {
-                        k: {
-                            "rows": len(e.rows),
-                            "total minutes": int(facts[k].hours["minutesViewed"].sum()),
-                            "preview": preview(e.rows),
-                        }
-                        for k, e in outputs.items()
-                    },
-                )
-            meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
-            if lead:
-                meta["lead days fetched"] = len(lead)
+            spec = ASSET_FILES[name]
+            pages = {}
+            for k, e in outputs[name].items():
+                body = spec.encode(e)
+                outputs[name][k] = e = dataclasses.replace(e, body=body)  # encoded once
+                was = read_etag(store, bucket, spec.key(k)) if k in stored[name] else None
+                changed = was != md5_hex(body)
+                pages[k] = {
+                    "key": spec.key(k),
+                    "bytes": len(body),
+                    "files_written": int(changed),
+                    "files_unchanged": int(not changed),
+                    "rows": len(e.rows),
+                    **({"refused": refused[k]} if k in refused else {}),
+                    **({"warning": warnings[k]} if k in warnings else {}),
+                }
+                if name != "raw_video_metadata":
+                    pages[k]["total minutes"] = int(e.rows["minutesViewed"].sum())
+                    pages[k]["preview"] = preview(e.rows)
+            add_day_metadata(context, name, pages)
+            output_meta = dict(meta)
             if name == "raw_video_metadata" and cache_stats is not None:
-                meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
-            yield dg.Output(outputs, output_name=name, metadata=meta)
+                output_meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
+            yield dg.Output(outputs[name], output_name=name, metadata=output_meta)
+
+        if "raw_hourly_minutes" in wanted:
+            record_refusals(context, storage, settings, keys, refused)
 
     return [raw_extract]
+
+
+def record_refusals(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    settings: Settings,
+    keys: list[str],
+    refused: dict[str, str],
+) -> None:
+    """The day's `facts_never_shrink` evaluation (pointing at the materialization just
+    recorded), and one operation-log record for each refused day."""
+    targets = latest_materializations(context.instance, "raw_hourly_minutes", keys)
+    for k in keys:
+        context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("raw_hourly_minutes"),
+                check_name=NEVER_SHRINK,
+                passed=k not in refused,
+                partition=k,
+                target_materialization_data=targets.get(k),
+                description=refused.get(k, "the stored facts only grow"),
+                severity=dg.AssetCheckSeverity.ERROR,
+                blocking=False,
+            )
+        )
+    duration = run_duration(context.instance, context.run.run_id)
+    for k, why in sorted(refused.items()):
+        record = oplog.OperationRecord(
+            timestamp=oplog.utc_timestamp(),
+            operation=oplog.COLLECT_DAILY,
+            date=k,
+            success=False,
+            duration=duration,
+            details=oplog.OperationDetails(),
+            error=why,
+            runId=context.run.run_id,
+            source=settings.source,
+        )
+        with clear_failures():
+            oplog.write_record(storage.get_store(), storage.log_bucket, record)

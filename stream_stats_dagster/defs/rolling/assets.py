@@ -25,6 +25,7 @@ from ..common import (
     clear_failures,
     partition_days,
     preview,
+    refused_days,
     require_stored,
     selected,
     step_outs,
@@ -96,7 +97,10 @@ def build_rolling_assets(
         storage: StorageResource,
     ):
         wanted = selected(context)
-        days = partition_days(context)
+        refused = refused_days(context)  # kept their stored facts: nothing to report anew
+        days = [d for d in partition_days(context) if d.isoformat() not in refused]
+        if not days:
+            return
         loaded = dict(
             zip(
                 RAW_INPUTS,
