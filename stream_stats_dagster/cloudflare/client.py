@@ -88,7 +88,10 @@ class ClientLimits:
     backoff_max_seconds: float = 60.0
     max_wait_seconds: float = 330.0  # any single wait (pacing or retry-after)
     deadline_seconds: float = 3600.0  # all waits of one public call together
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 30.0  # one attempt, from its start to the body's last byte
+    max_pages: int = 100  # keyset pages of one day's list (1M rows at 10,000 a page)
+    max_list_pages: int = 1000  # Stream list pages (1M videos at 1,000 a page)
+    max_body_bytes: int = 256 * 2**20  # one answer; a body that never ends is cut here
     announce_after_seconds: float = 10.0  # longer waits (and unanswered requests) are announced
     malformed_body_retries: int = 2  # bodies that are not JSON (truncated) retried this often
 
@@ -393,6 +396,7 @@ class CloudflareClient:
                 columns["viewCount"].append(count)
             if len(rows) < node.limit:
                 return None
+            self._check_pages(f"{node.alias} ({keys[i]})", page, node.limit)
             after = rows[-1][0]["uid"]
             alias = f"u{i}_p{page + 1}"
             return (
@@ -409,6 +413,15 @@ class CloudflareClient:
             f"GraphQL request(s)"
         )
         return out
+
+    def _check_pages(self, what: str, page: int, limit: int) -> None:
+        """A keyset list that is still full after `max_pages` pages does not end: fail in
+        one line rather than grow without bound."""
+        if page >= self.limits.max_pages:
+            raise CloudflareResponseError(
+                f"{what}: still full after {page} pages of {limit:,} rows: the list does not "
+                f"end (ClientLimits.max_pages is {self.limits.max_pages})"
+            )
 
     def _drain(
         self,
@@ -461,6 +474,7 @@ class CloudflareClient:
                 target[name] = (minutes, count)
             if len(rows) < node.limit:
                 return None
+            self._check_pages(what, work.page, node.limit)
             last = rows[-1][0][key]
             d = f"d{state.index}_{work.kind}_p{work.page + 1}"
             return _Work(
@@ -519,7 +533,7 @@ class CloudflareClient:
 
         def send() -> httpx.Response:
             self.stats.add(graphql_requests=1, nodes=len(nodes))
-            return self._http.post(self._graphql_url, json=payload)
+            return self._send("POST", self._graphql_url, json=payload)
 
         def interpret(response: httpx.Response) -> dict[str, Any]:
             body = self._check(response, what, graphql=True)
@@ -641,6 +655,11 @@ class CloudflareClient:
                 yield new
             if len(items) < limit:
                 return
+            if page >= self.limits.max_list_pages:
+                raise CloudflareResponseError(
+                    f"{what}: still full after {page} pages ({len(seen):,} videos): the list "
+                    f"does not end (ClientLimits.max_list_pages is {self.limits.max_list_pages})"
+                )
             if not new:
                 raise CloudflareResponseError(
                     f"{what}: a full page without new videos; "
@@ -656,7 +675,39 @@ class CloudflareClient:
 
     def _rest_send(self, url: str, params: dict[str, str] | None) -> httpx.Response:
         self.stats.add(rest_calls=1)
-        return self._http.get(url, params=params)
+        return self._send("GET", url, params=params)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One HTTP attempt with a total deadline, counted from its start.
+
+        httpx's timeouts are per network operation: a server that sends one byte every few
+        seconds resets them for ever. So the body is read in chunks against the attempt's
+        deadline (`timeout_seconds`) and cut at `max_body_bytes`; a late or endless answer is
+        an `httpx.ReadTimeout` like a silent one, retried and then failed the same way."""
+        limits = self.limits
+        started = time.monotonic()
+        with self._http.stream(method, url, **kwargs) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limits.max_body_bytes:
+                    raise httpx.ReadTimeout(
+                        f"the answer exceeded {limits.max_body_bytes:,} bytes",
+                        request=response.request,
+                    )
+                if time.monotonic() - started > limits.timeout_seconds:
+                    raise httpx.ReadTimeout(
+                        f"the answer was not complete after {limits.timeout_seconds:g} s "
+                        f"({size:,} bytes so far)",
+                        request=response.request,
+                    )
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=response.request,
+        )
 
     # ------------------------------------------------------------------ shared: checks, retries
 
@@ -751,8 +802,9 @@ class CloudflareClient:
                 except _Retry as r:
                     retry = r
                 except httpx.TimeoutException as e:
+                    detail = str(e) or type(e).__name__
                     retry = _Retry(
-                        f"no answer within {limits.timeout_seconds:g} s ({type(e).__name__})",
+                        f"no complete answer within {limits.timeout_seconds:g} s ({detail})",
                         unreachable=True,
                     )
                 except httpx.ConnectError as e:

@@ -5,7 +5,7 @@ Only this module (and `r2_resource.py`) import boto3, botocore and dagster_aws, 
 `make_r2_client` need boto3 only (~1 s); `R2Resource` (dagster_aws, several seconds more) is
 loaded on first access of `r2.R2Resource`.
 
-R2 specifics handled here (see shared/notes/r2-and-postgres.md):
+R2 specifics handled here (see docs/r2.md):
 - region `auto`; both checksum options `when_required`, so boto3 >= 1.36 sends no CRC32 and no
   aws-chunked trailer upload (which R2 has rejected as Unauthorized), and HTTPS in production
   sends the same request shape as the HTTP loopback server in tests. The body's integrity is
@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import botocore
@@ -30,6 +33,7 @@ import botocore.exceptions as bce
 import botocore.session
 from botocore.config import Config
 
+from ..progress import ANNOUNCE_AFTER_SECONDS, announce_wait, watchdog
 from .base import (
     JSON_CONTENT_TYPE,
     AccessDenied,
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
     from .r2_resource import R2Resource
 
 __all__ = ["R2Resource", "R2Store", "make_r2_client", "redact_url"]
+T = TypeVar("T")
 
 _CREDENTIAL_CODES = frozenset(
     {
@@ -161,12 +166,53 @@ def _retried(err: bce.ClientError) -> bool:
     return bool((err.response or {}).get("ResponseMetadata", {}).get("RetryAttempts"))
 
 
+# Every operation has a total deadline, from its start to its body's last byte: botocore's
+# timeouts are per network read (a trickling answer resets them) and its retries add up.
+OPERATION_DEADLINE_SECONDS = 120.0
+_CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="r2-call")
+
+
 class R2Store:
     """An `ObjectStore` on R2 (or any S3 API with R2's conditional-write semantics)."""
 
-    def __init__(self, client: Any, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        endpoint_url: str | None = None,
+        *,
+        deadline_seconds: float = OPERATION_DEADLINE_SECONDS,
+    ) -> None:
         self.client = client
         self.endpoint_url = redact_url(endpoint_url or client.meta.endpoint_url)
+        self.deadline_seconds = deadline_seconds
+
+    def _bounded(self, op: str, bucket: str, key: str | None, call: Callable[[], T]) -> T:
+        """`call()` (one boto3 operation, its retries and its body) within the deadline. A
+        wait past `ANNOUNCE_AFTER_SECONDS` says so in one line; past the deadline the call is
+        abandoned in its worker thread (botocore's own timeouts end it later) and fails as
+        `StorageUnavailable`."""
+        target = f"{key} in bucket {bucket}" if key else f"bucket {bucket}"
+        what = f"R2 {op} of {target}"
+        future = _CALLS.submit(call)
+        wait = self.deadline_seconds - ANNOUNCE_AFTER_SECONDS
+
+        def announce() -> None:
+            announce_wait(
+                what,
+                wait,
+                f"no answer from {self.endpoint_url} after {ANNOUNCE_AFTER_SECONDS:g} s "
+                f"(botocore retries transient errors); gives up at {self.deadline_seconds:g} s",
+            )
+
+        with watchdog().watch(ANNOUNCE_AFTER_SECONDS, announce):
+            try:
+                return future.result(timeout=self.deadline_seconds)
+            except FutureTimeout:
+                future.cancel()
+                raise StorageUnavailable(
+                    f"{what} did not complete within {self.deadline_seconds:g} s at "
+                    f"{self.endpoint_url}"
+                ) from None
 
     def describe(self) -> str:
         return f"R2 {self.endpoint_url}"
@@ -219,8 +265,7 @@ class R2Store:
 
     def get(self, bucket: str, key: str) -> StoredObject | None:
         try:
-            response = self.client.get_object(Bucket=bucket, Key=key)
-            body = response["Body"].read()
+            response, body = self._bounded("GET", bucket, key, lambda: self._get(bucket, key))
         except bce.ClientError as err:
             code, status = _code_and_status(err)
             if code == "NoSuchKey" or (status == 404 and code != "NoSuchBucket"):
@@ -231,10 +276,16 @@ class R2Store:
         etag = _unquoted(response.get("ETag") or "") or md5_hex(body)
         return StoredObject(body=body, etag=etag)
 
+    def _get(self, bucket: str, key: str) -> tuple[dict, bytes]:
+        response = self.client.get_object(Bucket=bucket, Key=key)
+        return response, response["Body"].read()
+
     def head(self, bucket: str, key: str) -> str | None:
         """The ETag, or None. A HEAD 404 cannot tell a missing key from a missing bucket."""
         try:
-            response = self.client.head_object(Bucket=bucket, Key=key)
+            response = self._bounded(
+                "HEAD", bucket, key, lambda: self.client.head_object(Bucket=bucket, Key=key)
+            )
         except bce.ClientError as err:
             code, status = _code_and_status(err)
             if status == 404 and code != "NoSuchBucket":
@@ -249,11 +300,15 @@ class R2Store:
         return _unquoted(response["ETag"])
 
     def list(self, bucket: str, prefix: str) -> list[str]:
-        keys: list[str] = []
-        try:
+        def listing() -> list[str]:
+            keys: list[str] = []
             paginator = self.client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 keys.extend(item["Key"] for item in page.get("Contents", ()))
+            return keys
+
+        try:
+            keys = self._bounded("LIST", bucket, None, listing)
         except (bce.ClientError, bce.BotoCoreError) as err:
             raise self._translate(err, "LIST", bucket, None) from None
         return sorted(keys)
@@ -298,7 +353,7 @@ class R2Store:
         if if_none_match:
             kwargs["IfNoneMatch"] = "*"
         try:
-            response = self.client.put_object(**kwargs)
+            response = self._bounded("PUT", bucket, key, lambda: self.client.put_object(**kwargs))
         except bce.ClientError as err:
             code, status = _code_and_status(err)
             # S3 (and moto) answer If-Match on a missing key with 404 NoSuchKey, R2 with 412;
@@ -326,7 +381,9 @@ class R2Store:
 
     def delete(self, bucket: str, key: str) -> None:
         try:
-            self.client.delete_object(Bucket=bucket, Key=key)
+            self._bounded(
+                "DELETE", bucket, key, lambda: self.client.delete_object(Bucket=bucket, Key=key)
+            )
         except bce.ClientError as err:
             if _code_and_status(err)[0] == "NoSuchKey":
                 return

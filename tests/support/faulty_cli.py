@@ -5,17 +5,23 @@
 With `STREAM_STATS_TEST_PAUSE_AT=<substring>` the first local-storage write of a key holding
 that substring first creates `STREAM_STATS_TEST_PAUSE_FILE` (the key inside) and then sleeps
 for ever instead of writing: the process is then inside that step, before that write.
+`STREAM_STATS_TEST_CLIENT_LIMITS` (JSON) gives the Cloudflare client other default limits
+(a 1 s deadline instead of 30 s), so that a bounds test takes seconds, not minutes.
 Everything else is the real CLI.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from stream_stats_dagster import cli
+from stream_stats_dagster.cloudflare import resource
+from stream_stats_dagster.cloudflare.client import ClientLimits
 from stream_stats_dagster.storage.local import LocalStore
 
 
@@ -32,7 +38,15 @@ def _pause_at(substring: str, marker: Path) -> None:
     LocalStore.put = put  # type: ignore[method-assign]
 
 
+def _client_limits(overrides: dict) -> None:
+    fields = [(k, type(v), dataclasses.field(default=v)) for k, v in overrides.items()]
+    limits = dataclasses.make_dataclass("Limits", fields, bases=(ClientLimits,), frozen=True)
+    resource.ClientLimits = limits  # type: ignore[misc]
+
+
 if __name__ == "__main__":
+    if os.environ.get("STREAM_STATS_TEST_CLIENT_LIMITS"):
+        _client_limits(json.loads(os.environ["STREAM_STATS_TEST_CLIENT_LIMITS"]))
     if os.environ.get("STREAM_STATS_TEST_PAUSE_AT"):
         _pause_at(
             os.environ["STREAM_STATS_TEST_PAUSE_AT"],
