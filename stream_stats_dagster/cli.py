@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from .config import ConfigError, Settings, load_settings
 from .dates import BadDateError, parse_day
-from .progress import show_waits
+from .progress import show_waits, terminal
 
 
 def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.date]:
@@ -62,9 +62,10 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     from .definitions import run_definitions
 
     home = dagster_home()
-    print(f"stream-stats {mode} {first}..{last}")
-    print(f"  {settings.describe()}")
-    print(f"  Dagster instance: {home}")
+    say = terminal.say
+    say(f"stream-stats {mode} {first}..{last}")
+    say(f"  {settings.describe()}")
+    say(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
     with dg.DagsterInstance.get() as instance:
         # built under the instance: loading the defs folder reads its definitions state
@@ -82,10 +83,10 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
             report = runner.costs(first, last)
     if not report.success:
         return fail(report.first_error or "run failed")
-    print(f"done: {len(report.outcomes)} runs ok; files in {runner.store.describe()}")
+    say(f"done: {len(report.outcomes)} runs ok; files in {runner.store.describe()}")
     with_costs = getattr(args, "with_costs", False)
     for line in written_files(settings, max(first, settings.start_date), last, mode, with_costs):
-        print(f"  {line}")
+        say(f"  {line}")
     return 0
 
 
@@ -196,11 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command in ("collect", "rebuild"):
-        try:
-            return _materialize(args, args.command)
-        except KeyboardInterrupt:  # between runs (a run itself is ended by the runner)
-            print("stream-stats: error: interrupted", file=sys.stderr)
-            return 130
+        with terminal.keep():
+            try:
+                return _materialize(args, args.command)
+            except KeyboardInterrupt:  # between runs (a run itself is ended by the runner)
+                terminal.error("stream-stats: error: interrupted")
+                return 130
     if args.command == "simulator":
         return _simulator(args)
     if args.command == "restore-raw":

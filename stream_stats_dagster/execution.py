@@ -24,6 +24,7 @@ import dagster as dg
 from . import liveness
 from .config import Settings
 from .defs.publishing import failed_partitions
+from .progress import terminal
 from .storage.resource import StorageResource
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -156,7 +157,7 @@ class RunExecutor:
         instance: dg.DagsterInstance,
         storage: StorageResource,
         *,
-        echo: Callable[[str], None] = print,
+        echo: Callable[[str], None] = terminal.say,
         verbose: bool = False,
     ):
         self.defs, self.instance = defs, instance
@@ -209,6 +210,11 @@ class RunExecutor:
         done: dict[str, Any] = {}
 
         def execute() -> None:
+            # Ctrl-C in a terminal reaches the whole process group. The run's own helper
+            # processes (Dagster's compute-log `tail` and its watcher, started from this
+            # thread) inherit this thread's signal mask: with SIGINT blocked they do not die
+            # with a traceback; the main thread takes the signal and ends the run.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
             try:
                 done["result"] = dg.execute_job(
                     job,
@@ -343,5 +349,5 @@ def _interrupts() -> Iterator[list[int]]:
 
 
 def fail(message: str, code: int = 1) -> int:
-    print(f"stream-stats: error: {message}", file=sys.stderr)
+    terminal.error(f"stream-stats: error: {message}")
     return code

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -22,6 +23,62 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 WAITS_LOGGER = "stream_stats_dagster.waits"
+
+
+class Terminal:
+    """Where the CLI's own lines go: the process's stdout and stderr as they were when the
+    command started.
+
+    A Dagster run captures its process's output for the UI by pointing file descriptors 1 and
+    2 at log files, mirrored back by `tail` children; when Ctrl-C reaches the whole process
+    group those children die first, and whatever the CLI printed after them was lost. So the
+    CLI keeps its own copies of the two descriptors (`keep`) and writes through them. Where
+    there is no descriptor to copy (a test capturing `sys.stdout`), the current streams are
+    used as they are."""
+
+    def __init__(self) -> None:
+        self._out: TextIO | None = None
+        self._err: TextIO | None = None
+
+    @contextlib.contextmanager
+    def keep(self) -> Iterator[None]:
+        opened = [self._copy(sys.stdout), self._copy(sys.stderr)]
+        self._out, self._err = opened
+        try:
+            yield
+        finally:
+            self._out = self._err = None
+            for stream in opened:
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+
+    @staticmethod
+    def _copy(stream: TextIO) -> TextIO | None:
+        try:
+            fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+        return open(
+            os.dup(fd), "w", buffering=1, encoding="utf-8", errors="backslashreplace"
+        )
+
+    @property
+    def out(self) -> TextIO:
+        return self._out or sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self._err or sys.stderr
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def error(self, line: str) -> None:
+        print(line, file=self.err, flush=True)
+
+
+terminal = Terminal()
 ANNOUNCE_AFTER_SECONDS = 10.0
 _HANDLER_NAME = "stream-stats-waits"
 
@@ -51,12 +108,24 @@ def announce_wait(
     return line
 
 
+class _TerminalHandler(logging.StreamHandler):
+    """A handler that writes to the terminal's stdout as it is when a line is emitted."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return terminal.out
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def show_waits(stream: TextIO | None = None) -> logging.Handler:
-    """Print every wait line on `stream` (default stdout, where the CLI's progress goes) as
-    `  waiting: <what> ...`. Idempotent: a second call replaces the first handler."""
+    """Print every wait line on `stream` (default the terminal's stdout, where the CLI's
+    progress goes) as `  waiting: <what> ...`. Idempotent: a second call replaces the first."""
     for old in [h for h in waits_log.handlers if h.get_name() == _HANDLER_NAME]:
         waits_log.removeHandler(old)
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream) if stream is not None else _TerminalHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter("  waiting: %(message)s"))
     handler.setLevel(logging.INFO)

@@ -23,6 +23,7 @@ from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .execution import RunExecutor, RunOutcome
 from .files import ASSET_FILES, COST_FILES, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
+from .progress import terminal
 from .reports.costs import WINDOW_DAYS
 from .storage.base import StorageError
 
@@ -102,7 +103,7 @@ class Runner:
         settings: Settings,
         instance: dg.DagsterInstance,
         *,
-        echo: Callable[[str], None] = print,
+        echo: Callable[[str], None] = terminal.say,
         verbose: bool = False,
         accept_shrink: bool = False,
     ):

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ..progress import ANNOUNCE_AFTER_SECONDS, announce_wait, watchdog
 from .errors import CloudflareLedgerError, one_line
 from .pacing import wait_for_window
 
@@ -55,6 +56,9 @@ holds = sa.Table(
     sa.Column("budget", sa.String(200), primary_key=True),
     sa.Column("until", sa.Double(), nullable=False),
 )
+
+
+LOCK_TIMEOUT_SECONDS = 60  # sqlite's wait for another process's write lock
 
 
 class BudgetLedger:
@@ -198,8 +202,20 @@ class BudgetLedger:
         self._transaction(run)
 
     def _guard(self, action: Callable[[], Any]) -> Any:
+        """One transaction, its database errors as one line; a wait for another process's
+        lock past `ANNOUNCE_AFTER_SECONDS` says so (sqlite waits up to LOCK_TIMEOUT_SECONDS)."""
+
+        def announce() -> None:
+            announce_wait(
+                f"Cloudflare budget ledger at {self.where}",
+                LOCK_TIMEOUT_SECONDS - ANNOUNCE_AFTER_SECONDS,
+                f"locked by another process for {ANNOUNCE_AFTER_SECONDS:g} s (its run is "
+                f"spending the same budget); gives up at {LOCK_TIMEOUT_SECONDS:g} s",
+            )
+
         try:
-            return action()
+            with watchdog().watch(ANNOUNCE_AFTER_SECONDS, announce):
+                return action()
         except sa.exc.SQLAlchemyError as exc:
             cause = one_line(str(getattr(exc, "orig", None) or exc), 200)
             raise CloudflareLedgerError(
@@ -328,7 +344,7 @@ def _engine(url: str) -> sa.Engine:
     path = sa.make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 60})
+    engine = sa.create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_SECONDS})
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:

@@ -9,11 +9,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import dagster as dg
 import pandas as pd
 
-from ..cloudflare.errors import CloudflareError
+from ..cloudflare.errors import CloudflareError, one_line
 from ..dates import BadDateError
 from ..documents import BadStoredFile, Loaded, read_documents
 from ..facts import RawExtract
 from ..files import ASSET_FILES
+from ..progress import announce_wait
 from ..reports.daily import MissingMetadataError
 from ..reports.rules import MissingDaysError
 from ..storage.base import StorageError
@@ -160,19 +161,37 @@ MISSING_RAW_DAYS = "missing_raw_days"
 
 
 @contextlib.contextmanager
-def clear_failures() -> Iterator[None]:
+def clear_failures(
+    context: dg.AssetExecutionContext | None = None, retry: dg.RetryPolicy | None = None
+) -> Iterator[None]:
     """Turn the errors we understand into a one-line `Failure`.
 
     Non-transient errors (bad data, missing days, auth, unknown fields, storage refusals)
     are not retried by Dagster either; transient Cloudflare errors that exhausted the
-    client's own retries may be retried once more by the step's RetryPolicy.
+    client's own retries may be retried once more by the step's RetryPolicy (`retry`), and
+    that wait is said in one line first.
     """
     try:
         yield
     except CloudflareError as exc:
+        if exc.transient and context is not None and retry is not None:
+            say_step_retry(context, retry, str(exc))
         raise dg.Failure(description=str(exc), allow_retries=exc.transient) from None
     except (MissingDaysError, MissingMetadataError, StorageError, BadDateError) as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+def say_step_retry(context: dg.AssetExecutionContext, retry: dg.RetryPolicy, why: str) -> None:
+    """One wait line before Dagster retries the step (if it will), in the CLI and the log."""
+    if context.retry_number >= retry.max_retries:
+        return
+    line = announce_wait(
+        f"step {context.op_def.name}",
+        retry.delay or 0,
+        f"Dagster retries it (attempt {context.retry_number + 2} of {retry.max_retries + 1}) "
+        f"after: {one_line(why)}",
+    )
+    context.log.warning(f"waiting: {line}")
 
 
 def preview(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> dg.MetadataValue:

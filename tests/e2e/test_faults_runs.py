@@ -43,7 +43,9 @@ def clean(sim, tmp_path_factory):
         return stored_files(Path(env["STREAM_STATS_LOCAL_DIR"]))
 
 
-def start_cli(tmp: Path, *args: str, pause_at: str | None = None) -> tuple[subprocess.Popen, Path]:
+def start_cli(
+    tmp: Path, *args: str, pause_at: str | None = None, session: bool = False
+) -> tuple[subprocess.Popen, Path]:
     """The CLI as a process of its own (environment from `pipeline_env`), output to files."""
     marker = tmp / f"paused-{time.monotonic_ns()}"
     env = dict(os.environ)
@@ -56,6 +58,7 @@ def start_cli(tmp: Path, *args: str, pause_at: str | None = None) -> tuple[subpr
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
+        start_new_session=session,  # a process group of its own, as a terminal gives it
     )
     proc.out = out  # type: ignore[attr-defined]
     return proc, marker
@@ -100,14 +103,14 @@ def held_slots(inst: dg.DagsterInstance) -> list[str]:
 
 
 @contextlib.contextmanager
-def slow_collect_holding_its_slot(monkeypatch, tmp_path: Path):
+def slow_collect_holding_its_slot(monkeypatch, tmp_path: Path, session: bool = False):
     """`collect --date DAY` against a simulator that takes 2 s for every API call, once its
     raw_extract holds the `cloudflare` pool slot: (simulator, store root, process, instance,
     the run holding the slot). The process is killed when the block ends, if still alive."""
     with simulator_server(latency_seconds=2.0) as (slow, base_url):
         env = pipeline_env(monkeypatch, tmp_path, base_url)
         root = Path(env["STREAM_STATS_LOCAL_DIR"])
-        proc, _ = start_cli(tmp_path, "collect", "--date", DAY)
+        proc, _ = start_cli(tmp_path, "collect", "--date", DAY, session=session)
         with killed_at_the_end(proc):
             wait_for(lambda: " ...\n" in output(proc), "a run", proc)  # the instance exists
             inst = instance()
@@ -184,19 +187,39 @@ def test_sigkill_then_collect_converges(monkeypatch, tmp_path, sim, clean, pause
 # --- SIGINT / SIGTERM during raw_extract --------------------------------------------------
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupt_during_raw_extract_stops_the_run(monkeypatch, tmp_path, signum):
+@pytest.mark.parametrize(
+    ("signum", "group"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["SIGINT", "SIGTERM", "Ctrl-C-to-the-group"],
+)
+def test_interrupt_during_raw_extract_stops_the_run(monkeypatch, tmp_path, signum, group):
+    """A signal to the process, or Ctrl-C in a terminal (SIGINT to the whole process group,
+    Dagster's helper processes included): the run is canceled and the process ends with the
+    same one-line outcome, no traceback."""
     # every API call takes 2 s, so the raw extract is mid-request when the signal comes
-    with slow_collect_holding_its_slot(monkeypatch, tmp_path) as (slow, root, proc, inst, run_id):
+    with slow_collect_holding_its_slot(monkeypatch, tmp_path, session=group) as (
+        slow,
+        root,
+        proc,
+        inst,
+        run_id,
+    ):
         wait_for(lambda: slow.stats.graphql_requests > 0, "a GraphQL request", proc)
         sent = time.monotonic()
-        proc.send_signal(signum)
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
         code = proc.wait(timeout=HANG_GUARD)
         stopped = time.monotonic() - sent
+        time.sleep(1.5)  # the helper processes' last words, if any, would come now
         text = output(proc)
     print(f"\n{signal.Signals(signum).name}: process ended {stopped:.2f} s after the signal")
     assert code == 128 + signum, text
-    assert f"interrupted by {signal.Signals(signum).name}" in text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert f"CANCELED (interrupted by {signal.Signals(signum).name})" in text, text
+    [error] = [line for line in text.splitlines() if line.startswith("stream-stats: error:")]
+    assert f"interrupted by {signal.Signals(signum).name}" in error
     run = inst.get_run_by_id(run_id)
     assert run.status == dg.DagsterRunStatus.CANCELED
     retries = inst.all_logs(run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)

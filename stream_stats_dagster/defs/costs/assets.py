@@ -153,7 +153,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         days = partition_days(context)
-        with clear_failures(), cloudflare.client(logger=context.log) as client:
+        with clear_failures(context, RAW_RETRY), cloudflare.client(logger=context.log) as client:
             fetched = client.fetch_uid_minutes(days)
             api = client.stats.as_dict()
         docs = {k: costs.uid_minutes_doc(k, pd.DataFrame(cols)) for k, cols in fetched.items()}
@@ -187,7 +187,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         days = partition_days(context)
         store, bucket = storage.get_store(), storage.stats_bucket
-        with clear_failures(), cloudflare.client(logger=context.log) as client:
+        with clear_failures(context, RAW_RETRY), cloudflare.client(logger=context.log) as client:
             frame, stats = MetadataCache(store, bucket).refresh_catalogue(client)
             api = client.stats.as_dict()
         videos = text_frame(frame)

@@ -155,7 +155,7 @@ def build_raw_assets(
             context.log.warning(
                 "source: the built-in Cloudflare simulator (no CLOUDFLARE_API_TOKEN)"
             )
-        with clear_failures():
+        with clear_failures(context, RAW_RETRY):
             lead = missing_lead_days(store, bucket, days, settings.start_date)
             with cloudflare.client(logger=context.log) as client:
                 facts = client.fetch_days(sorted([*lead, *days]), top_videos=settings.top_videos)
