@@ -39,7 +39,8 @@ def _add_range_args(parser: argparse.ArgumentParser) -> None:
 
 def _materialize(args: argparse.Namespace, mode: str) -> int:
     from .execution import fail
-    from .runner import Runner, dagster_home, tune_cli_process
+    from .instance import BrokenInstance, dagster_home, open_instance
+    from .runner import Runner, tune_cli_process
 
     try:
         settings = load_settings()
@@ -57,7 +58,6 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
             2,
         )
 
-    import dagster as dg
 
     from .definitions import run_definitions
 
@@ -67,7 +67,11 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     say(f"  {settings.describe()}")
     say(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
-    with dg.DagsterInstance.get() as instance:
+    try:
+        instance = open_instance(home)
+    except BrokenInstance as exc:
+        return fail(str(exc))
+    with instance:
         # built under the instance: loading the defs folder reads its definitions state
         loaded = run_definitions()
         tune_cli_process()

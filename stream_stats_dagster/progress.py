@@ -59,9 +59,7 @@ class Terminal:
             fd = stream.fileno()
         except (AttributeError, OSError, ValueError):
             return None
-        return open(
-            os.dup(fd), "w", buffering=1, encoding="utf-8", errors="backslashreplace"
-        )
+        return open(os.dup(fd), "w", buffering=1, encoding="utf-8", errors="backslashreplace")
 
     @property
     def out(self) -> TextIO:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 
@@ -28,7 +25,6 @@ from .reports.costs import WINDOW_DAYS
 from .storage.base import StorageError
 
 WEEKS_PER_RUN = 4
-REPO_DAGSTER_YAML = Path(__file__).resolve().parent.parent / "dagster.yaml"
 
 
 def tune_cli_process() -> None:
@@ -38,23 +34,6 @@ def tune_cli_process() -> None:
     them on every full pass, and the interpreter's exit stops collecting them: that exit
     took 0.4-0.9 s of every CLI process before (measured, see the README's benchmark)."""
     gc.freeze()
-
-
-def dagster_home() -> Path:
-    """`DAGSTER_HOME`, defaulting to ./.dagster_home, created with the project's dagster.yaml.
-
-    The checkout's own instance (`<repo>/.dagster_home`, what `make` uses) follows the
-    repository's dagster.yaml on every start, so edits to it take effect; any other home
-    keeps the dagster.yaml it has (an operator's own)."""
-    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    config = home / "dagster.yaml"
-    ours = home == REPO_DAGSTER_YAML.parent / ".dagster_home"
-    stale = ours and config.exists() and config.read_bytes() != REPO_DAGSTER_YAML.read_bytes()
-    if REPO_DAGSTER_YAML.exists() and (not config.exists() or stale):
-        shutil.copyfile(REPO_DAGSTER_YAML, config)
-    return home
 
 
 @dataclass
