@@ -58,7 +58,6 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
             2,
         )
 
-
     from .definitions import run_definitions
 
     home = dagster_home()

@@ -30,10 +30,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .facts import SCHEMA_VERSION, VideoMetadata
 from .keys import LEGACY_METADATA_CACHE_KEY, METADATA_CACHE_KEY
+from .progress import notice
 from .storage import jsonbytes
 from .storage.base import ObjectStore, PreconditionFailed
 from .storage.memo import ParsedFiles
@@ -69,6 +70,7 @@ DTYPES: dict[str, Any] = {
 class MetadataSource(Protocol):
     def get_videos(self, uids: Sequence[str]) -> dict[str, VideoMetadata]: ...
     def list_videos(self, *, created_after: str | None = None): ...
+    def count_videos(self) -> int | None: ...
 
 
 class CacheColumns(BaseModel):
@@ -131,6 +133,7 @@ class CacheStats(BaseModel):
     marked_deleted: int = 0  # found before, absent from a full listing
     full_listing: bool = False
     migrated: bool = False  # the old per-video cache was read and converted in this call
+    healed: str | None = None  # why the stored cache was rebuilt from the list endpoint
 
 
 class _State:
@@ -143,9 +146,11 @@ class _State:
         cursor: str | None = None,
         full_listing_at: str | None = None,
         migrated: bool = False,
+        broken: str | None = None,
     ) -> None:
         self.frame, self.etag = frame, etag
         self.cursor, self.full_listing_at, self.migrated = cursor, full_listing_at, migrated
+        self.broken = broken  # the stored cache did not parse: why (it is rebuilt)
 
 
 # Stream's timestamp text, "2025-01-02T03:04:05.123456Z": where its separators are.
@@ -334,6 +339,15 @@ def catalogue_bytes(frame: pd.DataFrame, cursor: str | None, full_listing_at: st
     return b"".join(parts)
 
 
+def _why(exc: Exception) -> str:
+    """The first problem of a parse or validation error, in one line."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        return f"{where}: {first['msg']}"
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 def _newest(*values: str | None) -> str | None:
     return max(filter(None, values), default=None)
 
@@ -357,7 +371,14 @@ class MetadataCache:
     # ---------------------------------------------------------------- storage
 
     def _load(self) -> _State:
-        found = CATALOGUES.read(self.store, self.bucket, METADATA_CACHE_KEY, _parse)
+        try:
+            found = CATALOGUES.read(self.store, self.bucket, METADATA_CACHE_KEY, _parse)
+        except (ValidationError, ValueError) as exc:
+            # A cache that does not parse (cut, empty, garbage, columns of unequal length)
+            # is a cold one: rebuilt from the list endpoint, and replaced only if it is
+            # still the same bad object (If-Match on its ETag).
+            etag = self.store.head(self.bucket, METADATA_CACHE_KEY)
+            return _State(empty_frame(), etag, broken=_why(exc))
         if found is not None:
             etag, (frame, cursor, full_listing_at) = found
             return _State(frame, etag, cursor, full_listing_at)
@@ -375,6 +396,16 @@ class MetadataCache:
             for name in DETAIL_COLUMNS:
                 rows[name].append(None)
         return _State(frame_from_columns(rows), None, None, None, migrated=True)
+
+    def _healing(self, why: str, *, short: bool = False) -> str:
+        """The one line that says the cache is rebuilt, and why."""
+        what = "is short" if short else "is not a valid catalogue"
+        line = (
+            f"{self.bucket}/{METADATA_CACHE_KEY} {what} ({why}): rebuilding it from the "
+            "Stream list endpoint (about one call per 1,000 videos)"
+        )
+        notice(line)
+        return line
 
     def load_frame(self) -> pd.DataFrame:
         """The whole cache as it is stored (migrated in memory if only the old file exists)."""
@@ -427,12 +458,14 @@ class MetadataCache:
         state = self._load()
         distinct = list(dict.fromkeys(uids))
         stats = CacheStats(requested=len(uids), migrated=state.migrated)
+        if state.broken:
+            stats.healed = self._healing(state.broken)
         known = state.frame.index
         unknown = [u for u in distinct if u not in known]
         stats.hits = len(uids) - len(unknown)
         listed: list[Any] = []
         cursor = state.cursor
-        if len(unknown) > self.warm_threshold:
+        if len(unknown) > self.warm_threshold or state.broken:
             for page in source.list_videos(created_after=cursor):
                 listed.extend(page)
                 cursor = _newest(cursor, *(v.created for v in page))
@@ -443,7 +476,7 @@ class MetadataCache:
         stats.fetched = len(fetched)
         stats.not_found = sum(not v.found for v in fetched.values())
         frame = state.frame
-        if listed or fetched or cursor != state.cursor or state.migrated:
+        if listed or fetched or cursor != state.cursor or state.migrated or state.broken:
             new = frame_from_videos([*listed, *fetched.values()])
             frame = self._save(state, new, cursor=cursor)
         return text_frame(frame.reindex(distinct)), stats
@@ -473,7 +506,18 @@ class MetadataCache:
             dt.datetime.fromisoformat(state.full_listing_at) if state.full_listing_at else None
         )
         full = last_full is None or now - last_full >= FULL_LISTING_EVERY
-        stats = CacheStats(migrated=state.migrated, full_listing=full)
+        healed = self._healing(state.broken) if state.broken else None
+        if not full and healed is None:
+            # A cache that parses but has lost rows would price a short catalogue: compare
+            # it with what Stream holds now (one call) and list it whole if it falls short.
+            total = source.count_videos()
+            known = int(state.frame["found"].sum())
+            if total is not None and known < total:
+                healed = self._healing(
+                    f"it knows {known:,} videos, Stream holds {total:,}", short=True
+                )
+                full = True
+        stats = CacheStats(migrated=state.migrated, full_listing=full, healed=healed)
         listed: list[Any] = []
         cursor = None if full else state.cursor
         for page in source.list_videos(created_after=cursor):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 WAITS_LOGGER = "stream_stats_dagster.waits"
+NOTICES_LOGGER = "stream_stats_dagster.notices"
 
 
 class Terminal:
@@ -81,6 +82,13 @@ ANNOUNCE_AFTER_SECONDS = 10.0
 _HANDLER_NAME = "stream-stats-waits"
 
 waits_log = logging.getLogger(WAITS_LOGGER)
+notices_log = logging.getLogger(NOTICES_LOGGER)
+
+
+def notice(line: str) -> None:
+    """Something an operator should know now, though nothing failed (a cache rebuilt): one
+    line on the notices logger, which the CLI prints as `  warning: <line>`."""
+    notices_log.warning(" ".join(line.split()))
 
 
 def until_utc(seconds: float, now: dt.datetime | None = None) -> str:
@@ -121,14 +129,15 @@ class _TerminalHandler(logging.StreamHandler):
 def show_waits(stream: TextIO | None = None) -> logging.Handler:
     """Print every wait line on `stream` (default the terminal's stdout, where the CLI's
     progress goes) as `  waiting: <what> ...`. Idempotent: a second call replaces the first."""
-    for old in [h for h in waits_log.handlers if h.get_name() == _HANDLER_NAME]:
-        waits_log.removeHandler(old)
-    handler = logging.StreamHandler(stream) if stream is not None else _TerminalHandler()
-    handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(logging.Formatter("  waiting: %(message)s"))
-    handler.setLevel(logging.INFO)
-    waits_log.addHandler(handler)
-    waits_log.setLevel(logging.INFO)
+    for log, prefix in ((waits_log, "waiting"), (notices_log, "warning")):
+        for old in [h for h in log.handlers if h.get_name() == _HANDLER_NAME]:
+            log.removeHandler(old)
+        handler = logging.StreamHandler(stream) if stream is not None else _TerminalHandler()
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter(f"  {prefix}: %(message)s"))
+        handler.setLevel(logging.INFO)
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     return handler
 
 

@@ -609,6 +609,24 @@ class CloudflareClient:
 
         return self._attempts(what, lambda: self._rest_send(url, None), interpret, pace, deadline)
 
+    def count_videos(self) -> int | None:
+        """How many videos the account holds now (the list endpoint's `total`, one call), or
+        None if the answer does not say."""
+        deadline = self._clock() + self.limits.deadline_seconds
+        what = "Cloudflare Stream video count"
+
+        def interpret(response: httpx.Response) -> Any:
+            return self._check(response, what, graphql=False).get("total")
+
+        total = self._attempts(
+            what,
+            lambda: self._rest_send(self._stream_url, {"limit": "1"}),
+            interpret,
+            lambda: self.pacer.rest(deadline=deadline),
+            deadline,
+        )
+        return _int_or_none(total)
+
     def list_videos(
         self, *, created_after: str | None = None, limit: int = 1000
     ) -> Iterator[list[VideoMetadata]]:

@@ -190,6 +190,8 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         with clear_failures(context, RAW_RETRY), cloudflare.client(logger=context.log) as client:
             frame, stats = MetadataCache(store, bucket).refresh_catalogue(client)
             api = client.stats.as_dict()
+        if stats.healed:
+            context.log.warning(stats.healed)
         videos = text_frame(frame)
         del frame
         spec = COST_FILES["video_catalog"]

@@ -166,6 +166,8 @@ def build_raw_assets(
                     uids = [u for f in facts.values() for u in f.videos["uid"]]
                     cache = MetadataCache(store, bucket)
                     catalog, cache_stats = cache.resolve_frame(client, uids)
+                    if cache_stats.healed:
+                        context.log.warning(cache_stats.healed)
                 api = client.stats.as_dict()
             stored = stored_days(store, bucket, keys)
 
