@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 from zoneinfo import ZoneInfo
 
 from .config import ConfigError, Settings, load_settings
 from .dates import BadDateError, parse_day
-from .progress import show_waits, terminal
+from .progress import show_waits, terminal, without_storage_noise
 
 
 def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.date]:
@@ -39,7 +40,7 @@ def _add_range_args(parser: argparse.ArgumentParser) -> None:
 
 def _materialize(args: argparse.Namespace, mode: str) -> int:
     from .execution import fail
-    from .instance import BrokenInstance, dagster_home, open_instance
+    from .instance import BrokenInstance, dagster_home, database_error, open_instance
     from .runner import Runner, tune_cli_process
 
     try:
@@ -66,24 +67,34 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     say(f"  {settings.describe()}")
     say(f"  Dagster instance: {home}")
     show_waits()  # long waits (Cloudflare budgets, retries, silent servers) say so here
+    if not args.verbose:  # libraries' own warnings on the root logger (a database retry):
+        logging.getLogger().addHandler(logging.NullHandler())  # the outcome says what failed
     try:
         instance = open_instance(home)
     except BrokenInstance as exc:
         return fail(str(exc))
-    with instance:
-        # built under the instance: loading the defs folder reads its definitions state
-        loaded = run_definitions()
-        tune_cli_process()
-        runner = Runner(
-            loaded,
-            settings,
-            instance,
-            verbose=args.verbose,
-            accept_shrink=getattr(args, "accept_shrink", False),
-        )
-        report = runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
-        if report.success and getattr(args, "with_costs", False):
-            report = runner.costs(first, last)
+    try:
+        with instance, without_storage_noise():
+            # built under the instance: loading the defs folder reads its definitions state
+            loaded = run_definitions()
+            tune_cli_process()
+            runner = Runner(
+                loaded,
+                settings,
+                instance,
+                verbose=args.verbose,
+                accept_shrink=getattr(args, "accept_shrink", False),
+            )
+            report = (
+                runner.collect(first, last) if mode == "collect" else runner.rebuild(first, last)
+            )
+            if report.success and getattr(args, "with_costs", False):
+                report = runner.costs(first, last)
+    except Exception as exc:
+        line = database_error(exc)
+        if line is None:
+            raise
+        return fail(line)
     if not report.success:
         return fail(report.first_error or "run failed")
     say(f"done: {len(report.outcomes)} runs ok; files in {runner.store.describe()}")

@@ -11,6 +11,7 @@ import decimal
 import os
 from collections.abc import Mapping
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -29,6 +30,7 @@ DEFAULT_CURRENCY = "USD"
 DEFAULT_STORAGE_PRICE = "5"
 DEFAULT_DELIVERY_PRICE = "1"
 DEFAULT_COLD_AFTER_DAYS = 30
+MAX_PRICE = 1_000_000  # per 1,000 minutes: far above any real price, and it fits the sums
 
 
 class ConfigError(ValueError):
@@ -91,11 +93,34 @@ def _price_micros(env: Mapping[str, str], name: str, default: str) -> int:
         micros = decimal.Decimal(text) * 1_000_000
     except decimal.InvalidOperation:
         micros = decimal.Decimal(-1)
-    if not micros.is_finite() or micros < 0 or micros != micros.to_integral_value():
+    if (
+        not micros.is_finite()
+        or micros < 0
+        or micros > MAX_PRICE * 1_000_000
+        or micros != micros.to_integral_value()
+    ):
         raise ConfigError(
-            f"{name} must be a non-negative price with at most 6 decimals, not {text!r}"
+            f"{name} must be a price from 0 to {MAX_PRICE:,} with at most 6 decimals, not {text!r}"
         )
     return int(micros)
+
+
+def _endpoint(name: str, url: str) -> str:
+    """An R2 endpoint must be an http(s) URL with a host: anything else fails here, in one
+    line, not deep inside boto3."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+    except ValueError:
+        ok = False
+    if not ok:
+        shown = "a value with credentials in it" if "@" in url else repr(url)
+        raise ConfigError(
+            f"{name} must be an http(s) URL such as "
+            f"https://<account>.r2.cloudflarestorage.com, not {shown}"
+        )
+    return url
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +145,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
 
     endpoint = _get(env, "R2_ENDPOINT_URL")
+    if endpoint:
+        _endpoint("R2_ENDPOINT_URL", endpoint)
     r2_account = _get(env, "R2_ACCOUNT_ID")
     if not endpoint and r2_account:
         endpoint = f"https://{r2_account}.r2.cloudflarestorage.com"

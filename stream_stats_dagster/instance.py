@@ -78,6 +78,25 @@ def open_instance(home: Path) -> dg.DagsterInstance:
     return instance
 
 
+DATABASE_MODULES = ("sqlalchemy", "psycopg2", "psycopg", "sqlite3", "dagster_postgres")
+
+
+def database_error(exc: BaseException) -> str | None:
+    """One line when `exc` (or what caused it) is the instance's database failing (PostgreSQL
+    gone, a sqlite file locked or lost), else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__module__.split(".")[0] in DATABASE_MODULES:
+            cause = " ".join(str(seen).split())[:240] or type(seen).__name__
+            return (
+                f"the Dagster instance's database stopped answering ({cause}): the run's "
+                "state is unknown; run the same command again once it is back (a run left "
+                "unfinished is failed and logged then)"
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _touch_every_storage(instance: dg.DagsterInstance) -> None:
     """One cheap read of each storage, so that each creates its tables (and stamps their
     version) now, inside the lock, not later in a run."""

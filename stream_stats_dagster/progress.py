@@ -78,6 +78,38 @@ class Terminal:
 
 
 terminal = Terminal()
+
+# What Dagster writes straight to sys.stderr when it cannot store an event (its database is
+# gone): the CLI's outcome line names the database instead, once.
+DAGSTER_STORAGE_NOISE = "Exception while writing logger call to event log"
+
+
+class _WithoutStorageNoise:
+    """sys.stderr minus Dagster's lines about events it could not store."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith(DAGSTER_STORAGE_NOISE):
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def without_storage_noise() -> Iterator[None]:
+    """While the block runs, drop Dagster's 'could not write the event' lines from stderr."""
+    previous = sys.stderr
+    sys.stderr = _WithoutStorageNoise(previous)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stderr = previous
+
+
 ANNOUNCE_AFTER_SECONDS = 10.0
 _HANDLER_NAME = "stream-stats-waits"
 

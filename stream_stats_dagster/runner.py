@@ -126,20 +126,9 @@ class Runner:
         return days_between(max(first, self.settings.start_date), last)
 
     def collect(self, first: dt.date, last: dt.date) -> Report:
-        """Raw + daily + rolling for first..last, and weekly for its complete weeks.
-
-        The 7-day trends and windows of `first` read the raw extracts of the six days
-        before it: whatever of those is missing is fetched first.
-        """
-        try:
-            lead = self._missing_raw(first - dt.timedelta(days=6), first - dt.timedelta(days=1))
-        except StorageError as err:
-            # Planning reads storage outside any Dagster step: report it like a failed run.
-            return self._failed("storage", err)
-        for chunk in chunks(lead):
-            label = f"raw {_span(chunk)} (for 7-day windows)"
-            if not self.run(DAILY_JOB, _keys(chunk), label, RAW_ASSETS).success:
-                return self.report
+        """Raw + daily + rolling for first..last, and weekly for its complete weeks. The
+        first run's raw step also fetches whatever the six days before `first` lack (the
+        7-day trends and windows read them): lead days are the assets' business."""
         failed = self._run_days(DAILY_JOB, self._days(first, last), "raw+daily+rolling {}")
         if failed is not None:
             self._weekly(first, last, failed)

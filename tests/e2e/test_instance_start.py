@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,42 @@ def test_a_broken_home_is_named_in_one_line(monkeypatch, tmp_path, sim, capsys):
     [line] = capsys.readouterr().err.strip().splitlines()
     assert f"the Dagster instance in {home} cannot be opened" in line, line
     assert f"move {home}/history" in line and "run history starts fresh" in line, line
+
+
+def test_postgres_going_down_mid_run_is_one_line(monkeypatch, tmp_path):
+    """The instance's database stops while a run executes: the process ends with one line
+    naming the database, not a traceback."""
+    from tests.support.pipeline import simulator_server
+
+    try:
+        with postgres_cluster() as cluster, simulator_server(latency_seconds=1.0) as (sim, url):
+            env = pipeline_env(monkeypatch, tmp_path, url, STREAM_STATS_AUTOMATION="stopped")
+            for name, value in cluster.env().items():
+                monkeypatch.setenv(name, value)
+            write_postgres_dagster_home(Path(env["DAGSTER_HOME"]))
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "stream_stats_dagster.cli",
+                    "collect",
+                    "--date",
+                    "2025-03-02",
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            deadline = time.monotonic() + 120
+            while sim.stats.graphql_requests == 0 and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.05)
+            cluster.stop()
+            out, err = proc.communicate(timeout=300)
+    except PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, out + err
+    assert "Traceback" not in out + err
+    assert "the Dagster instance's database" in lines[0], lines

@@ -114,6 +114,13 @@ class PostgresCluster:
         except OSError:
             return ""
 
+    def stop(self) -> None:
+        """Take the server down now (`-m immediate`: as if it crashed or lost its host)."""
+        _pg(self, "pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+
+    def running(self) -> bool:
+        return (self.data_dir / "postmaster.pid").exists()
+
     def env(self) -> dict[str, str]:
         """The variables the storage block of `write_postgres_dagster_home` reads."""
         return {
@@ -218,7 +225,7 @@ def postgres_cluster(db_name: str = "dagster_test") -> Iterator[PostgresCluster]
         yield cluster
     finally:
         try:
-            if started:
+            if started and cluster.running():
                 _pg(
                     cluster,
                     "pg_ctl",

@@ -43,6 +43,16 @@ def test_token_selects_cloudflare_and_is_never_in_repr():
         ({"STREAM_STATS_TOP_VIDEOS": "0"}, "1..10000"),
         ({"STREAM_STATS_TOP_VIDEOS": "10001"}, "1..10000"),
         ({"STREAM_STATS_TOP_VIDEOS": "many"}, "1..10000"),
+        (
+            {"R2_ENDPOINT_URL": ":::", "R2_ACCESS_KEY_ID": "k", "R2_SECRET_ACCESS_KEY": "s"},
+            "R2_ENDPOINT_URL must be an http(s) URL",
+        ),
+        (
+            {"R2_ENDPOINT_URL": "ftp://k:s@h", "R2_ACCESS_KEY_ID": "k"},
+            "not a value with credentials in it",
+        ),
+        ({"STREAM_STATS_STORAGE_PRICE": "1e20"}, "a price from 0 to 1,000,000"),
+        ({"STREAM_STATS_DELIVERY_PRICE": "-1"}, "a price from 0 to 1,000,000"),
     ],
 )
 def test_half_set_or_bad_configuration_is_one_line_error(env, message):
