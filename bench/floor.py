@@ -5,7 +5,7 @@
 
 It imports nothing from `stream_stats_dagster` (nor Dagster, pydantic or pandas): the
 standard library, httpx, and boto3 when R2 is configured. It reads the same environment
-(SPEC §3), sends the same requests as `stream-stats collect` and writes the same files, so
+(contract §3), sends the same requests as `stream-stats collect` and writes the same files, so
 the bench can put the product next to a floor that does the same work in plain Python
 (issue 11, item 6). The bench compares its stats bucket with the product's object by object.
 

@@ -1,4 +1,4 @@
-"""`stream-stats`: collect, rebuild, check and serve the simulator (SPEC §8)."""
+"""`stream-stats`: collect, rebuild, check and serve the simulator (contract §8)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
         return fail(str(exc), 2)
     if last < settings.start_date:
         return fail(f"{last} is before STREAM_STATS_START_DATE {settings.start_date}", 2)
-    # SPEC §2: a day that has not ended in the report time zone is not a report day yet.
+    # contract §2: a day that has not ended in the report time zone is not a report day yet.
     last_complete = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
     if last > last_complete:
         return fail(

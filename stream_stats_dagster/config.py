@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC §3), validated in one place.
+"""Settings from the environment (contract §3), validated in one place.
 
 Half-set configuration is an error, never a silent fallback, and every error is one line.
 Secrets are held as `SecretStr` so that they never reach a repr or a log line.
@@ -124,7 +124,7 @@ def _endpoint(name: str, url: str) -> str:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Read SPEC §3's variables; raise ConfigError with one line naming what is wrong."""
+    """Read contract §3's variables; raise ConfigError with one line naming what is wrong."""
     env = os.environ if env is None else env
     account_id = _get(env, "CLOUDFLARE_ACCOUNT_ID")
     token = _get(env, "CLOUDFLARE_API_TOKEN")

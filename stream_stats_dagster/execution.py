@@ -133,7 +133,7 @@ def warnings_of(result: dg.JobExecutionResult) -> list[str]:
 
 
 def hook_error(result: dg.JobExecutionResult) -> str | None:
-    """The first hook failure, one line. Hooks write the operation log (SPEC §6): a run whose
+    """The first hook failure, one line. Hooks write the operation log (contract §6): a run whose
     steps all succeeded but whose log record could not be written (e.g. LOG_BUCKET missing)
     is a success to Dagster, but not "everything succeeded" for the CLI's exit status."""
     for event in result.all_events:

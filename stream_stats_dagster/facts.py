@@ -7,7 +7,7 @@ as Cloudflare sent them: an empty creator stays "" here and becomes "__null__" o
 reports.
 
 `FACT_COLUMNS` is the column order of each table, which is also the field order of its rows
-in the raw extract files (SPEC §4), so a frame serialises to the same bytes every time.
+in the raw extract files (contract §4), so a frame serialises to the same bytes every time.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Object keys (SPEC §4): the one place that knows where each file lives.
+"""Object keys (contract §4): the one place that knows where each file lives.
 
 Report keys live in `STATS_BUCKET`, operation-log keys in `LOG_BUCKET`.
 Dates are report-time-zone dates; weekly files use the ISO week-year of their Monday.

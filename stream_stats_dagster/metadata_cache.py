@@ -1,4 +1,4 @@
-"""The shared video-metadata cache (SPEC §6): the Stream catalogue as one columnar frame.
+"""The shared video-metadata cache (contract §6): the Stream catalogue as one columnar frame.
 
 Kept in storage at `stream-stats/cache/video-catalog.json` as columns
 (`{"schemaVersion":1, "catalogueCursor":..., "columns": {"uid": [...], ...}}`) and held in
@@ -397,6 +397,16 @@ class MetadataCache:
                 rows[name].append(None)
         return _State(frame_from_columns(rows), None, None, None, migrated=True)
 
+    @staticmethod
+    def _list(source: MetadataSource, cursor: str | None) -> tuple[list[Any], str | None]:
+        """Every video the list endpoint gives from `cursor` (None: from the start), and the
+        newest `created` seen."""
+        listed: list[Any] = []
+        for page in source.list_videos(created_after=cursor):
+            listed.extend(page)
+            cursor = _newest(cursor, *(v.created for v in page))
+        return listed, cursor
+
     def _healing(self, why: str, *, short: bool = False) -> str:
         """The one line that says the cache is rebuilt, and why."""
         what = "is short" if short else "is not a valid catalogue"
@@ -507,22 +517,21 @@ class MetadataCache:
         )
         full = last_full is None or now - last_full >= FULL_LISTING_EVERY
         healed = self._healing(state.broken) if state.broken else None
-        if not full and healed is None:
-            # A cache that parses but has lost rows would price a short catalogue: compare
-            # it with what Stream holds now (one call) and list it whole if it falls short.
-            total = source.count_videos()
-            known = int(state.frame["found"].sum())
-            if total is not None and known < total:
+        # Counted before listing, so videos added in between can only raise what is known.
+        total = source.count_videos() if not full else None
+        listed, cursor = self._list(source, None if full else state.cursor)
+        if total is not None:
+            # A cache that parses but has lost rows would price a short catalogue: what it
+            # knows after this listing must be all Stream holds, else it is listed whole.
+            found = state.frame.index[state.frame["found"].to_numpy()]
+            known = len(found.union(pd.Index([v.uid for v in listed])))
+            if known < total:
                 healed = self._healing(
                     f"it knows {known:,} videos, Stream holds {total:,}", short=True
                 )
                 full = True
+                listed, cursor = self._list(source, None)
         stats = CacheStats(migrated=state.migrated, full_listing=full, healed=healed)
-        listed: list[Any] = []
-        cursor = None if full else state.cursor
-        for page in source.list_videos(created_after=cursor):
-            listed.extend(page)
-            cursor = _newest(cursor, *(v.created for v in page))
         stats.listed = len(listed)
         rechecked: dict[str, Any] = {}
         if full:  # gone from the list: deleted, or a state the list leaves out? Ask.

@@ -1,4 +1,4 @@
-"""The operation log (SPEC §6): one record per operation, report date and run in LOG_BUCKET.
+"""The operation log (contract §6): one record per operation, report date and run in LOG_BUCKET.
 
 Fields follow seed 000 (`timestamp, operation, date, success, duration, details, error`);
 `runId` and `source` are extra. The key holds the run id, so writing a run's record

@@ -1,4 +1,4 @@
-"""The whole code location loads, with the asset keys, groups and automation of SPEC §6."""
+"""The whole code location loads, with the asset keys, groups and automation of contract §6."""
 
 import dagster as dg
 

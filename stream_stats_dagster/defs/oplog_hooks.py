@@ -1,4 +1,4 @@
-"""Operation-log records of failed steps (SPEC §6).
+"""Operation-log records of failed steps (contract §6).
 
 Each operation's files are built by one step (`daily_reports`, `rolling_reports`,
 `weekly_reports`), which writes each day's record itself, success or failure, as it

@@ -9,7 +9,7 @@ and only for them:
 3. one materialization per (asset, day) written, with that day's own metadata (its key,
    bytes, whether the file changed, its numbers), and one check evaluation per (asset,
    check, day) pointing at it, so that the UI's check pages show each day's truth;
-4. one operation-log record per day (SPEC §6).
+4. one operation-log record per day (contract §6).
 
 A day that fails writes nothing: the files of its last good run stay, and its failed checks
 point at that run's materialization (red on that day). The other days of the run still

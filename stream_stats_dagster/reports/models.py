@@ -1,9 +1,9 @@
-"""Pydantic models of every JSON document the project writes (SPEC §4 and §5).
+"""Pydantic models of every JSON document the project writes (contract §4 and §5).
 
 Field names and their order are the contract: the IO manager writes
 `model_dump(mode="json")`, and pydantic dumps fields in declaration order, so every
-document starts with `schemaVersion` and continues in SPEC order. Counts and minutes
-are ints; dates are `YYYY-MM-DD` strings in the report time zone.
+document starts with `schemaVersion` and continues in the order of docs/contract.md §5.
+Counts and minutes are ints; dates are `YYYY-MM-DD` strings in the report time zone.
 
 Values are not range-checked here (no `ge=0`): the asset checks in `reports.checks`
 report negative values and broken sums as failed checks with metadata, which is more

@@ -1,4 +1,4 @@
-"""The report rules shared by every document (SPEC §5), over pandas frames.
+"""The report rules shared by every document (contract §5), over pandas frames.
 
 - A missing or empty creator or country is grouped under `NULL_KEY`, never dropped, so
   that the parts add up to the total; rows mapping to the same key are summed.

@@ -141,7 +141,7 @@ class Document:
         return {k: v for k, v in self.fields.items() if isinstance(v, Table)}
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON data, `schemaVersion` first (SPEC §4)."""
+        """Plain JSON data, `schemaVersion` first (contract §4)."""
         out: dict[str, Any] = {"schemaVersion": SCHEMA_VERSION}
         for name, value in self.fields.items():
             out[name] = value.records() if isinstance(value, Table) else value

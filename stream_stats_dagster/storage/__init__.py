@@ -1,4 +1,4 @@
-"""Object storage for every file the project writes (SPEC §3, §4, §6).
+"""Object storage for every file the project writes (contract §3, §4, §6).
 
 `make_store(settings)` gives the backend the configuration asks for: R2 when an endpoint is
 set, else the local directory. boto3/dagster_aws are imported only on the R2 path (they cost

@@ -1,4 +1,4 @@
-"""The object-storage interface every persisted file goes through (SPEC §4, §6, §7).
+"""The object-storage interface every persisted file goes through (contract §4, §6, §7).
 
 One small interface with two backends (a local directory and R2 over the S3 API) so that the
 same IO manager, rolling pointer and metadata cache code runs in tests, in local demos and in
@@ -169,7 +169,7 @@ def put_if_newer(
     content_type: str = JSON_CONTENT_TYPE,
     cache_control: str | None = None,
 ) -> bool:
-    """Move a pointer object forward only (SPEC §4's `rolling/last7days-*`).
+    """Move a pointer object forward only (contract §4's `rolling/last7days-*`).
 
     `is_newer(current_body_or_None)` decides whether `body` replaces the current object; it
     should return True for an equal position too (a window with the same end date replaces

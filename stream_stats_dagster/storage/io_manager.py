@@ -1,4 +1,4 @@
-"""The IO manager: the raw extracts, one JSON file per partition at their SPEC §4 key.
+"""The IO manager: the raw extracts, one JSON file per partition at their contract §4 key.
 
 Raw assets return `{partition_key: RawExtract}` and partitioned inputs always arrive as
 `{partition_key: RawExtract}` (the partitions that exist), so one day, a range of days and a

@@ -1,4 +1,4 @@
-"""Canonical JSON bytes for every stored document (SPEC §4).
+"""Canonical JSON bytes for every stored document (contract §4).
 
 The same data must give the same bytes on every run (re-materializing a partition from the
 same facts is byte-identical, so `put` can skip it and readers see no churn). Therefore:

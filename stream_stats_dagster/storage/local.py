@@ -1,4 +1,4 @@
-"""Local-directory backend: `<root>/<bucket>/<key>`, the default storage (SPEC §3).
+"""Local-directory backend: `<root>/<bucket>/<key>`, the default storage (contract §3).
 
 It mirrors R2's guarantees so that local runs and tests exercise the same semantics:
 - Atomic objects: a PUT writes a temporary file in the target directory, fsyncs it and

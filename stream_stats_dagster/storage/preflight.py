@@ -1,4 +1,4 @@
-"""Check a bucket before a run spends minutes on Cloudflare calls (SPEC §7: one clear line).
+"""Check a bucket before a run spends minutes on Cloudflare calls (contract §7: one clear line).
 
 Writes, reads back, lists and deletes a small probe object under `stream-stats/.preflight/`,
 which proves the credentials, the endpoint, the bucket and the permissions a run needs, with

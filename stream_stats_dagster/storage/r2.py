@@ -1,4 +1,4 @@
-"""R2 backend over the S3 API (SPEC §3): the `ObjectStore` and the boto3 client it needs.
+"""R2 backend over the S3 API (contract §3): the `ObjectStore` and the boto3 client it needs.
 
 Only this module (and `r2_resource.py`) import boto3, botocore and dagster_aws, and
 `storage/__init__.py` imports it lazily, when R2 is configured. `R2Store` and

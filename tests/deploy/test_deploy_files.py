@@ -130,7 +130,7 @@ def test_every_service_has_a_health_check(compose):
 
 def test_every_variable_the_code_reads_is_set_or_documented_per_service(compose, instance):
     code_vars = set(code_env_vars()) - IMAGE_ENV
-    # sanity: the scan finds SPEC §3's variables in the source
+    # sanity: the scan finds contract §3's variables in the source
     assert {"CLOUDFLARE_API_TOKEN", "R2_ENDPOINT_URL", "STREAM_STATS_START_DATE"} <= code_vars
     needed = code_vars | instance_env_vars(instance) | set(COMPUTE_LOG_CREDENTIALS)
     for name in IMAGE_SERVICES:

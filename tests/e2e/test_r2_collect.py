@@ -3,7 +3,7 @@ the simulator over loopback HTTP as the Cloudflare source, the CLI in-process.
 
 One full week (Monday 2025-03-10 .. Sunday 2025-03-16, also the start date) is collected
 once into moto and once into a local directory from the same simulator; the tests then read
-what landed where: every SPEC §4 key, the object headers, the operation log, and the bytes,
+what landed where: every contract §4 key, the object headers, the operation log, and the bytes,
 which must equal the local backend's."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def r2_env(
 
 
 def expected_report_keys(days: list[str], mondays: list[str] = ()) -> dict[str, type[BaseModel]]:
-    """SPEC §4 key -> document model of everything a collect of `days` writes to STATS_BUCKET
+    """contract §4 key -> document model of everything a collect of `days` writes to STATS_BUCKET
     (the metadata cache aside)."""
     out: dict[str, type[BaseModel]] = {}
     for spec in ASSET_FILES.values():
@@ -158,7 +158,7 @@ def test_every_file_is_at_its_spec_key_with_json_headers(collected):
     assert set(models) | {METADATA_CACHE_KEY} <= set(stored), sorted(set(models) - set(stored))
     assert all(k.startswith("stream-stats/") and k.endswith(".json") for k in stored)
     assert not [k for k in stored if "/.preflight/" in k]
-    # spot checks of the SPEC §4 layout itself, not only of files.py
+    # spot checks of the contract §4 layout itself, not only of files.py
     assert "stream-stats/daily/2025-03/2025-03-16-videos-with-posts.json" in stored
     assert "stream-stats/weekly/2025-03/2025-11-summary.json" in stored
     assert "stream-stats/raw/2025-03/2025-03-10-hourly-minutes.json" in stored

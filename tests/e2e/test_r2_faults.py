@@ -1,4 +1,4 @@
-"""`stream-stats collect` when R2 misbehaves (SPEC §7): the S3 endpoint going away in the
+"""`stream-stats collect` when R2 misbehaves (contract §7): the S3 endpoint going away in the
 middle of a run, refused credentials, an unreachable endpoint and missing buckets.
 
 Every failure must be one line on stderr naming the endpoint and the bucket (never a secret),

@@ -1,6 +1,6 @@
-"""Document models and files: schemaVersion first, SPEC field order, the bytes of a
-`Document` equal those of its pydantic model, and raw files round-trip as frames while a
-bad raw file is refused."""
+"""Document models and files: schemaVersion first, the field order of docs/contract.md §5,
+the bytes of a `Document` equal those of its pydantic model, and raw files round-trip as
+frames while a bad raw file is refused."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def _field_orders(data, model_name, out):
 
 def test_document_files_have_the_models_bytes():
     """A Document serialises to exactly the bytes of its pydantic model: schemaVersion
-    first, every entry's fields in SPEC order, UTF-8, compact, one trailing newline."""
+    first, every entry's fields in the contract's order, UTF-8, compact, one trailing newline."""
     docs = built_documents()
     assert set(docs) == {n for n, f in ASSET_FILES.items() if f.layout != "raw"}
     for name, doc in docs.items():

@@ -99,6 +99,11 @@ class FakeSource:
         for i in range(0, len(rest), self.page):
             yield rest[i : i + self.page]
 
+    def count_videos(self) -> int:
+        """What Stream holds now: the listed videos (the hidden ones too)."""
+        self.count_calls = getattr(self, "count_calls", 0) + 1
+        return len(self.videos)
+
     def get_videos(self, uids):
         self.fetched.extend(uids)
         by_uid = {v.uid: v for v in self.videos}

@@ -2,7 +2,7 @@
 
 Dagster's own time-partition freshness checks (WARN), evaluated by their sensor every few
 minutes: a late file shows as a failed check on the asset's page. `late_files_log` turns
-each late partition into one operation-log record in LOG_BUCKET (SPEC §6), written once: its
+each late partition into one operation-log record in LOG_BUCKET (contract §6), written once: its
 key holds the asset and the day instead of a run id.
 """
 

@@ -113,7 +113,7 @@ def refusal(stored: dict[str, Loaded], fresh: dict[str, RawExtract], k: str) -> 
 def build_raw_assets(
     settings: Settings, hooks: set[dg.HookDefinition]
 ) -> list[dg.AssetsDefinition]:
-    # The raw files' own fields besides date and rows (SPEC §4 shapes of today's files).
+    # The raw files' own fields besides date and rows (contract §4 shapes of today's files).
     headers = {
         "raw_video_minutes": {"limit": settings.top_videos},
         "raw_hourly_minutes": {"timezone": settings.timezone},
