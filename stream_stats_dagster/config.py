@@ -52,6 +52,9 @@ class Settings(BaseModel):
 
     stats_bucket: str = DEFAULT_STATS_BUCKET
     log_bucket: str = DEFAULT_LOG_BUCKET
+    # Everything that is not a report for readers (raw facts and their revisions, the
+    # catalogue cache and snapshots, costs, live samples); by default the stats bucket
+    private_bucket: str = DEFAULT_STATS_BUCKET
     timezone: str = DEFAULT_TIMEZONE
     start_date: dt.date = DEFAULT_START_DATE
     top_videos: int = Field(default=DEFAULT_TOP_VIDEOS, ge=1, le=10000)
@@ -210,6 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"STREAM_STATS_COLD_AFTER_DAYS must be an integer in 1..3650, not {cold_text!r}"
         )
 
+    stats_bucket = _get(env, "STATS_BUCKET") or DEFAULT_STATS_BUCKET
     return Settings(
         source=source,
         automation=automation,
@@ -220,8 +224,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         r2_access_key_id=SecretStr(key_id) if key_id else None,
         r2_secret_access_key=SecretStr(secret) if secret else None,
         local_dir=_get(env, "STREAM_STATS_LOCAL_DIR") or DEFAULT_LOCAL_DIR,
-        stats_bucket=_get(env, "STATS_BUCKET") or DEFAULT_STATS_BUCKET,
+        stats_bucket=stats_bucket,
         log_bucket=_get(env, "LOG_BUCKET") or DEFAULT_LOG_BUCKET,
+        private_bucket=_get(env, "PRIVATE_BUCKET") or stats_bucket,
         timezone=timezone,
         start_date=start,
         top_videos=top,
