@@ -28,7 +28,7 @@ class StorageResource(dg.ConfigurableResource):
         """Tag the run with the host and pid executing it (every run uses storage), so that
         `liveness.reap_dead_runs` can tell when its process is gone. The CLI tags its runs at
         launch; this covers the runs the daemon launches."""
-        run = context.dagster_run
+        run = context.run
         if context.instance is None or run is None:
             return  # outside a run (a sensor, a script)
         from ..liveness import process_tags

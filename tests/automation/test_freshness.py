@@ -63,3 +63,31 @@ def test_a_late_file_is_logged_once(tmp_path):
 def test_the_late_partition_is_yesterday_or_last_week():
     assert late_partition("summary", dt.date(2025, 3, 12)) == dt.date(2025, 3, 11)
     assert late_partition("weekly_summary", dt.date(2025, 3, 10)) == dt.date(2025, 3, 3)
+
+
+def test_a_failed_run_that_planned_a_freshness_check_is_not_an_evaluation(monkeypatch, tmp_path):
+    """Materializing `summary` with all its checks (as the UI does) plans the freshness check
+    too; when that run fails, the check's latest record is only planned, not evaluated: the
+    late-files sensor passes over it instead of crashing."""
+    data = tmp_path / "data"
+    defs = load_definitions(
+        monkeypatch,
+        STREAM_STATS_START_DATE="2025-03-01",
+        STREAM_STATS_AUTOMATION="stopped",
+        STREAM_STATS_LOCAL_DIR=str(data),
+    )
+    key = dg.AssetCheckKey(dg.AssetKey("summary"), FRESHNESS_CHECK)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [*defs.assets, *defs.asset_checks],
+            selection=dg.AssetSelection.assets("summary") | dg.AssetSelection.checks(key),
+            partition_key="2025-03-05",
+            instance=instance,
+            resources=defs.resources,
+            raise_on_error=False,
+        )
+        assert not result.success  # no raw extracts stored
+        record = instance.get_latest_asset_check_evaluation_record(key)
+        assert not isinstance(record.evaluation, dg.AssetCheckEvaluation)  # only planned
+        storage = StorageResource(local_dir=str(data))
+        assert late_records(instance, storage, SETTINGS) == 0

@@ -40,7 +40,10 @@ def kst(*args) -> dt.datetime:
 def test_daily_schedule_requests_yesterday_at_0015_kst(defs, tick, partition):
     schedule = defs.resolve_schedule_def("daily_stats_schedule")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("15 0 * * *", "Asia/Seoul")
-    result = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick))
+    context = dg.build_schedule_context(
+        scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+    )
+    result = schedule.evaluate_tick(context)
     if partition < "2025-01-01":  # before the first partition: nothing to run
         assert not result.run_requests
         return

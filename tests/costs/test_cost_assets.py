@@ -116,7 +116,8 @@ def test_schedule_runs_after_the_daily_job(env):
     context = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2025, 3, 11, 15, 45, tzinfo=dt.UTC).astimezone(
             dt.timezone(dt.timedelta(hours=9))
-        )
+        ),
+        repository_def=location.get_repository_def(),
     )
     (request,) = list(schedule.evaluate_tick(context).run_requests)
     assert request.partition_key == "2025-03-11"

@@ -23,7 +23,7 @@ def build_automation(
     )
     sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
     daily_job = next(j for j in jobs if j.name == "daily_stats_job")
-    schedules = [build_daily_schedule(daily_job, schedule_status)]
+    schedules = [build_daily_schedule(daily_job, settings, schedule_status)]
     checks, freshness_sensors = build_freshness(settings, sensor_status)
     sensors = [
         build_automation_sensor(sensor_status),

@@ -77,7 +77,9 @@ def late_records(
         key = dg.AssetCheckKey(dg.AssetKey(asset), FRESHNESS_CHECK)
         record = instance.get_latest_asset_check_evaluation_record(key)
         evaluation = record.evaluation if record else None
-        if evaluation is None or evaluation.passed:
+        # A run that planned the check and failed before evaluating it (a UI materialization
+        # of `summary` with all its checks) leaves a planned record: nothing was judged late.
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
             continue
         when = dt.datetime.fromtimestamp(record.create_timestamp, ZoneInfo(settings.timezone))  # type: ignore[union-attr]
         day = late_partition(asset, when.date())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ...config import Settings
+from ..automation.schedules import yesterday_schedule
 from .assets import build_cost_assets
 
 COSTS_JOB = "stream_costs_job"
@@ -25,12 +26,12 @@ def build_cost_definitions(settings: Settings) -> dg.Definitions:
         if settings.automation == "running"
         else dg.DefaultScheduleStatus.STOPPED
     )
-    schedule = dg.build_schedule_from_partitioned_job(
+    schedule = yesterday_schedule(
         job,
-        name="stream_costs_schedule",
-        hour_of_day=0,
-        minute_of_hour=45,
-        default_status=status,
-        description=f"{COSTS_JOB} for yesterday, at 00:45 in the report time zone.",
+        "stream_costs_schedule",
+        "45 0 * * *",
+        settings,
+        status,
+        f"{COSTS_JOB} for yesterday, at 00:45 in the report time zone.",
     )
     return dg.Definitions(assets=build_cost_assets(settings), jobs=[job], schedules=[schedule])
