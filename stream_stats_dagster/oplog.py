@@ -16,10 +16,19 @@ from .keys import oplog_key
 from .storage import jsonbytes
 from .storage.base import ObjectStore
 
-Operation = Literal["collectDailyStats", "collectWeeklyStats", "updateRollingStats"]
+Operation = Literal[
+    "collectDailyStats",
+    "collectWeeklyStats",
+    "updateRollingStats",
+    "collectStreamCosts",
+    "collectColdVideos",
+]
 COLLECT_DAILY: Operation = "collectDailyStats"
 COLLECT_WEEKLY: Operation = "collectWeeklyStats"
 UPDATE_ROLLING: Operation = "updateRollingStats"
+# the cost reports (`stream_costs_job`): each checked report is an operation of its own
+COLLECT_COSTS: Operation = "collectStreamCosts"
+COLLECT_COLD: Operation = "collectColdVideos"
 
 
 class OperationDetails(BaseModel):

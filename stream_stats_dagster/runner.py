@@ -18,10 +18,9 @@ from .dates import days_between, monday_of
 from .defs.costs import COSTS_JOB
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .execution import RunExecutor, RunOutcome
-from .files import ASSET_FILES, COST_FILES, RAW_ASSETS
+from .files import ASSET_FILES, RAW_ASSETS
 from .partitions import MAX_DAYS_PER_RUN
 from .progress import terminal
-from .reports.costs import WINDOW_DAYS
 from .storage.base import StorageError
 
 WEEKS_PER_RUN = 4
@@ -157,25 +156,9 @@ class Runner:
         return self.report
 
     def costs(self, first: dt.date, last: dt.date) -> Report:
-        """The cost reports of first..last (`stream_costs_job`, after `collect`).
-
-        Each day's cold videos read the per-video minutes of its 30-day window: whatever of
-        the 29 days before `first` is not stored yet is fetched first (days of the range
-        fetch their own in their run)."""
-        days = self._days(first, last)
-        if not days:
-            return self.report
-        spec, bucket = COST_FILES["raw_uid_minutes"], self.settings.stats_bucket
-        try:
-            window = self._days(first - dt.timedelta(days=WINDOW_DAYS - 1), days[0])[:-1]
-            lead = [d for d in window if self.store.head(bucket, spec.key(d.isoformat())) is None]
-        except StorageError as err:
-            return self._failed("storage", err)
-        for chunk in chunks(lead):
-            label = f"per-video minutes {_span(chunk)} (for 30-day windows)"
-            if not self.run(COSTS_JOB, _keys(chunk), label, ["raw_uid_minutes"]).success:
-                return self.report
-        for chunk in chunks(days):
+        """The cost reports of first..last (`stream_costs_job`, after `collect`); the first
+        run's `raw_uid_minutes` also fetches the 30-day window's days that are not stored."""
+        for chunk in chunks(self._days(first, last)):
             if not self.run(COSTS_JOB, _keys(chunk), f"costs {_span(chunk)}").success:
                 return self.report
         return self.report

@@ -9,6 +9,7 @@ reaching a hook is logged by the run-failure sensor, or by `liveness.reap_dead_r
 """
 
 import time
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -52,13 +53,17 @@ def logged_by_step(error: BaseException | None) -> bool:
 
 
 def failure_hook(
-    operation: oplog.Operation, partitions_def: dg.PartitionsDefinition, source: str
+    operation: oplog.Operation | Sequence[oplog.Operation],
+    partitions_def: dg.PartitionsDefinition,
+    source: str,
 ) -> dg.HookDefinition:
-    """The failure hook of every step of an operation: one failure record for every day of
-    the run, unless the step failed after writing its days' records itself (a report step
-    that published some days and failed others, see `publishing`)."""
+    """The failure hook of every step of an operation (of several, for a step they share):
+    one failure record for every day of the run, unless the step failed after writing its
+    days' records itself (a report step that published some days and failed others, see
+    `publishing`)."""
+    operations = [operation] if isinstance(operation, str) else list(operation)
 
-    @dg.failure_hook(name=f"{operation}_failure_log", required_resource_keys={"storage"})
+    @dg.failure_hook(name=f"{'_'.join(operations)}_failure_log", required_resource_keys={"storage"})
     def on_failure(context: dg.HookContext) -> None:
         if logged_by_step(context.op_exception):
             return
@@ -66,10 +71,11 @@ def failure_hook(
         store = storage.get_store()
         duration = run_duration(context.instance, context.run_id)
         error = f"{context.op.name}: {one_line(context.op_exception)}"
-        for key in run_partition_keys(context.instance, context.run_id, partitions_def):
+        keys = run_partition_keys(context.instance, context.run_id, partitions_def)
+        for operation_, key in ((o, k) for o in operations for k in keys):
             record = oplog.OperationRecord(
                 timestamp=oplog.utc_timestamp(),
-                operation=operation,
+                operation=operation_,
                 date=key,
                 success=False,
                 duration=duration,

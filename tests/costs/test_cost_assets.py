@@ -91,13 +91,22 @@ def test_cost_reports_of_a_day(env, sim):
     assert set(listed) == expected
 
 
-def test_a_missing_day_of_the_window_is_one_line(env):
+def test_the_window_is_fetched_and_a_missing_day_of_it_is_one_line(env):
+    """The per-video minutes step fetches the window's days that are not stored (the first
+    run on a fresh store succeeds); the reports alone, on a window with a day gone, refuse
+    in one line rather than call its watched videos cold."""
     assert cli.main(["collect", "--date", DAY]) == 0
     job = fresh_defs().resolve_job_def("stream_costs_job")
+    spec = COST_FILES["raw_uid_minutes"]
+    root = Path(env["STREAM_STATS_LOCAL_DIR"]) / "points-system-bucket"
     with dg.DagsterInstance.get() as instance:
         tags = {"dagster/asset_partition_range_start": "2025-03-06"}
         tags["dagster/asset_partition_range_end"] = DAY
         assert _run(job, instance, [dg.AssetKey("raw_uid_minutes")], tags=tags).success
+        window = [f"2025-03-{d:02d}" for d in range(1, 12)]
+        assert [k for k in window if not (root / spec.key(k)).exists()] == []
+        for k in ("2025-03-01", "2025-03-02"):
+            (root / spec.key(k)).unlink()
         result = _run(job, instance, REPORTS, partition_key=DAY)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
@@ -121,3 +130,21 @@ def test_schedule_runs_after_the_daily_job(env):
     )
     (request,) = list(schedule.evaluate_tick(context).run_requests)
     assert request.partition_key == "2025-03-11"
+
+
+def test_a_failed_costs_run_writes_its_operation_log_records(env):
+    """No daily raw extracts for the day: both reports fail in one line each, and each of the
+    two cost operations writes its failure record once."""
+    job = fresh_defs().resolve_job_def("stream_costs_job")
+    with dg.instance_for_test() as instance:
+        result = _run(job, instance, None, partition_key=DAY)
+    assert not result.success
+    folder = Path(env["STREAM_STATS_LOCAL_DIR"]) / "logs-bucket" / "stream-stats" / DAY[:7] / DAY
+    records = sorted(
+        (json.loads(p.read_bytes()) for p in folder.glob("*.json")), key=lambda r: r["operation"]
+    )
+    assert [(r["operation"], r["success"], r["runId"]) for r in records] == [
+        ("collectColdVideos", False, result.run_id),
+        ("collectStreamCosts", False, result.run_id),
+    ]
+    assert all("raw_" in r["error"] for r in records), records

@@ -31,7 +31,13 @@ import pytest
 from stream_stats_dagster import cli
 from stream_stats_dagster.dates import days_between
 from stream_stats_dagster.defs.jobs import DAILY_JOB
-from stream_stats_dagster.files import ASSET_FILES, DAILY_ASSETS, RAW_ASSETS, ROLLING_ASSETS
+from stream_stats_dagster.files import (
+    ASSET_FILES,
+    COST_FILES,
+    DAILY_ASSETS,
+    RAW_ASSETS,
+    ROLLING_ASSETS,
+)
 from stream_stats_dagster.keys import rolling_pointer_key
 from tests.golden.regenerate import FILES
 from tests.support.backfills import (
@@ -180,6 +186,32 @@ ALL_DAYS = days("2025-03-01", "2025-03-15")
 BAD_DAY = "2025-03-09"  # its creators come from a stale sample in the asset backfill
 
 
+def check_costs_from_day_one(services, root: Path, day: str) -> None:
+    client = services.client()
+    run_id = client.submit_job_execution(
+        "stream_costs_job", tags={"dagster/partition": day, "dagster/from_ui": "true"}
+    )
+
+    def finished():
+        status = client.get_run_status(run_id)
+        return status if status.value in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+    status = services.wait_until(f"costs run {run_id}", finished, BACKFILL_TIMEOUT, interval=1.0)
+    assert status.value == "SUCCESS", services.logs()
+    spec = COST_FILES["raw_uid_minutes"]
+    window = days("2025-03-01", day)  # from the start date: the 30-day window, clipped
+    assert [d for d in window if not (root / STATS_BUCKET / spec.key(d)).exists()] == []
+    for name in ("stream_costs", "cold_videos"):
+        assert (root / STATS_BUCKET / COST_FILES[name].key(day)).exists(), name
+    folder = root / LOG_BUCKET / "stream-stats" / day[:7] / day
+    ops = {
+        r["operation"]: r["success"]
+        for r in (json.loads(p.read_text()) for p in folder.glob("*.json"))
+        if r["runId"] == run_id
+    }
+    assert ops == {"collectStreamCosts": True, "collectColdVideos": True}, ops
+
+
 def statuses(services, asset: str) -> dict[str, dict[str, str]]:
     """Each partitioned check's status per day of ALL_DAYS, as the check pages show it."""
     found = check_statuses(services, asset, ALL_DAYS)
@@ -246,6 +278,10 @@ def test_job_and_asset_backfills_from_the_ui_on_an_empty_store(env, sim, tmp_pat
         assert cli.main(["collect", "--from", BAD_DAY, "--to", ASSET_DAYS[-1]]) == 0
         for asset in ("creators", "summary", "rolling_summary"):
             assert_statuses(services, asset, passed)
+
+        # costs from day one: the costs job launched as the UI launches a job, on a store
+        # with no per-video minutes at all, fetches its 30-day window itself and succeeds
+        check_costs_from_day_one(services, root, ASSET_DAYS[-1])
 
     assert set(ASSET_LEAD) <= set(day_pages(home, "raw_creator_minutes"))
     # each day's page shows that day's numbers, equal to its file

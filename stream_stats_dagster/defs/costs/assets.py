@@ -25,6 +25,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from ... import oplog
 from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...dates import ReportDay
@@ -36,6 +37,7 @@ from ...reports import costs
 from ...reports.checks import CheckResult
 from ...storage.resource import StorageResource
 from ..common import add_day_metadata, clear_failures, partition_days
+from ..oplog_hooks import failure_hook
 from ..publishing import DayReport, Publication, check_then_publish
 from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY
 
@@ -141,11 +143,15 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         "backfill_policy": daily_backfill_policy(),
         "kinds": {"pandas"},
     }
+    daily = common["partitions_def"]
+    # A failed fetch skips both reports: each logs its own operation's failure.
+    fetch_failed = failure_hook([oplog.COLLECT_COSTS, oplog.COLLECT_COLD], daily, settings.source)
 
     @dg.asset(
         name="raw_uid_minutes",
         pool=CLOUDFLARE_POOL,
         retry_policy=RAW_RETRY,
+        hooks={fetch_failed},
         description="Minutes and views of every video with views on the day (complete list).",
         **common,
     )
@@ -153,14 +159,36 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         days = partition_days(context)
-        with clear_failures(context, RAW_RETRY), cloudflare.client(logger=context.log) as client:
-            fetched = client.fetch_uid_minutes(days)
-            api = client.stats.as_dict()
+        spec, store, bucket = (
+            COST_FILES["raw_uid_minutes"],
+            storage.get_store(),
+            storage.stats_bucket,
+        )
+        with clear_failures(context, RAW_RETRY):
+            # The cold videos of the first day read the 29 days before it: whatever of those
+            # is not stored is fetched here too, so a first run on a fresh store succeeds.
+            window = costs.window_days(days[0], settings.start_date)[:-1]
+            lead = [d for d in window if store.head(bucket, spec.key(d.isoformat())) is None]
+            with cloudflare.client(logger=context.log) as client:
+                fetched = client.fetch_uid_minutes([*lead, *days])
+                api = client.stats.as_dict()
         docs = {k: costs.uid_minutes_doc(k, pd.DataFrame(cols)) for k, cols in fetched.items()}
+        lead_keys = {d.isoformat() for d in lead}
         with clear_failures():
             written = write_documents(
-                storage.get_store(), storage.stats_bucket, COST_FILES["raw_uid_minutes"], docs
+                store, bucket, spec, {k: d for k, d in docs.items() if k not in lead_keys}
             )
+            write_documents(store, bucket, spec, {k: d for k, d in docs.items() if k in lead_keys})
+        for k in sorted(lead_keys):
+            context.log_event(
+                dg.AssetMaterialization(
+                    "raw_uid_minutes",
+                    partition=k,
+                    description="a day of the 30-day window of the run's first day",
+                    metadata={"key": spec.key(k)},
+                )
+            )
+        docs = {k: d for k, d in docs.items() if k not in lead_keys}
         add_day_metadata(
             context,
             "raw_uid_minutes",
@@ -172,12 +200,14 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 for k, d in docs.items()
             },
         )
-        return dg.MaterializeResult(metadata={"days": len(days), **api, **written})
+        meta = {"days": len(days), "window days fetched": len(lead), **api, **written}
+        return dg.MaterializeResult(metadata=meta)
 
     @dg.asset(
         name="video_catalog",
         pool=CLOUDFLARE_POOL,
         retry_policy=RAW_RETRY,
+        hooks={fetch_failed},
         description="Every video in Stream when the day ended (the list endpoint's catalogue, "
         "kept in the metadata cache): uid, creator, name, title, duration, size, times, state.",
         **common,
@@ -214,10 +244,25 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         cache = {f"cache_{k}": v for k, v in stats.model_dump().items()}
         return dg.MaterializeResult(metadata={"days": len(days), **api, **cache, **totals})
 
-    publication = Publication(
-        files={name: COST_FILES[name] for name in ("stream_costs", "cold_videos")},
+    costs_published = Publication(
+        files={"stream_costs": COST_FILES["stream_costs"]},
         page=_page,
         source=settings.source,
+        operation=oplog.COLLECT_COSTS,
+        details=lambda day: {
+            "creatorsCount": len(day.docs["stream_costs"].creators),
+            "totalMinutesViewed": day.docs["stream_costs"].platform.minutesDelivered,
+        },
+    )
+    cold_published = Publication(
+        files={"cold_videos": COST_FILES["cold_videos"]},
+        page=_page,
+        source=settings.source,
+        operation=oplog.COLLECT_COLD,
+        details=lambda day: {
+            "creatorsCount": len(day.docs["cold_videos"].creators),
+            "videosCount": day.docs["cold_videos"].totals.videoCount,
+        },
     )
 
     @dg.multi_asset(
@@ -232,6 +277,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         partitions_def=common["partitions_def"],
         backfill_policy=common["backfill_policy"],
         can_subset=True,
+        hooks={failure_hook(oplog.COLLECT_COSTS, daily, settings.source)},
     )
     def stream_costs(context: dg.AssetExecutionContext, storage: StorageResource):
         keys = [d.isoformat() for d in partition_days(context)]
@@ -249,7 +295,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 docs={"stream_costs": doc},
                 checks={"stream_costs": {"creators_add_up_to_platform": check}},
             )
-        yield from check_then_publish(context, storage, reports, publication)
+        yield from check_then_publish(context, storage, reports, costs_published)
 
     @dg.multi_asset(
         name="cold_videos_report",
@@ -268,6 +314,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         partitions_def=common["partitions_def"],
         backfill_policy=common["backfill_policy"],
         can_subset=True,
+        hooks={failure_hook(oplog.COLLECT_COLD, daily, settings.source)},
     )
     def cold_videos(context: dg.AssetExecutionContext, storage: StorageResource):
         days = partition_days(context)
@@ -330,6 +377,6 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 docs={"cold_videos": doc},
                 checks={"cold_videos": {n: _check(n, p) for n, p in problems.items()}},
             )
-        yield from check_then_publish(context, storage, reports, publication)
+        yield from check_then_publish(context, storage, reports, cold_published)
 
     return [raw_uid_minutes, video_catalog, stream_costs, cold_videos]
