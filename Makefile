@@ -5,13 +5,17 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test check lint ui simulator bench postgres docker-compose
+PORT ?= 3000
+
+.PHONY: demo deps test test-fast check lint ui simulator bench postgres docker-compose
 
 $(UV):
+	@echo "make: installing uv 0.13.9 into $(TOOLS) (it installs the project from uv.lock)"
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	@echo "make: installing the project and its locked dependencies into $(VENV)"
 	$(UV) sync --frozen --quiet --compile-bytecode
 	touch $@
 
@@ -24,23 +28,27 @@ $(CURDIR)/.dagster_home/dagster.yaml: dagster.yaml
 demo: $(VENV)/.synced $(HOME_CONFIG)  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
 
-test: $(VENV)/.synced $(HOME_CONFIG) postgres docker-compose  ## the whole test suite (CI runs this)
+test: $(VENV)/.synced $(HOME_CONFIG)  ## the whole test suite (CI runs `make deps test`)
 	$(VENV)/bin/dg check defs
 	$(VENV)/bin/pytest -q
 
-# PostgreSQL 15 server binaries for the Dagster-on-Postgres test (each test starts and stops a
-# throwaway cluster on a free port; Debian's default cluster is not used). No-op if present.
+# The system packages the tests start or call, from Debian (apt-get, with sudo unless root;
+# each is skipped if already there): PostgreSQL 15 (throwaway clusters for Dagster's
+# production storage), docker-compose 1.29 (`config -q` checks the compose file without a
+# Docker engine).
+deps: postgres docker-compose  ## system packages the tests need (apt-get; sudo unless root)
+
 postgres:
 	@command -v /usr/lib/postgresql/15/bin/initdb >/dev/null || { \
 	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  echo "make deps: installing PostgreSQL 15 (Debian package postgresql) with: $${SUDO:-no sudo} apt-get"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -q --no-install-recommends postgresql; }
 
-# docker-compose (Debian's 1.29) for the deployment-file tests: `docker-compose config -q` checks
-# deploy/docker-compose.yaml without a Docker daemon. No-op if present.
 docker-compose:
 	@command -v docker-compose >/dev/null || { \
 	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  echo "make deps: installing docker-compose (Debian package) with: $${SUDO:-no sudo} apt-get"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -q --no-install-recommends docker-compose; }
 
@@ -50,9 +58,9 @@ lint: $(VENV)/.synced
 check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
 	$(VENV)/bin/stream-stats check
 
-ui: $(VENV)/.synced $(HOME_CONFIG)  ## Dagster UI (dg dev) on ./.dagster_home
+ui: $(VENV)/.synced $(HOME_CONFIG)  ## Dagster UI (dg dev) on ./.dagster_home, http://127.0.0.1:$(PORT)
 	$(VENV)/bin/dagster instance migrate >/dev/null  # storage first: webserver and daemon race
-	$(VENV)/bin/dg dev
+	$(VENV)/bin/dg dev --port $(PORT)
 
 simulator: $(VENV)/.synced
 	$(VENV)/bin/stream-stats simulator --port 8787

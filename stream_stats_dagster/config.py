@@ -177,8 +177,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     start_text = _get(env, "STREAM_STATS_START_DATE")
     try:
         start = parse_day(start_text) if start_text else DEFAULT_START_DATE
-    except BadDateError:
-        raise ConfigError(f"STREAM_STATS_START_DATE {start_text!r} is not YYYY-MM-DD") from None
+    except BadDateError as exc:
+        raise ConfigError(f"STREAM_STATS_START_DATE: {exc}") from None
 
     top_text = _get(env, "STREAM_STATS_TOP_VIDEOS")
     try:

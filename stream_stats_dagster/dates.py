@@ -3,6 +3,7 @@ Cloudflare speaks UTC."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -23,12 +24,20 @@ def parse_day(text: str) -> dt.date:
     """Parse a YYYY-MM-DD partition key or CLI date, with a one-line error.
 
     Only that form: `date.fromisoformat` alone also takes `2025-W11-2` and `20250311`."""
+    if not isinstance(text, str) or not _DAY_RE.fullmatch(text):
+        raise BadDateError(f"bad date {text!r}: expected YYYY-MM-DD (e.g. 2025-03-11)")
     try:
-        if not isinstance(text, str) or not _DAY_RE.fullmatch(text):
-            raise ValueError
         return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadDateError(f"bad date {text!r}: expected YYYY-MM-DD (e.g. 2025-03-11)") from None
+    except ValueError:  # the form is right, the calendar says no (2026-02-30, month 13)
+        raise BadDateError(f"{text} is not a date: {_calendar_problem(text)}") from None
+
+
+def _calendar_problem(text: str) -> str:
+    year, month = (int(part) for part in text.split("-")[:2])
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    last = calendar.monthrange(year, month)[1]
+    return f"{calendar.month_name[month]} {year} has {last} days"
 
 
 @dataclass(frozen=True)

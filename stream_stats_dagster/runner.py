@@ -107,9 +107,8 @@ class Runner:
         return outcome
 
     def _failed(self, label: str, err: Exception | str) -> Report:
-        """Record a failure outside any run (one line, like a step failure) and stop."""
+        """Record a failure outside any run and stop: the command's one error line says it."""
         self.report.outcomes.append(RunOutcome(label, False, 0.0, "", str(err)))
-        self.echo(f"  {label}: FAILED ({err})")
         return self.report
 
     def _present(self, day: dt.date, assets: Sequence[str]) -> bool:

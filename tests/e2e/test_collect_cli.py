@@ -80,9 +80,11 @@ def test_bad_dates_give_one_line(env, capsys, args, expected):
 
 def test_rebuild_without_raw_names_the_missing_days(env, capsys):
     assert cli.main(["rebuild", "--date", DAY]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    out, err = capsys.readouterr()
+    err = err.strip().splitlines()
     assert len(err) == 1
     assert "missing" in err[0] and "2025-03-11" in err[0]
+    assert "missing" not in out  # said once, in the error line
 
 
 def test_half_set_configuration_is_one_line(env, monkeypatch, capsys):

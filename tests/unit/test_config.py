@@ -39,7 +39,7 @@ def test_token_selects_cloudflare_and_is_never_in_repr():
         ({"STREAM_STATS_SOURCE": "cloudflare"}, "needs CLOUDFLARE_ACCOUNT_ID"),
         ({"STREAM_STATS_SOURCE": "other"}, "must be 'cloudflare' or 'simulator'"),
         ({"STREAM_STATS_TIMEZONE": "Mars/Base"}, "not a known time zone"),
-        ({"STREAM_STATS_START_DATE": "2025-13-01"}, "not YYYY-MM-DD"),
+        ({"STREAM_STATS_START_DATE": "2025-13-01"}, "2025-13-01 is not a date"),
         ({"STREAM_STATS_TOP_VIDEOS": "0"}, "1..10000"),
         ({"STREAM_STATS_TOP_VIDEOS": "10001"}, "1..10000"),
         ({"STREAM_STATS_TOP_VIDEOS": "many"}, "1..10000"),
@@ -81,5 +81,5 @@ def test_start_date_is_yyyy_mm_dd_only():
     from stream_stats_dagster.config import ConfigError, load_settings
 
     for text in ("2025-W11-2", "20250311"):
-        with pytest.raises(ConfigError, match="is not YYYY-MM-DD"):
+        with pytest.raises(ConfigError, match="expected YYYY-MM-DD"):
             load_settings({"STREAM_STATS_START_DATE": text})

@@ -61,7 +61,6 @@ def test_weekly_keys_use_iso_week_year_of_the_monday():
     "text",
     [
         "2025-3-1",
-        "2025-02-30",
         "yesterday",
         "",
         "2025-03-011",
@@ -78,6 +77,21 @@ def test_bad_dates_are_one_line(text):
     with pytest.raises(BadDateError, match="expected YYYY-MM-DD") as raised:
         parse_day(text)
     assert "\n" not in str(raised.value).replace(repr(text), "")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("2026-02-30", "2026-02-30 is not a date: February 2026 has 28 days"),
+        ("2025-13-01", "2025-13-01 is not a date: there is no month 13"),
+        ("2025-04-31", "2025-04-31 is not a date: April 2025 has 30 days"),
+    ],
+)
+def test_dates_the_calendar_lacks_say_so(text, why):
+    """The form was right, so the error says what is wrong with the date, not the form."""
+    with pytest.raises(BadDateError) as raised:
+        parse_day(text)
+    assert str(raised.value) == why
 
 
 def test_good_dates_parse():
