@@ -66,7 +66,8 @@ def test_recollecting_a_day_changes_no_byte(env):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["collect", "--date", "2025-02-30"], "bad date '2025-02-30'"),
+        (["collect", "--date", "2025-02-30"], "2025-02-30 is not a date: February 2025 has 28"),
+        (["collect", "--date", "2025-2-3"], "bad date '2025-2-3': expected YYYY-MM-DD"),
         (["collect", "--from", "2025-03-11"], "--from and --to go together"),
         (["collect", "--from", "2025-03-12", "--to", "2025-03-11"], "is after"),
         (["rebuild", "--date", "2024-12-31"], "before STREAM_STATS_START_DATE"),
