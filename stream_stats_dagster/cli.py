@@ -118,11 +118,11 @@ def written_files(
         same_folder = left.rsplit("/", 1)[0] == right.rsplit("/", 1)[0]
         return f"{left} .. {right.rsplit('/', 1)[-1] if same_folder else right}"
 
-    stats, logs = settings.stats_bucket, settings.log_bucket
+    stats, logs, private = settings.stats_bucket, settings.log_bucket, settings.private_bucket
     lines = []
     if mode == "collect":  # with the six lead days the first day's trends read
         lead = max(first - dt.timedelta(days=6), settings.start_date)
-        lines.append(f"raw:     {stats}/{span(keys.raw_key, lead, last, '*')}")
+        lines.append(f"raw:     {private}/{span(keys.raw_key, lead, last, '*')}")
     lines.append(f"daily:   {stats}/{span(keys.daily_key, first, last, '*')}")
     history = span(keys.rolling_history_key, first, last, "*")
     lines.append(f"rolling: {stats}/{history}, {keys.rolling_pointer_key('*')}")
@@ -133,7 +133,7 @@ def written_files(
         lines.append(f"weekly:  none (no complete Monday..Sunday week in {first}..{last})")
     lines.append(f"index:   {stats}/{keys.INDEX_KEY}")
     if with_costs:
-        lines.append(f"costs:   {stats}/{span(keys.costs_key, first, last, '*')}")
+        lines.append(f"costs:   {private}/{span(keys.costs_key, first, last, '*')}")
     lines.append(f"op logs: {logs}/{keys.PREFIX}/YYYY-MM/YYYY-MM-DD/<operation>-<run id>.json")
     return lines
 
@@ -150,10 +150,8 @@ def _restore_raw(args: argparse.Namespace) -> int:
         day = parse_day(args.date)
     except (ConfigError, BadDateError) as exc:
         return fail(str(exc), 2)
-    from .defs.resources import storage_resource
-
-    storage: StorageResource = storage_resource(settings).process_config_and_initialize()  # type: ignore[assignment]
-    store, bucket = storage.get_store(), storage.stats_bucket
+    storage: StorageResource = _storage(settings)
+    store, bucket = storage.get_store(), storage.private
     restored = {}
     for name in RAW_ASSETS:
         revision = restore_revision(store, bucket, ASSET_FILES[name], day)
@@ -168,6 +166,43 @@ def _restore_raw(args: argparse.Namespace) -> int:
     print(
         f"restored {len(restored)} raw file(s) of {day}; the files that read them are rebuilt "
         f"by: stream-stats rebuild --from {day} --to {last}"
+    )
+    return 0
+
+
+def _storage(settings: Settings):
+    """The storage resource of `settings`, usable outside a run."""
+    from .defs.resources import storage_resource
+
+    return storage_resource(settings).process_config_and_initialize()
+
+
+def _migrate_private() -> int:
+    """Move an existing install's private files into PRIVATE_BUCKET (copy, verify, delete)."""
+    from .execution import fail
+    from .migration import migrate_private
+    from .storage.base import StorageError
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(str(exc), 2)
+    if settings.private_bucket == settings.stats_bucket:
+        return fail(
+            "PRIVATE_BUCKET is not set (or is STATS_BUCKET): set it to the bucket the private "
+            "files move to, then run migrate-private",
+            2,
+        )
+    store = _storage(settings).get_store()
+    stats, private = settings.stats_bucket, settings.private_bucket
+    terminal.say(f"stream-stats migrate-private: {stats} -> {private} ({store.describe()})")
+    try:
+        moved = migrate_private(store, stats, private, echo=terminal.say)
+    except StorageError as exc:
+        return fail(str(exc))
+    terminal.say(
+        f"done: {moved.copied} file(s) moved ({moved.bytes:,} bytes), {moved.present} "
+        f"already there, {moved.kept_newer} older than the private bucket's (set aside)"
     )
     return 0
 
@@ -195,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         help="replace stored days even where Cloudflare now answers fewer minutes or rows "
         "(each replaced raw file stays undoable with restore-raw)",
     )
+    sub.add_parser(
+        "migrate-private",
+        help="move raw facts, the catalogue and costs from STATS_BUCKET to PRIVATE_BUCKET",
+    )
     restore = sub.add_parser(
         "restore-raw", help="put the previous version of a day's raw extracts back in place"
     )
@@ -221,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         return _simulator(args)
     if args.command == "restore-raw":
         return _restore_raw(args)
+    if args.command == "migrate-private":
+        return _migrate_private()
     from .preflight import run_checks
 
     return run_checks()

@@ -28,15 +28,18 @@ from .storage import jsonbytes
 Layout = Literal["raw", "daily", "weekly", "rolling", "costs", "raw_costs"]
 
 # Daily and weekly files can still change with late data; the rolling pointer moves daily.
+# Only the reports for readers may be cached by shared caches: nothing private is `public`.
 CACHE_CONTROL: dict[str, str] = {
     "raw": "private, max-age=3600",
     "daily": "public, max-age=600",
     "weekly": "public, max-age=600",
     "rolling": "public, max-age=600",
     "pointer": "public, max-age=60",
-    "costs": "public, max-age=600",
+    "costs": "private, max-age=600",
     "raw_costs": "private, max-age=3600",
 }
+# What is not a report for readers (raw facts, the catalogue, costs): `PRIVATE_BUCKET`.
+PRIVATE_LAYOUTS = frozenset({"raw", "raw_costs", "costs"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class AssetFile:
     @property
     def cache_control(self) -> str:
         return CACHE_CONTROL[self.layout]
+
+    @property
+    def private(self) -> bool:
+        """Kept in `PRIVATE_BUCKET`, never in the bucket readers are served from."""
+        return self.layout in PRIVATE_LAYOUTS
 
     def encode(self, value: Any) -> bytes:
         """The canonical bytes of a raw extract, a report document or a pydantic model."""

@@ -92,6 +92,8 @@ def storage_checks(settings: Settings) -> Iterator[Check]:
 
     store = make_store(settings)
     buckets = {"STATS_BUCKET": settings.stats_bucket, "LOG_BUCKET": settings.log_bucket}
+    if settings.private_bucket != settings.stats_bucket:
+        buckets["PRIVATE_BUCKET"] = settings.private_bucket
     for variable, bucket in buckets.items():
         yield (
             f"{variable} {bucket} ({store.describe()})",

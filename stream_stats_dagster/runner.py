@@ -112,7 +112,7 @@ class Runner:
         return self.report
 
     def _present(self, day: dt.date, assets: Sequence[str]) -> bool:
-        bucket = self.settings.stats_bucket
+        bucket = self.settings.private_bucket  # the raw facts
         return all(
             self.store.head(bucket, ASSET_FILES[a].key(day.isoformat())) is not None for a in assets
         )

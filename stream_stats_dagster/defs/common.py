@@ -101,7 +101,7 @@ class RawInputs:
         self.rows: dict[str, dict[dt.date, pd.DataFrame]] = {}
         self.unreadable: dict[tuple[str, dt.date], BadStoredFile] = {}
         wanted = [d.isoformat() for d in lead_days(min(days))] if lead else []
-        store, bucket = storage.get_store(), storage.stats_bucket
+        store, bucket = storage.get_store(), storage.private
         for asset, extracts in loaded.items():
             missing = [k for k in wanted if k not in extracts and k not in extracts.unreadable]
             stored = (

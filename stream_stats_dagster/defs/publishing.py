@@ -82,7 +82,7 @@ def check_then_publish(
     """Write, publish and record the days of `reports` that passed; record the failures of
     the others; fail the step in one line if any day failed. A generator: each
     materialization is stored before the check evaluations that point at it are built."""
-    store, bucket = storage.get_store(), storage.stats_bucket
+    store = storage.get_store()
     passed = sorted(k for k, r in reports.items() if not r.failures)
     failed = sorted(k for k in reports if k not in passed)
 
@@ -91,6 +91,7 @@ def check_then_publish(
         for asset, doc in reports[k].docs.items():
             spec = how.files[asset]
             body = spec.encode(doc)
+            bucket = storage.bucket_of(spec)
             written = store.put(bucket, spec.key(k), body, cache_control=spec.cache_control)
             pages[asset, k] = {
                 "key": spec.key(k),
@@ -101,7 +102,7 @@ def check_then_publish(
             }
     if passed and how.publish is not None:
         newest = passed[-1]
-        moved = how.publish(store, bucket, newest)
+        moved = how.publish(store, storage.stats_bucket, newest)  # what readers follow
         last_asset = list(reports[newest].docs)[-1]
         pages[last_asset, newest].update(moved)
 

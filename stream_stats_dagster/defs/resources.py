@@ -22,12 +22,14 @@ def storage_resource(settings: Settings) -> StorageResource:
             secret_access_key=dg.EnvVar("R2_SECRET_ACCESS_KEY"),
             stats_bucket=settings.stats_bucket,
             log_bucket=settings.log_bucket,
+            private_bucket=settings.private_bucket,
         )
     return StorageResource(
         kind="local",
         local_dir=settings.local_dir,
         stats_bucket=settings.stats_bucket,
         log_bucket=settings.log_bucket,
+        private_bucket=settings.private_bucket,
     )
 
 

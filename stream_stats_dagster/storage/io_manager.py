@@ -39,7 +39,7 @@ class ReportIOManager(dg.ConfigurableIOManager):
                 f"expected {sorted(expected)}"
             )
         try:
-            store, bucket = self.storage.get_store(), self.storage.stats_bucket
+            store, bucket = self.storage.get_store(), self.storage.bucket_of(spec)
             # the raw facts keep each version they replace (`stream-stats restore-raw`)
             write_documents(store, bucket, spec, obj, keep_revisions=spec.layout == "raw")
         except StorageError as exc:  # one line; the S3 client has already retried
@@ -50,7 +50,7 @@ class ReportIOManager(dg.ConfigurableIOManager):
         keys = list(context.asset_partition_keys)
         try:
             return read_documents(
-                self.storage.get_store(), self.storage.stats_bucket, spec, keys, tolerant=True
+                self.storage.get_store(), self.storage.bucket_of(spec), spec, keys, tolerant=True
             )
         except StorageError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None

@@ -1,8 +1,10 @@
-"""The storage resource: one object store (local directory or R2) and the two bucket names.
+"""The storage resource: one object store (local directory or R2) and the bucket names.
 
 Assets, the IO manager, the metadata cache and the operation log all reach storage
 through this resource, so switching local <-> R2 happens in exactly one place.
 """
+
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -21,6 +23,16 @@ class StorageResource(dg.ConfigurableResource):
     secret_access_key: str | None = None
     stats_bucket: str = DEFAULT_STATS_BUCKET
     log_bucket: str = DEFAULT_LOG_BUCKET
+    private_bucket: str | None = None  # None: the stats bucket
+
+    @property
+    def private(self) -> str:
+        """The bucket of everything that is not a report for readers (`PRIVATE_BUCKET`)."""
+        return self.private_bucket or self.stats_bucket
+
+    def bucket_of(self, file: Any) -> str:
+        """The bucket an asset file (`files.AssetFile`) lives in."""
+        return self.private if file.private else self.stats_bucket
 
     _store: ObjectStore | None = PrivateAttr(default=None)
 

@@ -2,7 +2,7 @@
 
     python -m tests.support.faulty_cli collect --date 2025-03-02
 
-With `STREAM_STATS_TEST_PAUSE_AT=<substring>` the first local-storage write of a key holding
+With `STREAM_STATS_TEST_PAUSE_AT=<substring>` the first storage write (local or R2) of a key holding
 that substring first creates `STREAM_STATS_TEST_PAUSE_FILE` (the key inside) and then sleeps
 for ever instead of writing: the process is then inside that step, before that write.
 `STREAM_STATS_TEST_BARRIER=<dir>:<n>` holds the process just before it takes the instance
@@ -29,16 +29,19 @@ from stream_stats_dagster.storage.local import LocalStore
 
 
 def _pause_at(substring: str, marker: Path) -> None:
-    original = LocalStore.put
+    from stream_stats_dagster.storage.r2 import R2Store
 
-    def put(self, bucket, key, body, **kwargs):
-        if substring in key:
-            marker.write_text(key)
-            while True:
-                time.sleep(60)
-        return original(self, bucket, key, body, **kwargs)
+    for store in (LocalStore, R2Store):
+        original = store.put
 
-    LocalStore.put = put  # type: ignore[method-assign]
+        def put(self, bucket, key, body, _original=original, **kwargs):
+            if substring in key:
+                marker.write_text(key)
+                while True:
+                    time.sleep(60)
+            return _original(self, bucket, key, body, **kwargs)
+
+        store.put = put  # type: ignore[method-assign]
 
 
 def _barrier(spec: str) -> None:

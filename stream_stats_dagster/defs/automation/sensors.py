@@ -206,9 +206,7 @@ def build_sensors(
         now = utc_now()
         try:
             with cloudflare.client(logger=context.log, limits=NO_WAITING) as client:
-                late = find_late_days(
-                    now, settings, client, storage.get_store(), storage.stats_bucket
-                )
+                late = find_late_days(now, settings, client, storage.get_store(), storage.private)
         except CloudflareError as exc:
             return dg.SkipReason(f"Cloudflare not asked this time: {exc}")
         for d in late:

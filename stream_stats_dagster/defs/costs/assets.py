@@ -69,7 +69,7 @@ def _money(micros: int) -> float:
 
 def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str) -> dict:
     """Each day's stored document; a one-line failure naming the days that are missing."""
-    docs = read_documents(storage.get_store(), storage.stats_bucket, spec, keys)
+    docs = read_documents(storage.get_store(), storage.bucket_of(spec), spec, keys)
     missing = sorted(set(keys) - set(docs))
     if missing:
         raise dg.Failure(
@@ -162,7 +162,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         spec, store, bucket = (
             COST_FILES["raw_uid_minutes"],
             storage.get_store(),
-            storage.stats_bucket,
+            storage.private,
         )
         with clear_failures(context, RAW_RETRY):
             # The cold videos of the first day read the 29 days before it: whatever of those
@@ -216,7 +216,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         days = partition_days(context)
-        store, bucket = storage.get_store(), storage.stats_bucket
+        store, bucket = storage.get_store(), storage.private
         with clear_failures(context, RAW_RETRY), cloudflare.client(logger=context.log) as client:
             frame, stats = MetadataCache(store, bucket).refresh_catalogue(client)
             api = client.stats.as_dict()
@@ -319,7 +319,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def cold_videos(context: dg.AssetExecutionContext, storage: StorageResource):
         days = partition_days(context)
         keys = [d.isoformat() for d in days]
-        store, bucket = storage.get_store(), storage.stats_bucket
+        store, bucket = storage.get_store(), storage.private
         windows = {d.isoformat(): costs.window_days(d, settings.start_date) for d in days}
         needed = sorted({w.isoformat() for days_ in windows.values() for w in days_})
         with clear_failures():

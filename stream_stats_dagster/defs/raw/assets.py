@@ -150,7 +150,7 @@ def build_raw_assets(
         days = partition_days(context)
         keys = [d.isoformat() for d in days]
         wanted = selected(context)
-        store, bucket = storage.get_store(), storage.stats_bucket
+        store, bucket = storage.get_store(), storage.private  # facts, cache: not for readers
         if cloudflare.source == "simulator":
             context.log.warning(
                 "source: the built-in Cloudflare simulator (no CLOUDFLARE_API_TOKEN)"
