@@ -30,11 +30,14 @@ from tests.deploy.caddy_harness import (
 )
 from tests.support.deploy_files import (
     CADDY_DIR,
+    COMPOSE_FILE,
     COMPUTE_LOG_CREDENTIALS,
+    CREDENTIAL_NAME,
     DEPLOY_DAGSTER_YAML,
     DOCKERFILE,
     ENTRYPOINT,
     OPERATOR_ENV,
+    PRODUCTION_DOC,
     PROJECT_SECRETS,
     REQUIRED_ENV,
     ComposeConfigError,
@@ -527,3 +530,25 @@ def test_the_image_runs_every_command_through_the_entrypoint(services):
     for name, service in services.items():
         if service["image"] == image:
             assert "entrypoint" not in service, name
+
+
+def test_the_docs_name_what_the_compose_file_asks_of_the_operator(services):
+    """docs/production.md names every variable compose requires, every credential variable an
+    operator sets, the auth profile's variables, PRIVATE_BUCKET, and each secret file."""
+    doc = PRODUCTION_DOC.read_text()
+    lines = COMPOSE_FILE.read_text().splitlines()
+    text = "\n".join(re.sub(r"(^|\s)#.*$", "", line) for line in lines)  # no comments
+    required = set(re.findall(r"(?<!\$)\$\{([A-Z0-9_]+):\?", text))
+    assert required == set(REQUIRED_ENV), required
+    operator_credentials = {
+        name
+        for name in re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)", text)
+        if CREDENTIAL_NAME.search(name)
+    }
+    _, proxy = auth_proxy(services)
+    files = {
+        Path(v).name for k, v in env_of(services["code-server"]).items() if k.endswith("_FILE")
+    }
+    wanted = required | operator_credentials | set(env_of(proxy)) | {"PRIVATE_BUCKET"} | files
+    missing = {name for name in wanted if f"`{name}`" not in doc and f" {name} " not in doc}
+    assert not missing, f"docs/production.md does not name: {sorted(missing)}"

@@ -25,6 +25,7 @@ from tests.support.deploy_files import (
     CREDENTIAL_NAME,
     DEPLOY_DAGSTER_YAML,
     HELM_VALUES,
+    PRODUCTION_DOC,
     R2_CHECKSUM_ENV,
     code_env_vars,
     load_yaml,
@@ -230,8 +231,9 @@ def test_no_password_in_the_values_and_postgresql_reads_an_existing_secret(value
     assert secret
     if values["postgresql"]["enabled"]:
         assert values["postgresql"]["existingSecret"] == secret
-    # and the file says how to create it, with the key the chart reads
-    assert "postgresql-password" in _secret_keys(HELM_VALUES.read_text()).get(secret, set())
+    # and the file and the docs say how to create it, with the key the chart reads
+    for text in (HELM_VALUES.read_text(), PRODUCTION_DOC.read_text()):
+        assert "postgresql-password" in _secret_keys(text).get(secret, set()), secret
 
 
 def test_the_webserver_stays_inside_the_cluster_behind_an_authenticating_ingress(values):
@@ -248,6 +250,20 @@ def test_the_webserver_stays_inside_the_cluster_behind_an_authenticating_ingress
     tls = ingress["dagsterWebserver"]["tls"]
     assert tls["enabled"] is True and tls["secretName"]
     assert ingress.get("ingressClassName") == "nginx"  # the annotations are ingress-nginx's
+    if basic:  # the docs make the htpasswd secret under the key the controller reads
+        keys = _secret_keys(PRODUCTION_DOC.read_text())
+        assert "auth" in keys.get(annotations["nginx.ingress.kubernetes.io/auth-secret"], set())
+
+
+def test_the_docs_create_every_secret_the_values_name(values):
+    named = {values["global"]["postgresqlSecretName"], values["postgresql"]["existingSecret"]}
+    named.add(values["ingress"]["annotations"]["nginx.ingress.kubernetes.io/auth-secret"])
+    named.add(values["ingress"]["dagsterWebserver"]["tls"]["secretName"])
+    for path, value in _walk(values):
+        if re.search(r"(envSecrets\[\d+\]|secretKeyRef)\.name$", path):
+            named.add(value)
+    documented = _secret_keys(PRODUCTION_DOC.read_text())
+    assert named <= set(documented), sorted(named - set(documented))
 
 
 def test_every_dagster_pod_sets_the_r2_settings_and_the_code_reads_its_variables(values):
