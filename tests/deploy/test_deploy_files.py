@@ -1,10 +1,11 @@
 """The deployment files in deploy/: the compose file is valid for docker-compose, the Dockerfile
-passes hadolint, every Dagster service has a health check and every variable the code reads
-(found in its source) is set or documented for each service, and the runs get them too."""
+passes hadolint, every service has a health check and every variable the code reads (found in
+its source) is set (directly or as a NAME_FILE secret file) or documented for each Dagster
+service, and the runs get them too. What keeps the deployment closed to the network is in
+test_deploy_security.py."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -17,12 +18,17 @@ import pytest
 from tests.support.deploy_files import (
     COMPOSE_FILE,
     COMPUTE_LOG_CREDENTIALS,
+    CREDENTIAL_NAME,
     DEPLOY_DAGSTER_YAML,
     DEPLOY_WORKSPACE_YAML,
     DOCKERFILE,
+    PROJECT_SECRETS,
     R2_CHECKSUM_ENV,
     REPO_ROOT,
+    REQUIRED_ENV,
     code_env_vars,
+    compose_config,
+    env_of,
     instance_env_vars,
     load_yaml,
 )
@@ -33,44 +39,16 @@ UNUSED_ENV_LABEL = "io.stream-stats.unused-env"
 IMAGE_ENV = {"DAGSTER_HOME"}
 
 
-def compose_config(**env: str) -> dict:
-    """`docker-compose config` of the file: interpolated, anchors and merges resolved, in an
-    environment without the machine's variables (so that the defaults in the file are tested)
-    plus `env`."""
-    docker_compose = shutil.which("docker-compose")
-    if docker_compose is None:
-        pytest.fail(
-            "docker-compose not found: `make docker-compose` installs Debian's package",
-            pytrace=False,
-        )
-    result = subprocess.run(
-        [docker_compose, "-f", str(COMPOSE_FILE), "config"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": os.environ.get("HOME", "/"),
-            **env,
-        },
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    import yaml
-
-    return yaml.safe_load(result.stdout)
-
-
-def env_of(service: dict) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):  # KEY=VALUE form
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
-    return {k: "" if v is None else str(v) for k, v in env.items()}
+def provided(env: dict[str, str]) -> set[str]:
+    """The variables a service's code sees: those set, and NAME for each NAME_FILE (the
+    image's entrypoint reads the file into NAME)."""
+    return set(env) | {name.removesuffix("_FILE") for name in env if name.endswith("_FILE")}
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
-    return compose_config()
+    """Every service (the `auth` profile's too), with only what compose requires set."""
+    return compose_config("auth", **REQUIRED_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -81,16 +59,25 @@ def instance() -> dict:
 def test_compose_file_passes_docker_compose_config(compose):
     docker_compose = shutil.which("docker-compose")
     assert docker_compose
-    result = subprocess.run(
-        [docker_compose, "-f", str(COMPOSE_FILE), "config", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    # the deploy_docker shape: PostgreSQL, the gRPC code server, webserver, daemon
-    assert set(compose["services"]) == {"postgres", *IMAGE_SERVICES}
+    for profiles in ([], ["--profile", "auth"]):
+        result = subprocess.run(
+            [docker_compose, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={"PATH": "/usr/bin:/bin", **REQUIRED_ENV},
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    # the deploy_docker shape (PostgreSQL, the gRPC code server, webserver, daemon), a Docker
+    # API filter for each of the two Dagster processes that use Docker, and the auth proxy
+    assert set(compose["services"]) == {
+        "postgres",
+        *IMAGE_SERVICES,
+        "daemon-docker-api",
+        "webserver-docker-api",
+        "auth-proxy",
+    }
 
 
 def test_dockerfile_passes_hadolint():
@@ -124,33 +111,40 @@ def test_every_service_has_a_health_check(compose):
     # the Dagster services wait for what they need to be healthy, not just started
     for name in ("webserver", "daemon"):
         depends = compose["services"][name]["depends_on"]
-        assert depends["postgres"]["condition"] == "service_healthy", name
-        assert depends["code-server"]["condition"] == "service_healthy", name
+        docker_api = env_of(compose["services"][name])["DOCKER_HOST"].split("//")[1].split(":")[0]
+        for needed in ("postgres", "code-server", docker_api):
+            assert depends[needed]["condition"] == "service_healthy", (name, needed)
+    depends = compose["services"]["auth-proxy"]["depends_on"]
+    assert depends["webserver"]["condition"] == "service_healthy"
 
 
 def test_every_variable_the_code_reads_is_set_or_documented_per_service(compose, instance):
     code_vars = set(code_env_vars()) - IMAGE_ENV
     # sanity: the scan finds contract §3's variables in the source
-    assert {"CLOUDFLARE_API_TOKEN", "R2_ENDPOINT_URL", "STREAM_STATS_START_DATE"} <= code_vars
+    assert {"CLOUDFLARE_API_TOKEN", "R2_ENDPOINT_URL", "PRIVATE_BUCKET"} <= code_vars
     needed = code_vars | instance_env_vars(instance) | set(COMPUTE_LOG_CREDENTIALS)
+    secrets = set(PROJECT_SECRETS) | set(COMPUTE_LOG_CREDENTIALS)
     for name in IMAGE_SERVICES:
         service = compose["services"][name]
         env = env_of(service)
         documented = set((service.get("labels") or {}).get(UNUSED_ENV_LABEL, "").split())
-        missing = needed - set(env) - documented
+        missing = needed - provided(env) - documented
         assert not missing, f"{name}: neither set nor documented: {sorted(missing)}"
-        assert not (documented & set(env)), f"{name}: documented as unused but set"
-        # whatever the webserver leaves out must be something only the code reads
-        assert not (documented & (instance_env_vars(instance) | set(COMPUTE_LOG_CREDENTIALS)))
-    # the code server and the daemon (which passes it on to the runs) get all of it
-    for name in ("code-server", "daemon"):
-        assert needed <= set(env_of(compose["services"][name])), name
+        assert not (documented & provided(env)), f"{name}: documented as unused but set"
+        # every process loads the instance: what it leaves out is the code's alone, or secrets
+        assert not (documented & instance_env_vars(instance)), name
+    # the code server gets all of it
+    assert needed <= provided(env_of(compose["services"]["code-server"]))
+    # the webserver reads the compute logs; the daemon leaves out exactly the secrets, which
+    # the runs read from files (test_deploy_security.py)
+    assert set(COMPUTE_LOG_CREDENTIALS) <= set(env_of(compose["services"]["webserver"]))
+    assert needed - provided(env_of(compose["services"]["daemon"])) == secrets
 
 
 def test_runs_get_every_variable_the_code_and_the_instance_read(instance):
     launcher = instance["run_launcher"]
     assert launcher["class"] == "DockerRunLauncher"
-    passed = {v.split("=", 1)[0] for v in launcher["config"]["env_vars"]}
+    passed = provided({v.split("=", 1)[0]: "" for v in launcher["config"]["env_vars"]})
     needed = (
         (set(code_env_vars()) - IMAGE_ENV)
         | instance_env_vars(instance)
@@ -167,25 +161,48 @@ def test_r2_checksum_settings_on_every_dagster_service(compose):
             assert env.get(var) == value, (name, var, env.get(var))
 
 
-def test_compute_logs_sign_with_the_r2_keys_on_every_dagster_service():
+def test_compute_logs_sign_per_process(instance):
+    """S3ComputeLogManager signs with boto3's AWS_* variables: the code server and the runs
+    with the R2 read/write key (its files), the webserver with the read-only log key, the
+    daemon with none; every process and run has the endpoint."""
+    endpoint = "https://acct.r2.cloudflarestorage.com"
     compose = compose_config(
-        R2_ENDPOINT_URL="https://acct.r2.cloudflarestorage.com",
-        R2_ACCESS_KEY_ID="key-id",
-        R2_SECRET_ACCESS_KEY="secret",
+        **REQUIRED_ENV,
+        R2_ENDPOINT_URL=endpoint,
+        R2_LOGS_READ_ACCESS_KEY_ID="logs-key-id",
+        R2_LOGS_READ_SECRET_ACCESS_KEY="logs-secret",
     )
+    services = compose["services"]
+    code_server = env_of(services["code-server"])
+    runs = dict(v.split("=", 1) for v in instance["run_launcher"]["config"]["env_vars"] if "=" in v)
+    for env in (code_server, runs):
+        assert env["AWS_ACCESS_KEY_ID_FILE"] == env["R2_ACCESS_KEY_ID_FILE"]
+        assert env["AWS_SECRET_ACCESS_KEY_FILE"] == env["R2_SECRET_ACCESS_KEY_FILE"]
+    webserver = env_of(services["webserver"])
+    assert (webserver["AWS_ACCESS_KEY_ID"], webserver["AWS_SECRET_ACCESS_KEY"]) == (
+        "logs-key-id",
+        "logs-secret",
+    )
+    assert not set(COMPUTE_LOG_CREDENTIALS) & provided(env_of(services["daemon"]))
     for name in IMAGE_SERVICES:
-        env = env_of(compose["services"][name])
-        assert env["AWS_ACCESS_KEY_ID"] == "key-id", name
-        assert env["AWS_SECRET_ACCESS_KEY"] == "secret", name
-        assert env["R2_ENDPOINT_URL"] == "https://acct.r2.cloudflarestorage.com", name
+        assert env_of(services[name])["R2_ENDPOINT_URL"] == endpoint, name
+    assert "R2_ENDPOINT_URL" in instance["run_launcher"]["config"]["env_vars"]
 
 
 def test_secrets_have_no_values_in_the_compose_file():
+    """Every credential in the file is interpolated from the operator's environment, required
+    (${NAME:?...}) or empty by default (${NAME:-}), or is the path of a secret file."""
     text = COMPOSE_FILE.read_text()
-    for name in ("CLOUDFLARE_API_TOKEN", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"):
-        # only ever interpolated from the operator's environment, empty by default
-        for value in re.findall(rf"^\s+{name}:\s*(.*)$", text, flags=re.M):
-            assert value.strip().startswith(f"${{{name}:-}}"), (name, value)
+    found = re.findall(rf"^\s+(\w*(?:{CREDENTIAL_NAME.pattern})\w*):\s*(.*)$", text, flags=re.M)
+    assert {"DAGSTER_PG_PASSWORD", "POSTGRES_PASSWORD", "AWS_ACCESS_KEY_ID"} <= {
+        n for n, _ in found
+    }
+    for name, value in found:
+        value = value.split(" #")[0].strip()
+        if name.endswith("_FILE"):
+            assert value.startswith("/run/secrets/stream-stats/"), (name, value)
+        else:
+            assert re.fullmatch(r"\$\{[A-Z0-9_]+(:-|:\?[^}]+)\}", value), (name, value)
 
 
 def test_workspace_points_at_the_code_server_with_the_location_name(compose):
