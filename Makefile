@@ -28,9 +28,17 @@ $(CURDIR)/.dagster_home/dagster.yaml: dagster.yaml
 demo: $(VENV)/.synced $(HOME_CONFIG)  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
 
+# Test processes: most end-to-end tests wait on servers, runs and daemons rather than compute,
+# so four workers keep 2 cores busy; a file's tests stay on one worker (module fixtures such as
+# a simulator or moto are started once per file).
+TEST_WORKERS ?= 4
+
 test: $(VENV)/.synced $(HOME_CONFIG)  ## the whole test suite (CI runs `make deps test`)
 	$(VENV)/bin/dg check defs
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+test-fast: $(VENV)/.synced  ## unit and pure tests only (no servers, no Dagster runs): seconds
+	$(VENV)/bin/pytest -q -m "not e2e" -n 2 --dist loadfile
 
 # The system packages the tests start or call, from Debian (apt-get, with sudo unless root;
 # each is skipped if already there): PostgreSQL 15 (throwaway clusters for Dagster's
