@@ -140,10 +140,10 @@ def written_files(
 
 def _restore_raw(args: argparse.Namespace) -> int:
     """Undo the last replacement of a day's raw extracts (kept as revisions when replaced)."""
+    from .defs.storage_resource import StorageResource
     from .documents import restore_revision
     from .execution import fail
     from .files import ASSET_FILES, RAW_ASSETS
-    from .storage.resource import StorageResource
 
     try:
         settings = load_settings()

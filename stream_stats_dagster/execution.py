@@ -24,8 +24,8 @@ import dagster as dg
 from . import liveness
 from .config import Settings
 from .defs.publishing import failed_partitions
+from .defs.storage_resource import StorageResource
 from .progress import terminal
-from .storage.resource import StorageResource
 
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 POLL_SECONDS = 0.25  # how often the main thread looks at signals

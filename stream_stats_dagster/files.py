@@ -5,7 +5,7 @@ The IO manager, the rebuild command and the tests all read this table, so an ass
 storage rules are written down once. Raw extracts travel as `facts.RawExtract` frames and
 are validated against their pydantic model when read back; report documents travel as
 `reports.tables.Document` frames (or pydantic models) and are serialised exactly once,
-here, through `storage.jsonbytes`.
+here, through `jsonbytes`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel
 
-from . import keys
+from . import jsonbytes, keys
 from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawExtract
 from .reports import costs
 from .reports import models as m
 from .reports.tables import Document, Table, object_bytes
-from .storage import jsonbytes
 
 # "raw_costs": a raw extract of the cost reports (raw key, but not part of `raw_extract`)
 Layout = Literal["raw", "daily", "weekly", "rolling", "costs", "raw_costs"]

@@ -19,12 +19,11 @@ import datetime as dt
 
 from pydantic import BaseModel, ValidationError
 
-from . import keys
+from . import jsonbytes, keys
 from .dates import iso_week_label
 from .facts import SCHEMA_VERSION
 from .files import CACHE_CONTROL as FILE_CACHE_CONTROL
 from .progress import notice
-from .storage import jsonbytes
 from .storage.base import ObjectStore, put_if_newer, update_object
 
 CACHE_CONTROL = "public, max-age=60"

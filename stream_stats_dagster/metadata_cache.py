@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from . import jsonbytes
 from .facts import SCHEMA_VERSION, VideoMetadata
 from .keys import LEGACY_METADATA_CACHE_KEY, METADATA_CACHE_KEY
 from .progress import notice
-from .storage import jsonbytes
 from .storage.base import ObjectStore, PreconditionFailed
 from .storage.memo import ParsedFiles
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import jsonbytes
 from .keys import oplog_key
-from .storage import jsonbytes
 from .storage.base import ObjectStore
 
 Operation = Literal[

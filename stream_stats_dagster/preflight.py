@@ -49,7 +49,7 @@ def _clean(text: str, secrets: list[str]) -> str:
 def cloudflare_checks(settings: Settings) -> Iterator[Check]:
     """GraphQL analytics and Stream REST access of the configured account."""
     from .cloudflare.client import ClientLimits
-    from .cloudflare.resource import CloudflareResource
+    from .defs.cloudflare_resource import CloudflareResource
 
     assert settings.api_token is not None and settings.account_id  # load_settings checks
     resource = CloudflareResource(

@@ -1,7 +1,8 @@
 """Cloudflare Stream analytics (GraphQL) and video metadata (REST), over httpx.
 
-`CloudflareClient` does the talking; `CloudflareResource` hands clients to Dagster assets;
-every failure is a `CloudflareError` whose `transient` says whether a later retry could help.
+`CloudflareClient` does the talking (`defs/cloudflare_resource.py` hands clients to Dagster
+assets); every failure is a `CloudflareError` whose `transient` says whether a later retry
+could help.
 """
 
 from .client import ClientLimits, ClientStats, CloudflareClient
@@ -14,7 +15,6 @@ from .errors import (
     CloudflareUnavailableError,
 )
 from .pacing import Pacer
-from .resource import CloudflareResource
 
 __all__ = [
     "ClientLimits",
@@ -24,7 +24,6 @@ __all__ = [
     "CloudflareClient",
     "CloudflareError",
     "CloudflareQueryError",
-    "CloudflareResource",
     "CloudflareResponseError",
     "CloudflareUnavailableError",
     "Pacer",

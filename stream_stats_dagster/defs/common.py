@@ -18,7 +18,7 @@ from ..progress import announce_wait
 from ..reports.daily import MissingMetadataError
 from ..reports.rules import MissingDaysError
 from ..storage.base import StorageError
-from ..storage.resource import StorageResource
+from .storage_resource import StorageResource
 
 PREVIEW_ROWS = 10
 OWNERS = ["team:stream-stats"]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from .. import oplog
-from ..storage.resource import StorageResource
+from .storage_resource import StorageResource
 
 
 def run_partition_keys(

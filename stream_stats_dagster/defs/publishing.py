@@ -34,9 +34,9 @@ from .. import oplog
 from ..files import AssetFile
 from ..reports.checks import CheckResult
 from ..storage.base import ObjectStore, StorageError
-from ..storage.resource import StorageResource
 from .check_targets import latest_materializations
 from .oplog_hooks import FAILED_PARTITIONS, run_duration
+from .storage_resource import StorageResource
 
 
 @dataclass

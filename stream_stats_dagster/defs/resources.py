@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..cloudflare.resource import CloudflareResource
 from ..config import Settings, load_settings
-from ..storage.io_manager import ReportIOManager
-from ..storage.resource import StorageResource
+from .cloudflare_resource import CloudflareResource
+from .io_manager import ReportIOManager
+from .storage_resource import StorageResource
 
 
 def storage_resource(settings: Settings) -> StorageResource:

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stream_stats_dagster import jsonbytes
 from stream_stats_dagster.facts import SCHEMA_VERSION
-from stream_stats_dagster.storage import jsonbytes
 
 PARENT = "_parent"
 """Column of a child table: the position of its entry in the parent table."""

@@ -1,9 +1,7 @@
 """R2 backend over the S3 API (contract §3): the `ObjectStore` and the boto3 client it needs.
 
-Only this module (and `r2_resource.py`) import boto3, botocore and dagster_aws, and
-`storage/__init__.py` imports it lazily, when R2 is configured. `R2Store` and
-`make_r2_client` need boto3 only (~1 s); `R2Resource` (dagster_aws, several seconds more) is
-loaded on first access of `r2.R2Resource`.
+Only this module imports boto3 and botocore, and `storage/__init__.py` imports it lazily,
+when R2 is configured (~1 s).
 
 R2 specifics handled here (see docs/r2.md):
 - region `auto`; both checksum options `when_required`, so boto3 >= 1.36 sends no CRC32 and no
@@ -25,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import botocore
@@ -46,10 +44,7 @@ from .base import (
     md5_hex,
 )
 
-if TYPE_CHECKING:
-    from .r2_resource import R2Resource
-
-__all__ = ["R2Resource", "R2Store", "make_r2_client", "redact_url"]
+__all__ = ["R2Store", "make_r2_client", "redact_url"]
 T = TypeVar("T")
 
 _CREDENTIAL_CODES = frozenset(
@@ -88,7 +83,7 @@ def make_r2_client(
     aws_session_token: str | None = None,
     use_unsigned_session: bool = False,
 ) -> Any:
-    """A boto3 S3 client configured for R2 (what `R2Resource.get_client` returns).
+    """A boto3 S3 client configured for R2.
 
     `max_attempts` is botocore's: retries after the first attempt (5 means up to 6 requests),
     standard mode (exponential backoff with jitter on 5xx, throttling and connection errors).
@@ -123,16 +118,6 @@ def make_r2_client(
         aws_session_token=aws_session_token,
         config=config,
     )
-
-
-def __getattr__(name: str) -> Any:
-    # `R2Resource` subclasses dagster_aws's S3Resource, and `import dagster_aws.s3` costs
-    # seconds (it loads every dagster_aws component); only code that asks for it pays.
-    if name == "R2Resource":
-        from .r2_resource import R2Resource
-
-        return R2Resource
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def redact_url(url: str) -> str:

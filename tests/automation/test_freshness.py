@@ -15,7 +15,7 @@ from stream_stats_dagster.defs.automation.freshness import (
     late_partition,
     late_records,
 )
-from stream_stats_dagster.storage.resource import StorageResource
+from stream_stats_dagster.defs.storage_resource import StorageResource
 from tests.support.definitions import load_definitions
 
 SETTINGS = load_settings({"STREAM_STATS_START_DATE": "2025-03-01"})

@@ -9,14 +9,14 @@ import pytest
 
 from stream_stats_dagster import oplog
 from stream_stats_dagster.cloudflare.client import CloudflareClient
-from stream_stats_dagster.cloudflare.resource import CloudflareResource
 from stream_stats_dagster.config import load_settings
 from stream_stats_dagster.defs.automation import sensors as s
+from stream_stats_dagster.defs.cloudflare_resource import CloudflareResource
+from stream_stats_dagster.defs.storage_resource import StorageResource
 from stream_stats_dagster.facts import RawExtract
 from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.partitions import daily_partitions, weekly_partitions
 from stream_stats_dagster.storage.local import LocalStore
-from stream_stats_dagster.storage.resource import StorageResource
 from tests.support.definitions import load_definitions
 from tests.support.pipeline import simulator_server
 

@@ -15,11 +15,11 @@ from stream_stats_dagster.cloudflare import (
     CloudflareAuthError,
     CloudflareClient,
     CloudflareError,
-    CloudflareResource,
     CloudflareResponseError,
     CloudflareUnavailableError,
 )
 from stream_stats_dagster.dates import ReportDay
+from stream_stats_dagster.defs.cloudflare_resource import CloudflareResource
 from stream_stats_dagster.simulator import Fault, ManualClock, Simulator, small_config
 
 from .fakes import rows

@@ -114,8 +114,8 @@ def test_a_failed_collection_is_logged_exactly_once(env, monkeypatch, capsys):
 
     from stream_stats_dagster.config import load_settings
     from stream_stats_dagster.defs.automation.sensors import record_failed_run
+    from stream_stats_dagster.defs.storage_resource import StorageResource
     from stream_stats_dagster.partitions import daily_partitions, weekly_partitions
-    from stream_stats_dagster.storage.resource import StorageResource
 
     monkeypatch.setenv("CLOUDFLARE_ACCOUNT_ID", "not-our-account")  # 403: fails at once
     assert cli.main(["collect", "--date", "2025-03-01"]) == 1

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stream_stats_dagster import jsonbytes
 from stream_stats_dagster.reports.tables import Document, Table, child_table, column_json
-from stream_stats_dagster.storage import jsonbytes
 
 
 def tricky_document() -> Document:

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from pydantic import BaseModel
 
-from stream_stats_dagster.storage import jsonbytes
+from stream_stats_dagster import jsonbytes
 
 
 class Row(BaseModel):

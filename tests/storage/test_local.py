@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from stream_stats_dagster.storage import LocalStore, StorageError, jsonbytes
+from stream_stats_dagster import jsonbytes
+from stream_stats_dagster.storage import LocalStore, StorageError
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "stream-stats/daily/2025-03/2025-03-11-creators.json"
@@ -67,7 +68,8 @@ def test_unsafe_buckets_are_refused(tmp_path, bucket) -> None:
 _RACER = textwrap.dedent(
     """
     import sys, threading
-    from stream_stats_dagster.storage import LocalStore, jsonbytes, put_if_newer
+    from stream_stats_dagster import jsonbytes
+    from stream_stats_dagster.storage import LocalStore, put_if_newer
 
     root, ends = sys.argv[1], sys.argv[2:]
     store = LocalStore(root)

@@ -31,15 +31,15 @@ SECRET = "sk-DO-NOT-LEAK-0123456789abcdef"
 KEY = "stream-stats/daily/2025-03/2025-03-11-summary.json"
 
 
-def test_r2_resource_client_config() -> None:
-    from stream_stats_dagster.storage.r2 import R2Resource
+def test_r2_client_config() -> None:
+    from stream_stats_dagster.storage.r2 import make_r2_client
 
-    client = R2Resource(
+    client = make_r2_client(
         endpoint_url="https://acct.r2.cloudflarestorage.com",
         aws_access_key_id="id",
         aws_secret_access_key=SECRET,
         max_attempts=3,
-    ).get_client()
+    )
     config = client.meta.config
     assert config.request_checksum_calculation == "when_required"
     assert config.response_checksum_validation == "when_required"

@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
+from stream_stats_dagster import jsonbytes
 from stream_stats_dagster.storage import (
     LocalStore,
     ObjectStore,
     PreconditionFailed,
-    jsonbytes,
     md5_hex,
     put_if_newer,
 )

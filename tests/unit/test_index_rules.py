@@ -1,7 +1,7 @@
 """The rolling pointer's only-forward rule, read from the stored window's `endDate` alone."""
 
+from stream_stats_dagster import jsonbytes
 from stream_stats_dagster.index import rolling_is_newer
-from stream_stats_dagster.storage import jsonbytes
 
 
 def window(end: str) -> bytes:

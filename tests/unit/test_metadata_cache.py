@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
+from stream_stats_dagster import jsonbytes
 from stream_stats_dagster.cloudflare import CloudflareClient
 from stream_stats_dagster.facts import VideoMetadata
 from stream_stats_dagster.keys import LEGACY_METADATA_CACHE_KEY, METADATA_CACHE_KEY
@@ -22,7 +23,6 @@ from stream_stats_dagster.metadata_cache import (
     frame_from_videos,
 )
 from stream_stats_dagster.simulator import Simulator, small_config
-from stream_stats_dagster.storage import jsonbytes
 from stream_stats_dagster.storage.local import LocalStore
 
 BUCKET = "points-system-bucket"

@@ -93,7 +93,7 @@ def test_a_pool_wait_names_the_holder_and_slots_of_ended_runs_are_freed():
 CHILD = """
 import sys, time
 import dagster as dg
-from stream_stats_dagster.storage.resource import StorageResource
+from stream_stats_dagster.defs.storage_resource import StorageResource
 
 @dg.asset
 def slow(storage: StorageResource):
@@ -118,7 +118,7 @@ def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_p
     from stream_stats_dagster import liveness
     from stream_stats_dagster.config import load_settings
     from stream_stats_dagster.defs.automation.sensors import build_dead_run_reaper
-    from stream_stats_dagster.storage.resource import StorageResource
+    from stream_stats_dagster.defs.storage_resource import StorageResource
 
     home = tmp_path / "home"
     home.mkdir()
@@ -182,9 +182,9 @@ def test_a_cli_run_releases_each_output_once_it_is_stored(tmp_path):
     import dagster as dg
 
     from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.defs.storage_resource import StorageResource
     from stream_stats_dagster.execution import _EXECUTING, LAUNCH_TAG
     from stream_stats_dagster.runner import Runner
-    from stream_stats_dagster.storage.resource import StorageResource
 
     watched: list[weakref.ref] = []
     seen: dict[str, bool] = {}
@@ -230,8 +230,8 @@ def test_a_signal_before_the_run_exists_ends_the_process_with_nothing_to_cancel(
     import dagster as dg
 
     from stream_stats_dagster.config import load_settings
+    from stream_stats_dagster.defs.storage_resource import StorageResource
     from stream_stats_dagster.execution import RunExecutor
-    from stream_stats_dagster.storage.resource import StorageResource
 
     exits: list[int] = []
 

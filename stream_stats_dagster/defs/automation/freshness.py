@@ -17,7 +17,7 @@ import dagster as dg
 from ... import oplog
 from ...config import Settings
 from ...dates import monday_of
-from ...storage.resource import StorageResource
+from ..storage_resource import StorageResource
 
 DAILY_DEADLINE = "0 1 * * *"  # yesterday's daily files by 01:00 report time
 WEEKLY_DEADLINE = "0 2 * * 1"  # last week's files by Monday 02:00

@@ -20,15 +20,15 @@ import dagster as dg
 from ... import oplog
 from ...cloudflare.client import ClientLimits
 from ...cloudflare.errors import CloudflareError
-from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...dates import ReportDay, days_between, monday_of
 from ...facts import beyond_tolerance
 from ...files import ASSET_FILES
 from ...reports.daily import day_totals
-from ...storage.resource import StorageResource
+from ..cloudflare_resource import CloudflareResource
 from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB, AssetJob
 from ..oplog_hooks import one_line, run_partition_keys
+from ..storage_resource import StorageResource
 
 LATE_DATA_TAG = "stream_stats/late_data_day"
 LATE_DATA_INTERVAL_SECONDS = 3 * 3600

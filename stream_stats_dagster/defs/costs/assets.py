@@ -26,7 +26,6 @@ import dagster as dg
 import pandas as pd
 
 from ... import oplog
-from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...dates import ReportDay
 from ...documents import read_documents, write_documents
@@ -35,11 +34,12 @@ from ...metadata_cache import MetadataCache, text_frame
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import costs
 from ...reports.checks import CheckResult
-from ...storage.resource import StorageResource
+from ..cloudflare_resource import CloudflareResource
 from ..common import add_day_metadata, clear_failures, partition_days
 from ..oplog_hooks import failure_hook
 from ..publishing import DayReport, Publication, check_then_publish
 from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY
+from ..storage_resource import StorageResource
 
 GROUP = "costs"
 CHECKS = {

@@ -23,7 +23,6 @@ from ...reports import daily as report
 from ...reports.daily import MissingMetadataError
 from ...reports.rules import MissingDaysError
 from ...reports.tables import Document
-from ...storage.resource import StorageResource
 from ..checks import check_specs, evaluate
 from ..common import (
     RawInputs,
@@ -38,6 +37,7 @@ from ..common import (
     window_of,
 )
 from ..publishing import DayReport, Publication, check_then_publish
+from ..storage_resource import StorageResource
 
 DESCRIPTIONS = {
     "creators": "Minutes and views per creator for the day, each with its 7-day trend.",

@@ -15,7 +15,6 @@ import datetime as dt
 import dagster as dg
 
 from ... import oplog
-from ...cloudflare.resource import CloudflareResource
 from ...config import Settings
 from ...documents import Loaded, read_documents, read_etag, write_documents
 from ...facts import RawExtract, day_size, shrinkage, snapshot_rows
@@ -23,8 +22,8 @@ from ...files import ASSET_FILES, RAW_ASSETS
 from ...metadata_cache import MetadataCache
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...storage.base import ObjectStore, md5_hex
-from ...storage.resource import StorageResource
 from ..check_targets import latest_materializations
+from ..cloudflare_resource import CloudflareResource
 from ..common import (
     NEVER_SHRINK,
     RAW_KINDS,
@@ -37,6 +36,7 @@ from ..common import (
     step_outs,
 )
 from ..oplog_hooks import run_duration
+from ..storage_resource import StorageResource
 
 # Transient Cloudflare failures are retried inside the client first (honouring
 # retry-after); this is one more attempt a minute later for outages that outlast it.

@@ -18,7 +18,6 @@ from ...reports import checks as report_checks
 from ...reports import windows
 from ...reports.rules import MissingDaysError
 from ...reports.tables import Document
-from ...storage.resource import StorageResource
 from ..checks import check_specs, evaluate
 from ..common import (
     RawInputs,
@@ -32,6 +31,7 @@ from ..common import (
     window_of,
 )
 from ..publishing import DayReport, Publication, check_then_publish
+from ..storage_resource import StorageResource
 
 DESCRIPTIONS = {
     "rolling_creators": "Each creator's seven days and totals over the window ending that day.",

@@ -16,12 +16,12 @@ from ...index import advance_index
 from ...partitions import week_days, weekly_partitions
 from ...reports import windows
 from ...reports.rules import MissingDaysError
-from ...storage.resource import StorageResource
 from ..automation.schedules import weekly_condition
 from ..checks import check_specs
 from ..common import RawInputs, clear_failures, partition_days, require_stored, selected, step_outs
 from ..publishing import DayReport, Publication, check_then_publish
 from ..rolling.assets import oplog_details, window_checks, window_metadata
+from ..storage_resource import StorageResource
 
 # Weekly key -> the seven daily keys of that week; days before the start date don't exist.
 WEEK_OF_DAYS = dg.AssetIn(

@@ -10,7 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ..config import DEFAULT_LOCAL_DIR, DEFAULT_LOG_BUCKET, DEFAULT_STATS_BUCKET
-from .base import ObjectStore
+from ..storage import ObjectStore, open_store
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -55,17 +55,9 @@ class StorageResource(dg.ConfigurableResource):
         return self._store
 
     def _build_store(self) -> ObjectStore:
-        if self.kind == "r2":
-            # Lazy: boto3 + dagster-aws cost over a second; local runs never pay for them.
-            from .r2 import R2Store
-            from .r2_resource import R2Resource
-
-            client = R2Resource(
-                endpoint_url=self.endpoint_url,
-                aws_access_key_id=self.access_key_id,
-                aws_secret_access_key=self.secret_access_key,
-            ).get_client()
-            return R2Store(client, self.endpoint_url or "")
-        from .local import LocalStore
-
-        return LocalStore(self.local_dir)
+        return open_store(
+            local_dir=self.local_dir,
+            endpoint_url=self.endpoint_url if self.kind == "r2" else None,
+            access_key_id=self.access_key_id,
+            secret_access_key=self.secret_access_key,
+        )

@@ -15,8 +15,8 @@ import dagster as dg
 
 from ..documents import Loaded, read_documents, write_documents
 from ..files import ASSET_FILES, COST_FILES, AssetFile
-from .base import StorageError
-from .resource import StorageResource
+from ..storage.base import StorageError
+from .storage_resource import StorageResource
 
 
 def _asset_file(asset_key: dg.AssetKey) -> AssetFile:

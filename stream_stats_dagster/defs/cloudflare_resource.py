@@ -22,10 +22,10 @@ from typing import Any
 
 import dagster as dg
 
+from ..cloudflare.client import ClientLimits, CloudflareClient
+from ..cloudflare.ledger import LedgerAccount, account_key, instance_ledger_url, shared_ledger
+from ..cloudflare.pacing import Pacer
 from ..config import DEFAULT_API_BASE_URL, DEFAULT_TIMEZONE, ConfigError
-from .client import ClientLimits, CloudflareClient
-from .ledger import LedgerAccount, account_key, instance_ledger_url, shared_ledger
-from .pacing import Pacer
 
 SIMULATOR_BASE_URL = "http://simulator.invalid/client/v4"  # in-process: the host is never resolved
 _PACERS: dict[tuple[str, str, str, str | None], Pacer] = {}
