@@ -127,7 +127,7 @@ def alone_job() -> dg.JobDefinition:
 def prepare(spec: dict[str, Any]) -> dict[str, Any]:
     """The definitions (as the product's `prepare` imports them), before the timer starts,
     and the heap frozen after them as the product's CLI freezes it
-    (`runner.tune_cli_process`), so that both processes exit alike."""
+    (the CLI freezes its heap too), so that both processes exit alike."""
     global _DEFINITIONS
     _DEFINITIONS = alone_definitions()
     gc.freeze()

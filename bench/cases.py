@@ -3,7 +3,7 @@
 `cli.main(["collect", ...])` plans the runs and executes `daily_stats_job` (and
 `weekly_stats_job`) in-process against the Dagster instance in `DAGSTER_HOME` (a fresh one
 per case), with the real `CloudflareClient` over loopback HTTP to the simulator and the
-configured storage. Everything `collect` imports lazily (the runner, the definitions,
+configured storage. Everything `collect` imports lazily (the runs, the definitions,
 Dagster, and on R2 boto3/dagster_aws) is imported before the timer starts, so `in_run_s`
 is the collection itself; the whole process time is measured by `bench.run`.
 """
@@ -26,7 +26,7 @@ _RUN_LINE = re.compile(r"^\s+(?P<label>.+): (?P<status>ok|FAILED.*) in (?P<s>[\d
 def prepare(spec: dict[str, Any]) -> Any:
     import dagster  # noqa: F401
 
-    from stream_stats_dagster import cli, definitions, runner  # noqa: F401
+    from stream_stats_dagster import cli, definitions, runs  # noqa: F401
     from stream_stats_dagster.cloudflare.client import ClientStats
     from stream_stats_dagster.cloudflare.pacing import Pacer
     from stream_stats_dagster.storage.local import LocalStore

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from .. import oplog
+from ..runs import FAILED_PARTITIONS
 from .storage_resource import StorageResource
 
 
@@ -41,10 +42,6 @@ def run_duration(instance: dg.DagsterInstance, run_id: str) -> float:
 def one_line(error: BaseException | str | None) -> str:
     text = str(error or "run failed").strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-# Failure metadata of a report step that logged its own per-day records (`publishing`).
-FAILED_PARTITIONS = "failed_partitions"
 
 
 def logged_by_step(error: BaseException | None) -> bool:

@@ -23,7 +23,6 @@ range step records a materialization for every day of the range, written or not.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +32,10 @@ import dagster as dg
 from .. import oplog
 from ..files import AssetFile
 from ..reports.checks import CheckResult
+from ..runs import FAILED_PARTITIONS
 from ..storage.base import ObjectStore, StorageError
 from .check_targets import latest_materializations
-from .oplog_hooks import FAILED_PARTITIONS, run_duration
+from .oplog_hooks import run_duration
 from .storage_resource import StorageResource
 
 
@@ -192,12 +192,3 @@ def _record_operations(
                 source=how.source,
             ),
         )
-
-
-def failed_partitions(error_metadata: Mapping[str, Any] | None) -> list[str] | None:
-    """The failed days a step named in its `Failure` (None: the step failed as a whole)."""
-    value = (error_metadata or {}).get(FAILED_PARTITIONS)
-    value = getattr(value, "data", value)
-    if isinstance(value, str):
-        value = json.loads(value)
-    return list(value) if isinstance(value, list) else None

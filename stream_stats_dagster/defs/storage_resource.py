@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ..config import DEFAULT_LOCAL_DIR, DEFAULT_LOG_BUCKET, DEFAULT_STATS_BUCKET
+from ..runs import process_tags
 from ..storage import ObjectStore, open_store
 
 
@@ -38,13 +39,11 @@ class StorageResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Tag the run with the host and pid executing it (every run uses storage), so that
-        `liveness.reap_dead_runs` can tell when its process is gone. The CLI tags its runs at
+        `runs.reap_dead_runs` can tell when its process is gone. The CLI tags its runs at
         launch; this covers the runs the daemon launches."""
         run = context.run
         if context.instance is None or run is None:
             return  # outside a run (a sensor, a script)
-        from ..liveness import process_tags
-
         tags = process_tags()
         if any(run.tags.get(k) != v for k, v in tags.items()):
             context.instance.add_run_tags(run.run_id, tags)

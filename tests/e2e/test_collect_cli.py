@@ -84,8 +84,8 @@ def test_rebuild_without_raw_names_the_missing_days(env, capsys):
     out, err = capsys.readouterr()
     err = err.strip().splitlines()
     assert len(err) == 1
-    assert "missing" in err[0] and "2025-03-11" in err[0]
-    assert "missing" not in out  # said once, in the error line
+    assert "raw extracts not stored for 2025-03-05" in err[0] and "2025-03-11" in err[0]
+    assert "FAILED" in out  # the run's own progress line
 
 
 def test_half_set_configuration_is_one_line(env, monkeypatch, capsys):

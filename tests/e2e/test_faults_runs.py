@@ -22,7 +22,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from stream_stats_dagster import cli, liveness
+from stream_stats_dagster import cli, runs
 from stream_stats_dagster.files import ASSET_FILES
 from stream_stats_dagster.keys import INDEX_KEY, rolling_pointer_key
 from tests.support.pipeline import pipeline_env, simulator_server, stored_files
@@ -158,7 +158,7 @@ def test_sigkill_then_collect_converges(monkeypatch, tmp_path, sim, clean, pause
         wait_for(marker.exists, f"a pause at {pause_at}", proc)
         inst = instance()
         (dead,) = inst.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-        assert dead.tags[liveness.PID_TAG] == str(proc.pid)
+        assert dead.tags[runs.PID_TAG] == str(proc.pid)
         if step == "raw_extract":
             assert held_slots(inst) == [dead.run_id]  # what used to wedge the instance
         proc.send_signal(signal.SIGKILL)
@@ -259,7 +259,7 @@ def test_pool_wait_says_who_holds_the_slot_and_ctrl_c_ends_it(monkeypatch, tmp_p
     # the dead holder is found, failed and freed before the next run: no wait at all
     monkeypatch.setenv("CLOUDFLARE_API_BASE_URL", sim[1])  # no latency: same data
     assert cli.main(["collect", "--date", DAY]) == 0
-    active = inst.get_runs(filters=dg.RunsFilter(statuses=liveness.ACTIVE_STATUSES))
+    active = inst.get_runs(filters=dg.RunsFilter(statuses=runs.ACTIVE))
     assert active == [] and held_slots(inst) == []
     assert inst.get_run_by_id(held).status in (
         dg.DagsterRunStatus.FAILURE,  # killed while it held the slot

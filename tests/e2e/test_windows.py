@@ -110,7 +110,8 @@ def test_a_missing_day_inside_the_window_is_named(monkeypatch, tmp_path, sim, ca
     assert cli.main(["rebuild", "--date", "2025-03-06"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert "missing raw extracts for 2025-03-04: collect them first" in err[0]
+    assert "raw extracts not stored for 2025-03-04" in err[0]
+    assert "stream-stats collect --from 2025-03-04 --to 2025-03-04" in err[0]
 
 
 def _window(end: dt.date) -> m.RollingCountriesDoc:

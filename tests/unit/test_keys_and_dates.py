@@ -6,7 +6,7 @@ import pytest
 from stream_stats_dagster import keys
 from stream_stats_dagster.dates import BadDateError, ReportDay, parse_day
 from stream_stats_dagster.files import ASSET_FILES
-from stream_stats_dagster.runner import chunks, complete_weeks
+from stream_stats_dagster.runs import chunks, complete_weeks
 
 D = dt.date
 

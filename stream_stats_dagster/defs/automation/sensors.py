@@ -24,7 +24,9 @@ from ...config import Settings
 from ...dates import ReportDay, days_between, monday_of
 from ...facts import beyond_tolerance
 from ...files import ASSET_FILES
+from ...partitions import daily_partitions, weekly_partitions
 from ...reports.daily import day_totals
+from ...runs import reap_dead_runs
 from ..cloudflare_resource import CloudflareResource
 from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB, AssetJob
 from ..oplog_hooks import one_line, run_partition_keys
@@ -266,7 +268,8 @@ def build_dead_run_reaper(
     settings: Settings, status: dg.DefaultSensorStatus
 ) -> dg.SensorDefinition:
     """Daemon-launched runs whose process on this host is gone (the default run launcher has
-    no health check): failed, logged once and their pool slots freed (`liveness`)."""
+    no health check): failed, logged once and their pool slots freed (`runs`)."""
+    parts = (daily_partitions(settings), weekly_partitions(settings))
 
     @dg.sensor(
         name="dead_run_reaper",
@@ -275,11 +278,12 @@ def build_dead_run_reaper(
         description="Fails runs whose process on this host is gone, logs them, frees their slots.",
     )
     def dead_run_reaper(context: dg.SensorEvaluationContext, storage: StorageResource):
-        from ...liveness import failure_recorder, reap_dead_runs
+        instance = context.instance
 
-        reaped = reap_dead_runs(
-            context.instance, failure_recorder(context.instance, storage, settings)
-        )
+        def record(run: dg.DagsterRun, message: str) -> int:
+            return record_failed_run(instance, run, message, storage, settings, *parts)
+
+        reaped = reap_dead_runs(instance, record)
         for r in reaped:
             context.log.warning(f"run {r.run_id}: {r.message}; marked failed, slots freed")
         return dg.SkipReason(f"{len(reaped)} dead run(s) failed and freed")

@@ -1,4 +1,5 @@
-"""How the CLI executes a run: public Dagster APIs only, partitions tagged like a backfill."""
+"""What the CLI does for runs in its own process (`runs`): partitions tagged like a backfill,
+dead runs reaped, pool waits named, outputs released, signals; public Dagster APIs only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import stream_stats_dagster
-from stream_stats_dagster.execution import partition_tags
+from stream_stats_dagster.runs import partition_tags
 
 PACKAGE = Path(stream_stats_dagster.__file__).resolve().parent
 
@@ -42,7 +43,13 @@ def test_the_package_imports_only_public_dagster_modules():
     assert private == [exception]
 
 
-# --- liveness: which runs are dead, what a pool wait waits for ----------------------------
+# --- which runs are dead, what a pool wait waits for -------------------------------------
+
+
+def _run_of(tags: dict[str, str]):
+    import dagster as dg
+
+    return dg.DagsterRun(job_name="j", run_id="r", tags=tags)
 
 
 def test_a_process_is_alive_until_it_ends_even_as_a_zombie():
@@ -51,26 +58,29 @@ def test_a_process_is_alive_until_it_ends_even_as_a_zombie():
     import sys
     import time
 
-    from stream_stats_dagster.liveness import process_alive, process_tags
+    from stream_stats_dagster.runs import PID_TAG, PROCESS_START_TAG, is_dead, process_tags
 
     tags = process_tags()
-    assert tags["stream_stats/pid"] == str(os.getpid())
-    assert process_alive(os.getpid(), tags.get("stream_stats/process_start"))
+    assert tags[PID_TAG] == str(os.getpid())
+    assert not is_dead(_run_of(tags))
     # a pid reused by another process is not the run's process
-    assert not process_alive(os.getpid(), "1")
+    assert is_dead(_run_of({**tags, PROCESS_START_TAG: "1.00"}))
     child = subprocess.Popen([sys.executable, "-c", "pass"])
+    of_child = _run_of({**tags, PID_TAG: str(child.pid)})
+    of_child.tags.pop(PROCESS_START_TAG)
     deadline = time.monotonic() + 60
-    while process_alive(child.pid) and time.monotonic() < deadline:
+    while not is_dead(of_child) and time.monotonic() < deadline:
         time.sleep(0.05)  # exited but not yet waited for: a zombie, gone all the same
-    assert not process_alive(child.pid)
+    assert is_dead(of_child)
     child.wait()
-    assert not process_alive(child.pid)
+    assert is_dead(of_child)
+    assert not is_dead(_run_of({**tags, "stream_stats/host": "another-host"}))
 
 
 def test_a_pool_wait_names_the_holder_and_slots_of_ended_runs_are_freed():
     import dagster as dg
 
-    from stream_stats_dagster.liveness import free_slots_of_ended_runs, pool_waits
+    from stream_stats_dagster.runs import free_slots_of_ended_runs, pool_waits
 
     with dg.instance_for_test(overrides={"concurrency": {"pools": {"default_limit": 1}}}) as inst:
         storage = inst.event_log_storage
@@ -79,10 +89,8 @@ def test_a_pool_wait_names_the_holder_and_slots_of_ended_runs_are_freed():
         assert not storage.claim_concurrency_slot(
             "cloudflare", "waiter-run", "raw_extract"
         ).is_claimed
-        (wait,) = pool_waits(inst, "waiter-run")
-        assert (wait.pool, wait.step_key) == ("cloudflare", "raw_extract")
-        assert [h[:2] for h in wait.holders] == [("holder-run", "raw_extract")]
-        line = wait.line(inst)
+        (line,) = pool_waits(inst, "waiter-run")
+        assert line.startswith("pool 'cloudflare': raw_extract waits for a slot held by ")
         assert "held by run holder-r (raw_extract) since " in line and "Ctrl-C" in line
         assert pool_waits(inst, "holder-run") == []
         # neither run exists in this instance: both count as ended, and lose their claims
@@ -115,10 +123,10 @@ def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_p
 
     import dagster as dg
 
-    from stream_stats_dagster import liveness
     from stream_stats_dagster.config import load_settings
     from stream_stats_dagster.defs.automation.sensors import build_dead_run_reaper
     from stream_stats_dagster.defs.storage_resource import StorageResource
+    from stream_stats_dagster.runs import PID_TAG
 
     home = tmp_path / "home"
     home.mkdir()
@@ -134,7 +142,7 @@ def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_p
                 runs = [
                     r
                     for r in inst.get_runs(filters=started)
-                    if r.tags.get(liveness.PID_TAG) == str(child.pid)
+                    if r.tags.get(PID_TAG) == str(child.pid)
                 ]
             (run,) = runs
             sensor = build_dead_run_reaper(load_settings({}), dg.DefaultSensorStatus.STOPPED)
@@ -149,21 +157,6 @@ def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_p
         if child.poll() is None:
             child.kill()
         child.wait(timeout=30)
-
-
-# --- the CLI process's settings -------------------------------------------------------------
-
-
-def test_cli_process_freezes_its_heap():
-    import gc
-
-    from stream_stats_dagster import runner
-
-    runner.tune_cli_process()
-    try:
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
 
 
 # --- execution: outputs are not kept for the length of the run ----------------------------
@@ -181,10 +174,8 @@ def test_a_cli_run_releases_each_output_once_it_is_stored(tmp_path):
 
     import dagster as dg
 
-    from stream_stats_dagster.config import load_settings
     from stream_stats_dagster.defs.storage_resource import StorageResource
-    from stream_stats_dagster.execution import _EXECUTING, LAUNCH_TAG
-    from stream_stats_dagster.runner import Runner
+    from stream_stats_dagster.runs import LAUNCH_TAG, RunInThisProcess
 
     watched: list[weakref.ref] = []
     seen: dict[str, bool] = {}
@@ -209,11 +200,11 @@ def test_a_cli_run_releases_each_output_once_it_is_stored(tmp_path):
         executor=dg.in_process_executor,
     )
     with dg.instance_for_test() as instance:
-        runner = Runner(defs, load_settings({}), instance, echo=lambda _: None)
-        outcome = runner.run("pair", ["2025-03-02"], "pair 2025-03-02")
+        runs = RunInThisProcess(defs, instance, lambda run, message: 0, echo=lambda _: None)
+        outcome = runs.run("pair", ["2025-03-02"], "pair 2025-03-02")
         assert outcome.success, outcome.error
         assert seen == {"upstream output alive": False}
-        assert _EXECUTING == {}  # the job's definitions are not held after the run
+        assert RunInThisProcess._defs == {}  # the job's definitions are not held after the run
         run = instance.get_run_by_id(outcome.run_id)
         assert run is not None and LAUNCH_TAG in run.tags
 
@@ -229,9 +220,7 @@ def test_a_signal_before_the_run_exists_ends_the_process_with_nothing_to_cancel(
 
     import dagster as dg
 
-    from stream_stats_dagster.config import load_settings
-    from stream_stats_dagster.defs.storage_resource import StorageResource
-    from stream_stats_dagster.execution import RunExecutor
+    from stream_stats_dagster.runs import RunInThisProcess
 
     exits: list[int] = []
 
@@ -241,13 +230,10 @@ def test_a_signal_before_the_run_exists_ends_the_process_with_nothing_to_cancel(
 
     monkeypatch.setattr(os, "_exit", fake_exit)
     said: list[str] = []
-    storage = StorageResource(local_dir=str(tmp_path / "data"))
     with dg.instance_for_test() as instance:
-        executor = RunExecutor(
-            dg.Definitions(), load_settings({}), instance, storage, echo=said.append
-        )
+        runs = RunInThisProcess(dg.Definitions(), instance, lambda r, m: 0, echo=said.append)
         with pytest.raises(SystemExit):
-            executor._interrupted(None, "raw 2025-03-02", signal.SIGINT, time.monotonic())
+            runs._interrupted(None, "raw 2025-03-02", signal.SIGINT, time.monotonic())
         assert instance.get_runs() == []
     assert exits == [128 + signal.SIGINT]
     assert said and "CANCELED (interrupted by SIGINT)" in said[0]
@@ -263,12 +249,12 @@ def test_a_cli_run_killed_before_it_started_is_failed_by_the_next_reap():
 
     import dagster as dg
 
-    from stream_stats_dagster import liveness
+    from stream_stats_dagster import runs
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    dead = {**liveness.process_tags(), liveness.PID_TAG: str(child.pid)}
-    dead.pop(liveness.PROCESS_START_TAG, None)
+    dead = {**runs.process_tags(), runs.PID_TAG: str(child.pid)}
+    dead.pop(runs.PROCESS_START_TAG, None)
 
     @dg.asset
     def an_asset() -> None:
@@ -277,9 +263,9 @@ def test_a_cli_run_killed_before_it_started_is_failed_by_the_next_reap():
     job = dg.Definitions(assets=[an_asset], jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
     with dg.instance_for_test() as inst:
         gone = inst.create_run_for_job(job, tags=dead)
-        alive = inst.create_run_for_job(job, tags=liveness.process_tags())
+        alive = inst.create_run_for_job(job, tags=runs.process_tags())
         assert gone.status == alive.status == dg.DagsterRunStatus.NOT_STARTED
-        reaped = liveness.reap_dead_runs(inst)
+        reaped = runs.reap_dead_runs(inst, lambda run, message: 0)
         assert [r.run_id for r in reaped] == [gone.run_id]
         assert inst.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
         assert inst.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.NOT_STARTED
