@@ -9,7 +9,7 @@ import sys
 from zoneinfo import ZoneInfo
 
 from .config import ConfigError, Settings, load_settings
-from .dates import BadDateError, days_between, parse_day
+from .dates import LEAD_DAYS, BadDateError, days_between, parse_day
 from .defs.costs import COSTS_JOB
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .progress import show_waits, terminal, without_storage_noise
@@ -214,7 +214,7 @@ def written_files(
     stats, logs, private = settings.stats_bucket, settings.log_bucket, settings.private_bucket
     lines = []
     if mode == "collect":  # with the six lead days the first day's trends read
-        lead = max(first - dt.timedelta(days=6), settings.start_date)
+        lead = max(first - dt.timedelta(days=LEAD_DAYS), settings.start_date)
         lines.append(f"raw:     {private}/{span(keys.raw_key, lead, last, '*')}")
     lines.append(f"daily:   {stats}/{span(keys.daily_key, first, last, '*')}")
     history = span(keys.rolling_history_key, first, last, "*")
@@ -254,7 +254,7 @@ def _restore_raw(args: argparse.Namespace) -> int:
     for name, revision in restored.items():
         print(f"  {ASSET_FILES[name].key(day.isoformat())} <- {revision}")
     yesterday = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
-    last = max(day, min(day + dt.timedelta(days=6), yesterday))
+    last = max(day, min(day + dt.timedelta(days=LEAD_DAYS), yesterday))
     print(
         f"restored {len(restored)} raw file(s) of {day}; the files that read them are rebuilt "
         f"by: stream-stats rebuild --from {day} --to {last}"

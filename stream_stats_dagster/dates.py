@@ -20,6 +20,16 @@ class BadDateError(ValueError):
 _DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
+LEAD_DAYS = 6
+"""The days before a report day that its 7-day trend or window reads (d-6..d-1), and so the
+days after a day whose trends and windows read it."""
+
+
+def lead_days(first: dt.date) -> list[dt.date]:
+    """The `LEAD_DAYS` days before `first`, ascending."""
+    return [first - dt.timedelta(days=n) for n in range(LEAD_DAYS, 0, -1)]
+
+
 def parse_day(text: str) -> dt.date:
     """Parse a YYYY-MM-DD partition key or CLI date, with a one-line error.
 
@@ -98,8 +108,8 @@ def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def window_days(end: dt.date, length: int = 7) -> list[dt.date]:
-    """The `length` days ending at `end`, ascending (d-6..d)."""
+def window_days(end: dt.date, length: int = LEAD_DAYS + 1) -> list[dt.date]:
+    """The `length` days ending at `end`, ascending (a 7-day trend or window: d-6..d)."""
     return [end - dt.timedelta(days=i) for i in range(length - 1, -1, -1)]
 
 

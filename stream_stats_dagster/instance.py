@@ -103,9 +103,6 @@ def _touch_every_storage(instance: dg.DagsterInstance) -> None:
     instance.get_runs(limit=1)
     instance.fetch_materializations(dg.AssetKey("stream_stats_probe"), limit=1)
     instance.all_instigator_state()
-    storage = instance.event_log_storage
-    if storage.supports_global_concurrency_limits:
-        storage.get_concurrency_keys()
 
 
 def _broken(home: Path, exc: Exception) -> str:

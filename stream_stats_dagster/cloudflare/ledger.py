@@ -13,12 +13,10 @@ Atomic across processes: PostgreSQL takes a transaction-scoped advisory lock per
 sqlite opens the transaction with `BEGIN IMMEDIATE` (one writer at a time). PostgreSQL's own
 clock timestamps the rows, so containers on hosts with skewed clocks still share one window.
 
-Where the table lives (`instance_ledger_url`): Dagster has no public API that hands out its
-storage's connection, so the URL is derived from the instance's `dagster.yaml` (`storage:`
-`postgres:` -> the same PostgreSQL database; `sqlite:` or none -> a file of its own,
-`cloudflare-budget.db`, in the instance's directory, kept out of Dagster's own sqlite files so
-that its locks never block Dagster's writes). The URL may carry a password: it is never
-logged, and errors show it with the password hidden.
+Where the table lives is the caller's to say (`defs/cloudflare_resource.instance_ledger_url`:
+the Dagster instance's PostgreSQL database, or a file of its own beside a sqlite instance);
+without an instance, a ledger in memory serves one process. The URL may carry a password:
+it is never logged, and errors show it with the password hidden.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +64,7 @@ class BudgetLedger:
 
     def __init__(self, url: str, *, clock: Callable[[], float] | None = None) -> None:
         url = _driver_url(url)
+        self.in_memory = url == "sqlite://"  # one process's own ledger
         self.engine = _engine(url)
         self.where = self.engine.url.render_as_string(hide_password=True)
         self._clock = clock
@@ -157,10 +156,10 @@ class BudgetLedger:
             .order_by(spending.c.at)
         ).all()
         wait = wait_for_window(rows, budget.limit, budget.window_seconds, now, cost)
-        why = (
-            f"{used} used in the last {budget.window_seconds:g} s by all processes "
-            "sharing the budget ledger"
+        who = (
+            "in this process" if self.in_memory else ("by all processes sharing the budget ledger")
         )
+        why = f"{used} used in the last {budget.window_seconds:g} s {who}"
         return wait, why
 
     def _used(self, conn: sa.Connection, name: str, budget: SlidingWindowBudget, now: float) -> int:
@@ -262,73 +261,6 @@ def shared_ledger(url: str) -> BudgetLedger:
         return ledger
 
 
-# -- where: the Dagster instance's database ------------------------------------------------
-
-
-def instance_ledger_url(dagster_home: str | os.PathLike[str] | None = None) -> str | None:
-    """The ledger's SQLAlchemy URL for the instance in `dagster_home` (default
-    `$DAGSTER_HOME`), or None when there is no instance directory (tests, scripts).
-
-    Read from `dagster.yaml` as Dagster documents it: `storage: postgres: postgres_url` or
-    `postgres_db: {username, password, hostname, port, db_name, params, scheme}` (values may
-    be `{env: NAME}`), the older `run_storage:` block of `PostgresRunStorage`, else sqlite."""
-    home = dagster_home or os.environ.get("DAGSTER_HOME")
-    if not home:
-        return None
-    home = Path(home)
-    config = _read_yaml(home / "dagster.yaml")
-    storage = config.get("storage") or {}
-    postgres = storage.get("postgres") if isinstance(storage, Mapping) else None
-    run_storage = config.get("run_storage") or {}
-    if postgres is None and "postgres" in str(run_storage.get("module", "")).lower():
-        postgres = run_storage.get("config") or {}
-    if postgres is not None:
-        return _postgres_url(postgres)
-    sqlite = storage.get("sqlite") if isinstance(storage, Mapping) else None
-    base = _value((sqlite or {}).get("base_dir")) if isinstance(sqlite, Mapping) else None
-    directory = Path(base) if base else home
-    return f"sqlite:///{directory.absolute() / LEDGER_FILE}"
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _value(raw: Any) -> Any:
-    """A dagster.yaml value: literal, or `{env: NAME}`."""
-    if isinstance(raw, Mapping) and set(raw) == {"env"}:
-        name = str(raw["env"])
-        if name not in os.environ:
-            raise CloudflareLedgerError(
-                f"dagster.yaml storage reads ${name}, which is not set (Cloudflare budget ledger)"
-            )
-        return os.environ[name]
-    return raw
-
-
-def _postgres_url(config: Mapping[str, Any]) -> str:
-    if config.get("postgres_url") is not None:
-        return str(_value(config["postgres_url"]))
-    db = config.get("postgres_db") or {}
-    params = _value(db.get("params")) or {}
-    url = sa.URL.create(
-        drivername=str(_value(db.get("scheme")) or "postgresql"),
-        username=_value(db.get("username")),
-        password=_value(db.get("password")),
-        host=_value(db.get("hostname")),
-        port=int(_value(db.get("port")) or 5432),
-        database=_value(db.get("db_name")),
-        query={str(k): str(v) for k, v in dict(params).items()},
-    )
-    return url.render_as_string(hide_password=False)
-
-
 def _driver_url(url: str) -> str:
     """A bare `postgresql://` means psycopg v3 to SQLAlchemy >= 2.1; dagster-postgres installs
     psycopg2, so the bare scheme gets that driver (as tests/support/postgres.py does)."""
@@ -344,7 +276,12 @@ def _engine(url: str) -> sa.Engine:
     path = sa.make_url(url).database
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_SECONDS})
+        engine = sa.create_engine(url, connect_args={"timeout": LOCK_TIMEOUT_SECONDS})
+    else:  # in memory: one connection, shared by the process's threads (the pacer's lock
+        # serializes them)
+        engine = sa.create_engine(
+            url, poolclass=sa.StaticPool, connect_args={"check_same_thread": False}
+        )
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:

@@ -8,10 +8,10 @@ longer than `announce_after_seconds` is announced on the `stream_stats_dagster.w
 (what, why, until when), and one longer than `max_wait_seconds` (or past the caller's deadline)
 raises `CloudflareBudgetWaitError` instead of sleeping.
 
-Where the spending is kept:
-- in this process (`SlidingWindowBudget`): the fallback for tests and scripts;
-- in a `ledger.LedgerAccount`: a table every process of the Dagster instance shares, so that
-  runs launched side by side (queue, containers) spend one budget together.
+Where the spending is kept: always in a ledger (`ledger.LedgerAccount`): a table every
+process of the Dagster instance shares, so that runs launched side by side (queue,
+containers) spend one budget together, or, without an instance (scripts, the in-process
+simulator), an in-memory one of this process alone.
 
 Clock and sleep are injected so that tests run on a fake clock without really sleeping.
 """
@@ -19,19 +19,21 @@ Clock and sleep are injected so that tests run on a fake clock without really sl
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..progress import ANNOUNCE_AFTER_SECONDS, announce_wait
 from .errors import CloudflareBudgetWaitError
 
+MEMORY = "sqlite://"  # a ledger of one process: an in-memory database
+
 if TYPE_CHECKING:
     from .ledger import LedgerAccount
 
 
 class SlidingWindowBudget:
-    """Bookkeeping for "at most `limit` units in any `window_seconds`" (no clock of its own)."""
+    """One of Cloudflare's budgets: at most `limit` units in any `window_seconds` (what was
+    spent is kept by the ledger)."""
 
     def __init__(self, name: str, limit: int, window_seconds: float) -> None:
         if limit < 1 or window_seconds <= 0:
@@ -39,40 +41,9 @@ class SlidingWindowBudget:
         self.name = name
         self.limit = limit
         self.window_seconds = window_seconds
-        self._spent: deque[tuple[float, int]] = deque()
-        self.held_until = float("-inf")
 
     def describe(self) -> str:
         return f"{self.name} budget ({self.limit} per {self.window_seconds:g} s)"
-
-    def used(self, now: float) -> int:
-        self._expire(now)
-        return sum(cost for _, cost in self._spent)
-
-    def record(self, now: float, cost: int) -> None:
-        self._spent.append((now, cost))
-
-    def wait_needed(self, now: float, cost: int) -> float:
-        """Seconds until `cost` more units fit (0 if they fit now)."""
-        if cost > self.limit:
-            raise ValueError(f"one request costs {cost}, more than the {self.describe()}")
-        if now < self.held_until:
-            return self.held_until - now
-        return wait_for_window(self._expired(now), self.limit, self.window_seconds, now, cost)
-
-    def why(self, now: float) -> str:
-        """Why a wait for this budget is needed (for the wait's announcement)."""
-        if now < self.held_until:
-            return "Cloudflare asked this client to pause (429 or budget depleted)"
-        return f"{self.used(now)} used in the last {self.window_seconds:g} s in this process"
-
-    def _expired(self, now: float) -> deque[tuple[float, int]]:
-        self._expire(now)
-        return self._spent
-
-    def _expire(self, now: float) -> None:
-        while self._spent and self._spent[0][0] <= now - self.window_seconds:
-            self._spent.popleft()
 
 
 def wait_for_window(spent: Any, limit: int, window_seconds: float, now: float, cost: int) -> float:
@@ -93,9 +64,10 @@ class Pacer:
     """Both Cloudflare budgets of one token: GraphQL nodes, and API calls (REST and GraphQL
     requests alike, since the 1200-per-5-minutes limit counts every call to the API).
 
-    Thread-safe. A waiter sleeps while holding the lock, so concurrent callers queue up in
-    order instead of all waking at once and overshooting. With a `ledger`, the spending of
-    every process sharing it counts, and a `hold` pauses them all."""
+    The spending is kept by a ledger (`ledger.py`): the instance's, shared by every process
+    of it, or one of this process alone (in memory) when there is no instance. Thread-safe:
+    a waiter sleeps while holding the lock, so concurrent callers queue up in order instead
+    of all waking at once and overshooting; a `hold` pauses every process on the ledger."""
 
     def __init__(
         self,
@@ -115,6 +87,10 @@ class Pacer:
         self.max_wait_seconds = max_wait_seconds
         self.announce_after_seconds = announce_after_seconds
         self.logger = logger
+        if ledger is None:  # this process alone, on its own clock (a fake one in tests)
+            from .ledger import BudgetLedger
+
+            ledger = BudgetLedger(MEMORY, clock=clock).account("this-process")
         self.ledger = ledger
         self._clock = clock
         self._sleep = sleep
@@ -131,10 +107,7 @@ class Pacer:
     def hold(self, seconds: float, *, graphql: bool) -> None:
         """Send nothing of that kind for `seconds` (Cloudflare said so: 429 / budget depleted)."""
         with self._lock:
-            budget = self.nodes if graphql else self.calls
-            budget.held_until = max(budget.held_until, self._clock() + seconds)
-            if self.ledger is not None:
-                self.ledger.hold(budget, seconds)
+            self.ledger.hold(self.nodes if graphql else self.calls, seconds)
 
     def _acquire(
         self, parts: list[tuple[SlidingWindowBudget, int]], deadline: float | None
@@ -143,16 +116,8 @@ class Pacer:
         with self._lock:
             while True:
                 now = self._clock()
-                wait, budget = max(
-                    ((b.wait_needed(now, c), b) for b, c in parts), key=lambda p: p[0]
-                )
-                why = budget.why(now) if wait > 0 else ""
-                if wait <= 0 and self.ledger is not None:
-                    wait, budget, why = self.ledger.spend(parts)  # atomic across processes
-                elif wait <= 0:
-                    for b, c in parts:
-                        b.record(now, c)
-                if wait <= 0:
+                wait, budget, why = self.ledger.spend(parts)  # atomic across processes
+                if wait <= 0 or budget is None:
                     return waited
                 check_wait(
                     wait,

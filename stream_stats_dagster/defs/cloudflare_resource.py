@@ -8,22 +8,25 @@ Clients made by resources of the same token in one process share one `Pacer`, be
 Cloudflare's budgets are per user/token, not per client: steps of an in-process run (and the
 `collect` CLI) then pace together. Across processes (runs from the queue, one container per
 run) they share a budget ledger in the Dagster instance's database (`ledger.py`):
-`budget_ledger="instance"` (the default) finds it through `$DAGSTER_HOME/dagster.yaml`; without
-an instance directory (tests, scripts) pacing is per process. The in-process simulator has
-budgets of its own per process, so it never uses the ledger.
+`budget_ledger="instance"` (the default) puts it where the instance keeps its runs (the same
+PostgreSQL database, or a sqlite file of its own in the instance's directory), found through
+the instance itself; without an instance (scripts) the ledger is the process's own. The
+in-process simulator has budgets of its own per process, so it never shares one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from ..cloudflare.client import ClientLimits, CloudflareClient
-from ..cloudflare.ledger import LedgerAccount, account_key, instance_ledger_url, shared_ledger
+from ..cloudflare.ledger import LEDGER_FILE, LedgerAccount, account_key, shared_ledger
 from ..cloudflare.pacing import Pacer
 from ..config import DEFAULT_API_BASE_URL, DEFAULT_TIMEZONE, ConfigError
 
@@ -72,6 +75,16 @@ def _ledger_account(
     return shared_ledger(ledger_url).account(account_key(base_url, account_id, api_token))
 
 
+def instance_ledger_url(instance: dg.DagsterInstance) -> str:
+    """Where `instance` keeps its runs, for the ledger: its PostgreSQL database (dagster-
+    postgres' run storage says its URL), else a sqlite file of its own in the instance's
+    directory (kept apart from Dagster's files, so its locks never block Dagster's writes)."""
+    url = getattr(instance.run_storage, "postgres_url", None)
+    if url:
+        return url
+    return f"sqlite:///{Path(instance.root_directory).absolute() / LEDGER_FILE}"
+
+
 class CloudflareResource(dg.ConfigurableResource):
     """Cloudflare Stream analytics for one account (or the built-in simulator)."""
 
@@ -94,16 +107,32 @@ class CloudflareResource(dg.ConfigurableResource):
         for name, value in super().__repr_args__():
             yield name, ("[redacted]" if name == "api_token" and value else value)
 
-    def ledger_url(self) -> str | None:
-        """The budget ledger's URL for `source="cloudflare"`, or None (pacing per process)."""
+    def ledger_url(self, instance: dg.DagsterInstance | None = None) -> str | None:
+        """The shared budget ledger's URL for `source="cloudflare"`, or None (a ledger of this
+        process alone). "instance": the given instance's, else `$DAGSTER_HOME`'s if set."""
         if self.source != "cloudflare" or self.budget_ledger == "process":
             return None
-        if self.budget_ledger == "instance":
-            return instance_ledger_url()
-        return self.budget_ledger
+        if self.budget_ledger != "instance":
+            return self.budget_ledger
+        if instance is not None:
+            return instance_ledger_url(instance)
+        home = os.environ.get("DAGSTER_HOME")
+        if not home or not Path(home).is_dir():
+            return None
+        from ..instance import open_instance  # several processes may open a new home at once
 
-    def client(self, logger: Any = None, *, limits: ClientLimits | None = None) -> CloudflareClient:
-        """A new client (use it as a context manager); `logger` is e.g. `context.log`.
+        with open_instance(Path(home)) as opened:
+            return instance_ledger_url(opened)
+
+    def client(
+        self,
+        logger: Any = None,
+        *,
+        limits: ClientLimits | None = None,
+        instance: dg.DagsterInstance | None = None,
+    ) -> CloudflareClient:
+        """A new client (use it as a context manager); `logger` is e.g. `context.log`, and
+        `instance` (`context.instance`) says where the shared budget ledger is.
 
         Custom `limits` (e.g. a sensor that must never wait) get a pacer of their own, which
         still spends from the shared ledger: the spending is real either way."""
@@ -138,7 +167,7 @@ class CloudflareResource(dg.ConfigurableResource):
                 "CloudflareResource.source must be 'cloudflare' or 'simulator', "
                 f"not {self.source!r}"
             )
-        ledger_url = self.ledger_url()
+        ledger_url = self.ledger_url(instance)
         if custom:
             pacer = new_pacer(limits, _ledger_account(ledger_url, base_url, account_id, token))
         else:

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from ..cloudflare.errors import CloudflareError, one_line
-from ..dates import BadDateError
+from ..dates import BadDateError, lead_days
 from ..documents import BadStoredFile, Loaded, read_documents
 from ..facts import RawExtract
 from ..files import ASSET_FILES
@@ -64,14 +64,6 @@ def partition_days(context: dg.AssetExecutionContext) -> list[dt.date]:
 def selected(context: dg.AssetExecutionContext) -> set[str]:
     """The asset names this step materializes (a multi-asset may be subset)."""
     return {key.path[-1] for key in context.selected_asset_keys}
-
-
-LEAD_DAYS = 6
-"""The days before a report day that its 7-day trend or window reads (d-6..d-1)."""
-
-
-def lead_days(first: dt.date) -> list[dt.date]:
-    return [first - dt.timedelta(days=n) for n in range(LEAD_DAYS, 0, -1)]
 
 
 def frames(extracts: Mapping[str, RawExtract]) -> dict[dt.date, pd.DataFrame]:
@@ -131,11 +123,6 @@ class RawInputs:
                 if (asset, d) in self.unreadable:
                     return self.unreadable[asset, d]
         return None
-
-
-def window_of(day: dt.date) -> list[dt.date]:
-    """The seven days ending `day` (a trend, a rolling window)."""
-    return [*lead_days(day), day]
 
 
 def require_stored(

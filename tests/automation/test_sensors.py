@@ -101,9 +101,12 @@ def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
         "storage": StorageResource(local_dir=str(store.root)),
     }
     sim.platform.add_views(sim.platform.uids[1], dt.datetime(2025, 3, 11, 12, tzinfo=KST), 900, 9)
-    with dg.build_sensor_context(
-        resources=resources, repository_def=defs.get_repository_def()
-    ) as context:
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
+            instance=instance, resources=resources, repository_def=defs.get_repository_def()
+        ) as context,
+    ):
         result = sensor.evaluate_tick(context)
     assert [(r.partition_key, r.tags[s.LATE_DATA_TAG]) for r in result.run_requests] == [
         ("2025-03-11", "2025-03-11")
@@ -128,9 +131,12 @@ def test_a_day_that_shrank_is_warned_of_once_and_never_requested(world, monkeypa
     start = dt.datetime(2025, 3, 10, tzinfo=KST)
     sim.serve_empty(start, start + dt.timedelta(days=1))
     for _ in range(2):
-        with dg.build_sensor_context(
-            resources=resources, repository_def=defs.get_repository_def()
-        ) as context:
+        with (
+            dg.instance_for_test() as instance,
+            dg.build_sensor_context(
+                instance=instance, resources=resources, repository_def=defs.get_repository_def()
+            ) as context,
+        ):
             result = sensor.evaluate_tick(context)
         assert result.run_requests == [] and "no recent day grew" in result.skip_message
     logs = sorted((store.root / "logs-bucket").rglob("*.json"))

@@ -21,15 +21,10 @@ import httpx
 import pytest
 
 from stream_stats_dagster.cloudflare import ClientLimits
-from stream_stats_dagster.cloudflare.ledger import (
-    BudgetLedger,
-    CloudflareLedgerError,
-    account_key,
-    instance_ledger_url,
-)
+from stream_stats_dagster.cloudflare.ledger import BudgetLedger, CloudflareLedgerError, account_key
 from stream_stats_dagster.cloudflare.pacing import Pacer, SlidingWindowBudget
 from stream_stats_dagster.dates import ReportDay
-from stream_stats_dagster.defs.cloudflare_resource import CloudflareResource
+from stream_stats_dagster.defs.cloudflare_resource import CloudflareResource, instance_ledger_url
 from stream_stats_dagster.simulator import Simulator, small_config
 from tests.support.postgres import postgres_cluster, write_postgres_dagster_home
 from tests.support.s3server import aws_free_env
@@ -112,7 +107,7 @@ def test_a_pacer_on_the_ledger_waits_for_other_processes_spending(tmp_path, capl
     assert pacer.graphql(4) == pytest.approx(280)  # waits for the other process's 8 to expire
     assert clock.sleeps == [pytest.approx(280)]
     assert "by all processes sharing the budget ledger" in caplog.text
-    assert pacer.nodes.used(clock.now) == 0  # kept in the ledger, not in this process
+    assert pacer.ledger.ledger.in_memory is False  # kept in the shared ledger
 
 
 def test_a_database_that_is_gone_fails_in_one_line_without_the_password(tmp_path) -> None:
@@ -127,46 +122,24 @@ def test_a_database_that_is_gone_fails_in_one_line_without_the_password(tmp_path
 
 
 def test_ledger_url_follows_the_instance(tmp_path, monkeypatch) -> None:
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    assert instance_ledger_url() is None  # no instance: pacing per process
+    """Where the instance keeps its runs: beside a sqlite instance, a file of its own; on
+    PostgreSQL (production's `deploy/dagster.yaml`, env-var coordinates), the same database,
+    as the instance's own run storage says it, not as a parser of dagster.yaml would."""
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    assert instance_ledger_url() == f"sqlite:///{home / 'cloudflare-budget.db'}"
     (home / "dagster.yaml").write_text(REPO_DAGSTER_YAML.read_text())
-    assert instance_ledger_url() == f"sqlite:///{home / 'cloudflare-budget.db'}"
-    (home / "dagster.yaml").write_text(f"storage:\n  sqlite:\n    base_dir: {tmp_path / 'st'}\n")
-    assert instance_ledger_url() == f"sqlite:///{tmp_path / 'st' / 'cloudflare-budget.db'}"
-
-    write_postgres_dagster_home(home)  # the repository's file + `postgres_db` from env vars
-    env = {
-        "DAGSTER_PG_HOST": "db.internal",
-        "DAGSTER_PG_PORT": "6543",
-        "DAGSTER_PG_USER": "dagster",
-        "DAGSTER_PG_PASSWORD": "p@ss/word",
-        "DAGSTER_PG_DB": "dagster",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert instance_ledger_url() == (
-        "postgresql+psycopg2://dagster:p%40ss%2Fword@db.internal:6543/dagster"
-    )
-    (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
-    assert instance_ledger_url() == (  # production: the same database as Dagster's storage
-        "postgresql+psycopg2://dagster:p%40ss%2Fword@db.internal:6543/dagster"
-    )
-    monkeypatch.delenv("DAGSTER_PG_PASSWORD")
-    with pytest.raises(CloudflareLedgerError, match=r"\$DAGSTER_PG_PASSWORD, which is not set"):
-        instance_ledger_url()
-
-    (home / "dagster.yaml").write_text("storage:\n  postgres:\n    postgres_url: {env: PG_URL}\n")
-    monkeypatch.setenv("PG_URL", "postgresql://a:b@h:5432/d")
-    assert instance_ledger_url() == "postgresql://a:b@h:5432/d"
-    (home / "dagster.yaml").write_text(
-        "run_storage:\n  module: dagster_postgres.run_storage\n  class: PostgresRunStorage\n"
-        "  config:\n    postgres_url: postgresql://x:y@h2:5432/d2\n"
-    )
-    assert instance_ledger_url() == "postgresql://x:y@h2:5432/d2"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance_ledger_url(instance) == f"sqlite:///{home / 'cloudflare-budget.db'}"
+    with postgres_cluster() as cluster:
+        for name, value in cluster.env().items():
+            monkeypatch.setenv(name, value)
+        (home / "dagster.yaml").write_text((ROOT / "deploy" / "dagster.yaml").read_text())
+        for name in ("R2_ENDPOINT_URL", "LOG_BUCKET"):  # the compute logs' settings
+            monkeypatch.setenv(name, "http://127.0.0.1:9" if name == "R2_ENDPOINT_URL" else "l")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            url = instance_ledger_url(instance)
+            assert url.startswith("postgresql+psycopg2://") and f":{cluster.port}/" in url
+            BudgetLedger(url).dispose()  # it opens: the same database, reachable
 
 
 def test_the_resource_uses_the_instance_ledger_for_cloudflare_only(tmp_path, monkeypatch) -> None:
@@ -180,13 +153,14 @@ def test_the_resource_uses_the_instance_ledger_for_cloudflare_only(tmp_path, mon
     assert (tmp_path / "cloudflare-budget.db").exists()
     with CloudflareResource(**cf).client(limits=ClientLimits(max_wait_seconds=0)) as client:
         assert client.pacer.ledger is not None  # a sensor's own limits still spend from it
+    # otherwise: a ledger of this process alone, in memory
     with CloudflareResource(**cf, budget_ledger="process").client() as client:
-        assert client.pacer.ledger is None
+        assert client.pacer.ledger.ledger.in_memory
     with CloudflareResource(source="simulator").client() as client:
-        assert client.pacer.ledger is None
+        assert client.pacer.ledger.ledger.in_memory
     monkeypatch.delenv("DAGSTER_HOME")
     with CloudflareResource(**cf).client() as client:
-        assert client.pacer.ledger is None
+        assert client.pacer.ledger.ledger.in_memory
 
 
 # -- several processes, one budget ------------------------------------------------------

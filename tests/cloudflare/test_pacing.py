@@ -47,7 +47,7 @@ def test_node_budget_sliding_window() -> None:
     assert _max_in_window(events, 300) <= 10
     # 2 requests fit, the 3rd waits until the 1st leaves the window (t=7+300)
     assert clock.sleeps[0] == pytest.approx(307 - 21)
-    assert pacer.nodes.used(clock.now) <= 10
+    assert pacer.ledger.used(pacer.nodes) <= 10
 
 
 def test_call_budget_and_rest() -> None:

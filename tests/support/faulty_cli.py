@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from stream_stats_dagster import cli, instance
-from stream_stats_dagster.defs import cloudflare_resource as resource
 from stream_stats_dagster.cloudflare.client import ClientLimits
+from stream_stats_dagster.defs import cloudflare_resource as resource
 from stream_stats_dagster.storage.local import LocalStore
 
 

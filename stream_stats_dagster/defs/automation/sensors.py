@@ -21,7 +21,7 @@ from ... import oplog
 from ...cloudflare.client import ClientLimits
 from ...cloudflare.errors import CloudflareError
 from ...config import Settings
-from ...dates import ReportDay, days_between, monday_of
+from ...dates import LEAD_DAYS, ReportDay, days_between, monday_of
 from ...facts import beyond_tolerance
 from ...files import ASSET_FILES
 from ...partitions import daily_partitions, weekly_partitions
@@ -140,7 +140,8 @@ def follow_up_requests(
     """After a late day is re-collected: its dependents that already exist."""
     last_complete = today - dt.timedelta(days=1)
     requests = []
-    first, last = day + dt.timedelta(days=1), min(day + dt.timedelta(days=6), last_complete)
+    # the days whose trends and windows read `day`
+    first, last = day + dt.timedelta(days=1), min(day + dt.timedelta(LEAD_DAYS), last_complete)
     if first <= last:
         requests.append(
             dg.RunRequest(
@@ -207,7 +208,9 @@ def build_sensors(
     ):
         now = utc_now()
         try:
-            with cloudflare.client(logger=context.log, limits=NO_WAITING) as client:
+            with cloudflare.client(
+                logger=context.log, limits=NO_WAITING, instance=context.instance
+            ) as client:
                 late = find_late_days(now, settings, client, storage.get_store(), storage.private)
         except CloudflareError as exc:
             return dg.SkipReason(f"Cloudflare not asked this time: {exc}")

@@ -169,7 +169,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             # is not stored is fetched here too, so a first run on a fresh store succeeds.
             window = costs.window_days(days[0], settings.start_date)[:-1]
             lead = [d for d in window if store.head(bucket, spec.key(d.isoformat())) is None]
-            with cloudflare.client(logger=context.log) as client:
+            with cloudflare.client(logger=context.log, instance=context.instance) as client:
                 fetched = client.fetch_uid_minutes([*lead, *days])
                 api = client.stats.as_dict()
         docs = {k: costs.uid_minutes_doc(k, pd.DataFrame(cols)) for k, cols in fetched.items()}
@@ -217,7 +217,10 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         days = partition_days(context)
         store, bucket = storage.get_store(), storage.private
-        with clear_failures(context, RAW_RETRY), cloudflare.client(logger=context.log) as client:
+        with (
+            clear_failures(context, RAW_RETRY),
+            cloudflare.client(logger=context.log, instance=context.instance) as client,
+        ):
             frame, stats = MetadataCache(store, bucket).refresh_catalogue(client)
             api = client.stats.as_dict()
         if stats.healed:

@@ -13,6 +13,7 @@ import dagster as dg
 
 from ... import oplog
 from ...config import Settings
+from ...dates import window_days
 from ...documents import Loaded
 from ...facts import VALUES
 from ...files import ASSET_FILES, DAILY_ASSETS
@@ -34,7 +35,6 @@ from ..common import (
     require_stored,
     selected,
     step_outs,
-    window_of,
 )
 from ..publishing import DayReport, Publication, check_then_publish
 from ..storage_resource import StorageResource
@@ -50,11 +50,11 @@ DESCRIPTIONS = {
 # The raw days each daily file of day d reads (trends read the six days before it).
 def daily_reads(name: str, day: dt.date) -> dict[str, list[dt.date]]:
     return {
-        "creators": {"raw_creator_minutes": window_of(day)},
+        "creators": {"raw_creator_minutes": window_days(day)},
         "countries": {"raw_country_minutes": [day]},
         "videos_with_posts": {"raw_video_minutes": [day], "raw_video_metadata": [day]},
         "summary": {
-            "raw_hourly_minutes": window_of(day),
+            "raw_hourly_minutes": window_days(day),
             "raw_creator_minutes": [day],
             "raw_country_minutes": [day],
             "raw_video_minutes": [day],

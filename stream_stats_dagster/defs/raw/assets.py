@@ -16,6 +16,7 @@ import dagster as dg
 
 from ... import oplog
 from ...config import Settings
+from ...dates import lead_days
 from ...documents import Loaded, read_documents, read_etag, write_documents
 from ...facts import RawExtract, day_size, shrinkage, snapshot_rows
 from ...files import ASSET_FILES, RAW_ASSETS
@@ -29,7 +30,6 @@ from ..common import (
     RAW_KINDS,
     add_day_metadata,
     clear_failures,
-    lead_days,
     partition_days,
     preview,
     selected,
@@ -157,7 +157,7 @@ def build_raw_assets(
             )
         with clear_failures(context, RAW_RETRY):
             lead = missing_lead_days(store, bucket, days, settings.start_date)
-            with cloudflare.client(logger=context.log) as client:
+            with cloudflare.client(logger=context.log, instance=context.instance) as client:
                 facts = client.fetch_days(sorted([*lead, *days]), top_videos=settings.top_videos)
                 catalog, cache_stats = None, None
                 # The catalogue is read after the fetch, not during it: read concurrently,

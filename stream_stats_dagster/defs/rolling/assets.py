@@ -10,6 +10,7 @@ import dagster as dg
 
 from ... import oplog
 from ...config import Settings
+from ...dates import window_days
 from ...documents import Loaded
 from ...files import ASSET_FILES, ROLLING_ASSETS
 from ...index import publish_window
@@ -28,7 +29,6 @@ from ..common import (
     require_stored,
     selected,
     step_outs,
-    window_of,
 )
 from ..publishing import DayReport, Publication, check_then_publish
 from ..storage_resource import StorageResource
@@ -113,7 +113,7 @@ def build_rolling_assets(
         # the summary is built from the window's creators and countries: every window file
         # reads the seven days of every raw asset it depends on
         read = RAW_INPUTS if "rolling_summary" in wanted else RAW_INPUTS[:2]
-        reads = {d.isoformat(): {a: window_of(d) for a in read} for d in days}
+        reads = {d.isoformat(): {a: window_days(d) for a in read} for d in days}
         require_stored(raw, reads)
         creators, countries = raw.rows["raw_creator_minutes"], raw.rows["raw_country_minutes"]
         reports = {}
