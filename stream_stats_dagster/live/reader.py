@@ -130,11 +130,12 @@ class _RedisErrors:
         text = " ".join(str(exc).split()) or type(exc).__name__
         if self.secret:
             text = text.replace(self.secret, "***")
-        if isinstance(exc, redis.AuthenticationError | redis.AuthorizationError):
+        errors = redis.exceptions
+        if isinstance(exc, errors.AuthenticationError | errors.NoPermissionError):
             raise RedisRefused(f"redis refused the sampler: {text}") from None
-        if isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError):
+        if isinstance(exc, errors.ConnectionError | errors.TimeoutError | OSError):
             raise RedisUnavailable(text) from None
-        if isinstance(exc, redis.ResponseError):
+        if isinstance(exc, errors.ResponseError):
             if text.startswith(("NOPERM", "NOAUTH", "WRONGPASS")):
                 raise RedisRefused(f"redis refused the sampler: {text}") from None
             if text.startswith(("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")):
