@@ -38,9 +38,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     collect.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run logs")
 
 
-def run(args: argparse.Namespace) -> int:
-    from .execution import fail
+def fail(message: str, code: int = 1) -> int:
+    """`execution.fail`'s line, without importing Dagster: the sampler is a small process
+    (Dagster's import alone would triple its memory)."""
+    terminal.error(f"stream-stats: error: {message}")
+    return code
 
+
+def run(args: argparse.Namespace) -> int:
     if args.command == "live-collect":
         return _collect(args)
     try:
@@ -55,7 +60,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace, settings) -> int:
-    from .execution import fail
     from .live.keys import RedisKeys
     from .live.reader import connect
     from .live.simulator import Simulator, SimulatorConfig
@@ -101,7 +105,6 @@ def _collect(args: argparse.Namespace) -> int:
     (`live_viewers_job`), in-process and recorded in the Dagster instance like `collect`."""
     from .dates import BadDateError, parse_day
     from .defs.live.partitions import hours_of_day
-    from .execution import fail
     from .instance import BrokenInstance, dagster_home, open_instance
     from .runner import Runner, tune_cli_process
 
