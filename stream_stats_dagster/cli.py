@@ -8,6 +8,7 @@ import logging
 import sys
 from zoneinfo import ZoneInfo
 
+from . import cli_live
 from .config import ConfigError, Settings, load_settings
 from .dates import LEAD_DAYS, BadDateError, days_between, parse_day
 from .defs.costs import COSTS_JOB
@@ -338,7 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
     sub.add_parser("check", help="preflight: Cloudflare token and bucket access")
+    cli_live.add_commands(sub)
     args = parser.parse_args(argv)
+
+    if args.command in cli_live.COMMANDS:
+        with terminal.keep():
+            return cli_live.run(args)
 
     if args.command in ("collect", "rebuild"):
         with terminal.keep():

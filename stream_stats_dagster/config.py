@@ -126,6 +126,36 @@ def _endpoint(name: str, url: str) -> str:
     return url
 
 
+def _r2(env: Mapping[str, str]) -> tuple[str | None, str | None, str | None]:
+    """R2's endpoint and keys (all three, or none: a local directory), or one line naming
+    what is missing."""
+    endpoint = _get(env, "R2_ENDPOINT_URL")
+    if endpoint:
+        _endpoint("R2_ENDPOINT_URL", endpoint)
+    r2_account = _get(env, "R2_ACCOUNT_ID")
+    if not endpoint and r2_account:
+        endpoint = f"https://{r2_account}.r2.cloudflarestorage.com"
+    key_id = _get(env, "R2_ACCESS_KEY_ID")
+    secret = _get(env, "R2_SECRET_ACCESS_KEY")
+    if (key_id or secret) and not endpoint:
+        raise ConfigError("R2 keys are set but R2_ENDPOINT_URL (or R2_ACCOUNT_ID) is missing")
+    if endpoint and not (key_id and secret):
+        missing = [
+            n for n, v in (("R2_ACCESS_KEY_ID", key_id), ("R2_SECRET_ACCESS_KEY", secret)) if not v
+        ]
+        raise ConfigError(f"R2 endpoint is set but {' and '.join(missing)} is missing")
+    return endpoint, key_id, secret
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    timezone = _get(env, "STREAM_STATS_TIMEZONE") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"STREAM_STATS_TIMEZONE {timezone!r} is not a known time zone") from None
+    return timezone
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read contract §3's variables; raise ConfigError with one line naming what is wrong."""
     env = os.environ if env is None else env
@@ -147,32 +177,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "STREAM_STATS_SOURCE=cloudflare needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN"
         )
 
-    endpoint = _get(env, "R2_ENDPOINT_URL")
-    if endpoint:
-        _endpoint("R2_ENDPOINT_URL", endpoint)
-    r2_account = _get(env, "R2_ACCOUNT_ID")
-    if not endpoint and r2_account:
-        endpoint = f"https://{r2_account}.r2.cloudflarestorage.com"
-    key_id = _get(env, "R2_ACCESS_KEY_ID")
-    secret = _get(env, "R2_SECRET_ACCESS_KEY")
-    if (key_id or secret) and not endpoint:
-        raise ConfigError("R2 keys are set but R2_ENDPOINT_URL (or R2_ACCOUNT_ID) is missing")
-    if endpoint and not (key_id and secret):
-        missing = [
-            n for n, v in (("R2_ACCESS_KEY_ID", key_id), ("R2_SECRET_ACCESS_KEY", secret)) if not v
-        ]
-        raise ConfigError(f"R2 endpoint is set but {' and '.join(missing)} is missing")
+    endpoint, key_id, secret = _r2(env)
     if endpoint and not token and explicit != "simulator":
         raise ConfigError(
             "R2 is configured but no Cloudflare token is set: refusing to write simulator data "
             "to a real bucket (set STREAM_STATS_SOURCE=simulator to do it on purpose)"
         )
 
-    timezone = _get(env, "STREAM_STATS_TIMEZONE") or DEFAULT_TIMEZONE
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"STREAM_STATS_TIMEZONE {timezone!r} is not a known time zone") from None
+    timezone = _timezone(env)
 
     start_text = _get(env, "STREAM_STATS_START_DATE")
     try:
@@ -238,4 +250,149 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "STREAM_STATS_DELIVERY_PRICE", DEFAULT_DELIVERY_PRICE
         ),
         cold_after_days=cold_after,
+    )
+
+
+# The live sampler (docs/live.md): a process of its own, outside Dagster. Only it reads these
+# variables (`load_live_settings`); the code location and its runs never do, so the deployment
+# files of the Dagster services do not carry the Redis password.
+DEFAULT_LIVE_KEY_PREFIX = "ivs:prod:"
+DEFAULT_LIVE_SAMPLE_SECONDS = 15.0
+DEFAULT_LIVE_RESCAN_SAMPLES = 4
+DEFAULT_LIVE_SPOOL_DIR = "./.stream-stats-live-spool"
+LIVE_VARIABLES = (
+    "REDIS_URL",
+    "LIVE_SAMPLE_SECONDS",
+    "LIVE_RESCAN_SAMPLES",
+    "LIVE_KEY_PREFIX",
+    "LIVE_SPOOL_DIR",
+)
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+GLOB_CHARACTERS = set("*?[]\\")
+
+
+class LiveSettings(BaseModel):
+    """What the live sampler (and the live simulator) need: the platform's Redis, how often to
+    sample it, where the spool is, and where finished hours go (R2 or the local directory, in
+    `PRIVATE_BUCKET`). `describe()` and every error show the Redis URL without its password."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    redis_url: SecretStr
+    sample_seconds: float = Field(default=DEFAULT_LIVE_SAMPLE_SECONDS, ge=0.1, le=3600)
+    rescan_samples: int = Field(default=DEFAULT_LIVE_RESCAN_SAMPLES, ge=1, le=10000)
+    key_prefix: str = DEFAULT_LIVE_KEY_PREFIX
+    spool_dir: str = DEFAULT_LIVE_SPOOL_DIR
+    timezone: str = DEFAULT_TIMEZONE  # hours are cut at the report time zone's hour starts
+    r2_endpoint_url: str | None = None
+    r2_access_key_id: SecretStr | None = None
+    r2_secret_access_key: SecretStr | None = None
+    local_dir: str = DEFAULT_LOCAL_DIR
+    private_bucket: str = DEFAULT_STATS_BUCKET
+
+    @property
+    def storage_kind(self) -> Literal["r2", "local"]:
+        return "r2" if self.r2_endpoint_url else "local"
+
+    @property
+    def redis_shown(self) -> str:
+        return shown_redis_url(self.redis_url.get_secret_value())
+
+    def describe(self) -> str:
+        """One line for the sampler's start (no secrets)."""
+        dst = (
+            f"R2 {self.r2_endpoint_url}"
+            if self.storage_kind == "r2"
+            else f"local directory {os.path.abspath(self.local_dir)}"
+        )
+        return (
+            f"redis {self.redis_shown}, prefix {self.key_prefix!r}, every "
+            f"{self.sample_seconds:g} s; spool {os.path.abspath(self.spool_dir)}; "
+            f"finished hours to {dst}, bucket {self.private_bucket}; time zone {self.timezone}"
+        )
+
+
+def shown_redis_url(url: str) -> str:
+    """The URL as it may be shown: its password (in the user part or the query) replaced by
+    `***`. Anything that does not parse is not shown at all."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(a value that is not a redis:// URL)"
+    user = parts.username or ""
+    if parts.password is not None:
+        user = f"{user}:***"
+    netloc = f"{user}@{host}{port}" if user else f"{host}{port}"
+    query = "&".join(
+        f"{k}=***" if k.lower() == "password" else f"{k}={v}" if v else k
+        for k, _, v in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    url = _get(env, "REDIS_URL")
+    if not url:
+        raise ConfigError(
+            "REDIS_URL is not set: the live sampler reads the platform's Redis, e.g. "
+            "rediss://sampler:<password>@redis.example.com:6380/0"
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a port that is not a number)
+        ok = parts.scheme in REDIS_SCHEMES and (bool(parts.hostname) or parts.scheme == "unix")
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"REDIS_URL must be a redis://, rediss:// (TLS) or unix:// URL, not "
+            f"{shown_redis_url(url)}"
+        )
+    return url
+
+
+def load_live_settings(env: Mapping[str, str] | None = None) -> LiveSettings:
+    """The live sampler's settings; ConfigError with one line naming the variable."""
+    env = os.environ if env is None else env
+    url = _redis_url(env)
+    text = _get(env, "LIVE_SAMPLE_SECONDS")
+    try:
+        seconds = float(text) if text else DEFAULT_LIVE_SAMPLE_SECONDS
+    except ValueError:
+        seconds = -1.0
+    if not 0.1 <= seconds <= 3600:  # NaN fails too
+        raise ConfigError(
+            f"LIVE_SAMPLE_SECONDS must be a number of seconds in 0.1..3600, not {text!r}"
+        )
+    rescan_text = _get(env, "LIVE_RESCAN_SAMPLES")
+    try:
+        rescan = int(rescan_text) if rescan_text else DEFAULT_LIVE_RESCAN_SAMPLES
+    except ValueError:
+        rescan = 0
+    if not 1 <= rescan <= 10000:
+        raise ConfigError(
+            f"LIVE_RESCAN_SAMPLES must be an integer in 1..10000, not {rescan_text!r}"
+        )
+    prefix = _get(env, "LIVE_KEY_PREFIX") or DEFAULT_LIVE_KEY_PREFIX
+    if GLOB_CHARACTERS & set(prefix):
+        raise ConfigError(
+            f"LIVE_KEY_PREFIX must not hold SCAN pattern characters (* ? [ ] \\), not {prefix!r}"
+        )
+    endpoint, key_id, secret = _r2(env)
+    return LiveSettings(
+        redis_url=SecretStr(url),
+        sample_seconds=seconds,
+        rescan_samples=rescan,
+        key_prefix=prefix,
+        spool_dir=_get(env, "LIVE_SPOOL_DIR") or DEFAULT_LIVE_SPOOL_DIR,
+        timezone=_timezone(env),
+        r2_endpoint_url=endpoint,
+        r2_access_key_id=SecretStr(key_id) if key_id else None,
+        r2_secret_access_key=SecretStr(secret) if secret else None,
+        local_dir=_get(env, "STREAM_STATS_LOCAL_DIR") or DEFAULT_LOCAL_DIR,
+        private_bucket=_get(env, "PRIVATE_BUCKET")
+        or _get(env, "STATS_BUCKET")
+        or DEFAULT_STATS_BUCKET,
     )

@@ -19,12 +19,13 @@ from pydantic import BaseModel
 
 from . import jsonbytes, keys
 from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawExtract
+from .live.document import LiveViewersDoc
 from .reports import costs
 from .reports import models as m
 from .reports.tables import Document, Table, object_bytes
 
 # "raw_costs": a raw extract of the cost reports (raw key, but not part of `raw_extract`)
-Layout = Literal["raw", "daily", "weekly", "rolling", "costs", "raw_costs"]
+Layout = Literal["raw", "daily", "weekly", "rolling", "costs", "raw_costs", "live"]
 
 # Daily and weekly files can still change with late data; the rolling pointer moves daily.
 # Only the reports for readers may be cached by shared caches: nothing private is `public`.
@@ -36,9 +37,10 @@ CACHE_CONTROL: dict[str, str] = {
     "pointer": "public, max-age=60",
     "costs": "private, max-age=600",
     "raw_costs": "private, max-age=3600",
+    "live": "private, max-age=600",
 }
 # What is not a report for readers (raw facts, the catalogue, costs): `PRIVATE_BUCKET`.
-PRIVATE_LAYOUTS = frozenset({"raw", "raw_costs", "costs"})
+PRIVATE_LAYOUTS = frozenset({"raw", "raw_costs", "costs", "live"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class AssetFile:
             return keys.raw_key(day, self.name)
         if self.layout == "costs":
             return keys.costs_key(day, self.name)
+        if self.layout == "live":
+            return keys.live_viewers_key(day)
         if self.layout == "daily":
             return keys.daily_key(day, self.name)
         if self.layout == "weekly":
@@ -142,3 +146,9 @@ RAW_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "raw"]
 DAILY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "daily"]
 ROLLING_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "rolling"]
 WEEKLY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "weekly"]
+
+# The day's live audience (docs/live.md, contract §10): private (stage ARNs name the AWS
+# account), not in index.json. Its hour files are written by the sampler, not by an asset.
+LIVE_FILES: dict[str, AssetFile] = {
+    "live_viewers": AssetFile("live", "live-viewers", LiveViewersDoc),
+}

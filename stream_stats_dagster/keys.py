@@ -55,3 +55,17 @@ def costs_key(day: dt.date, name: str) -> str:
 
 def oplog_key(day: dt.date, operation: str, run_id: str) -> str:
     return f"{PREFIX}/{day:%Y-%m}/{day.isoformat()}/{operation}-{run_id}.json"
+
+
+def live_samples_key(hour_start: dt.datetime) -> str:
+    """An hour of live samples (docs/live.md), in `PRIVATE_BUCKET`: keyed by the UTC start of
+    the report time zone's hour, so that the repeated hour of a DST change has its own key
+    and a half-hour zone's hours (18:30Z..19:30Z) keep their minutes."""
+    t = hour_start.astimezone(dt.UTC)
+    return f"{PREFIX}/raw/live/{t:%Y-%m}/{t:%Y-%m-%dT%H%MZ}-live-samples.json"
+
+
+def live_viewers_key(day: dt.date) -> str:
+    """A day's live audience report (docs/live.md), in `PRIVATE_BUCKET`: the stage ARNs in it
+    name the AWS account, and it is not one of the readers' files in `index.json`."""
+    return f"{PREFIX}/live/{day:%Y-%m}/{day.isoformat()}-live-viewers.json"

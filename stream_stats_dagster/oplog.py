@@ -22,6 +22,7 @@ Operation = Literal[
     "updateRollingStats",
     "collectStreamCosts",
     "collectColdVideos",
+    "collectLiveViewers",
 ]
 COLLECT_DAILY: Operation = "collectDailyStats"
 COLLECT_WEEKLY: Operation = "collectWeeklyStats"
@@ -29,6 +30,8 @@ UPDATE_ROLLING: Operation = "updateRollingStats"
 # the cost reports (`stream_costs_job`): each checked report is an operation of its own
 COLLECT_COSTS: Operation = "collectStreamCosts"
 COLLECT_COLD: Operation = "collectColdVideos"
+# the day's live audience (`live_viewers_job`, docs/live.md)
+COLLECT_LIVE: Operation = "collectLiveViewers"
 
 
 class OperationDetails(BaseModel):

@@ -16,6 +16,7 @@ GROUPS = {
     "rolling": {"rolling_creators", "rolling_countries", "rolling_summary"},
     "weekly": {"weekly_creators", "weekly_summary"},
     "costs": {"raw_uid_minutes", "video_catalog", "stream_costs", "cold_videos"},
+    "live": {"raw_live_samples", "live_viewers"},
 }
 
 
@@ -34,8 +35,15 @@ def test_code_location_loads_from_the_module(monkeypatch):
         "rebuild_daily_job",
         "weekly_stats_job",
         "stream_costs_job",
+        "live_samples_job",
+        "live_viewers_job",
     }
-    assert {s.name for s in location.schedules} == {"daily_stats_schedule", "stream_costs_schedule"}
+    assert {s.name for s in location.schedules} == {
+        "daily_stats_schedule",
+        "stream_costs_schedule",
+        "live_samples_schedule",
+        "live_viewers_schedule",
+    }
     assert {s.name for s in location.sensors} == {
         "weekly_automation",
         "late_data_sensor",
@@ -57,6 +65,9 @@ def test_partitions_follow_the_report_time_zone(monkeypatch):
     assert weekly.get_first_partition_key() == "2024-12-30"  # the Monday of the start date
     raw = graph.get(dg.AssetKey("raw_creator_minutes"))
     assert raw.backfill_policy.max_partitions_per_run == 7
+    hourly = graph.get(dg.AssetKey("raw_live_samples")).partitions_def
+    assert hourly.timezone == "Asia/Kolkata"  # one zone in the graph (Dagster requires it)
+    assert graph.get(dg.AssetKey("live_viewers")).partitions_def.timezone == "Asia/Kolkata"
 
 
 def test_cloudflare_steps_share_one_pool(monkeypatch):
@@ -74,7 +85,7 @@ def test_every_asset_has_kinds_owners_and_a_code_reference(monkeypatch):
         if node.group_name not in GROUPS:
             continue
         assert node.owners and node.kinds, key
-        assert "pandas" in node.kinds, key
+        assert ("redis" if node.group_name == "live" else "pandas") in node.kinds, key
         assert "dagster/code_references" in node.metadata, key
 
 

@@ -1,0 +1,90 @@
+"""The live viewers (docs/live.md): assets in group `live`, their jobs and schedules."""
+
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from ...config import Settings
+from ..automation.schedules import yesterday_schedule
+from .assets import build_live_assets
+from .partitions import hour, hourly_partitions
+
+LIVE_SAMPLES_JOB = "live_samples_job"
+LIVE_VIEWERS_JOB = "live_viewers_job"
+HOURLY_CRON = "10 * * * *"  # ten past each local hour: the sampler uploads as an hour ends
+DAILY_CRON = "30 1 * * *"  # 01:30: after the day's last hour and the first of the next
+LOOKBACK_HOURS = 48  # an hour uploaded late (an R2 outage) is still recorded for two days
+
+
+def build_live_definitions(settings: Settings) -> dg.Definitions:
+    samples_job = dg.define_asset_job(
+        LIVE_SAMPLES_JOB,
+        selection=dg.AssetSelection.assets("raw_live_samples"),
+        description="Verify and record hours of live samples the sampler uploaded.",
+    )
+    viewers_job = dg.define_asset_job(
+        LIVE_VIEWERS_JOB,
+        selection=dg.AssetSelection.assets("live_viewers"),
+        description="A day's live audience from its hours of samples.",
+    )
+    running = settings.automation == "running"
+    status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
+    daily = yesterday_schedule(
+        viewers_job,
+        "live_viewers_schedule",
+        DAILY_CRON,
+        settings,
+        status,
+        f"{LIVE_VIEWERS_JOB} for yesterday, at 01:30 in the report time zone (after its last "
+        "hour, and the next day's first, were uploaded and recorded).",
+    )
+    return dg.Definitions(
+        assets=build_live_assets(settings),
+        jobs=[samples_job, viewers_job],
+        schedules=[daily, uploaded_hours_schedule(samples_job, settings, status)],
+    )
+
+
+def uploaded_hours_schedule(
+    job, settings: Settings, status: dg.DefaultScheduleStatus
+) -> dg.ScheduleDefinition:
+    """Every hour: a run for each of the last two days' hours whose file the sampler has
+    uploaded and that is not recorded yet. The run key holds the file's ETag, so an hour is
+    recorded once per version of its file, however many ticks see it."""
+    partitions = hourly_partitions(settings)
+    tz = ZoneInfo(settings.timezone)
+
+    @dg.schedule(
+        name="live_samples_schedule",
+        job=job,
+        cron_schedule=HOURLY_CRON,
+        execution_timezone=settings.timezone,
+        default_status=status,
+        description="Records each hour of live samples once the sampler has uploaded it.",
+    )
+    def live_samples(context: dg.ScheduleEvaluationContext):
+        from ..resources import storage_resource
+
+        now = context.scheduled_execution_time.astimezone(tz)
+        keys = partitions.get_partition_keys(current_time=now)[-LOOKBACK_HOURS:]
+        if not keys:
+            return dg.SkipReason(f"no hour yet after STREAM_STATS_START_DATE {settings.start_date}")
+        done = context.instance.get_materialized_partitions(dg.AssetKey("raw_live_samples"))
+        storage = storage_resource(settings).process_config_and_initialize()
+        store, bucket = storage.get_store(), storage.private
+        requests = []
+        for key in keys:
+            if key in done:
+                continue
+            h = hour(partitions, key)
+            etag = store.head(bucket, h.key)
+            if etag is not None:
+                requests.append(dg.RunRequest(run_key=f"{key}@{etag}", partition_key=key))
+        if not requests:
+            return dg.SkipReason(f"no new hour uploaded in the last {LOOKBACK_HOURS} hours")
+        return requests
+
+    return live_samples
+
+
+__all__ = ["LIVE_SAMPLES_JOB", "LIVE_VIEWERS_JOB", "build_live_definitions"]

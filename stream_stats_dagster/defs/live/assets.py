@@ -1,0 +1,252 @@
+"""Live viewers in Dagster (group `live`, docs/live.md).
+
+- `raw_live_samples` (hourly, report time zone): verifies each hour file the sampler
+  uploaded to `PRIVATE_BUCKET` (it parses, its rows line up, its instants lie in its hour, its
+  ETag is its MD5) and records it: samples, stages, gaps, bytes. Dagster writes nothing here;
+  the sampler, a process of its own, wrote the file.
+- `live_viewers` (daily): the day's live audience from the day's hour files and the hours
+  around it, checked, then published by `publishing.check_then_publish` like every report:
+  private, and not named in `index.json`.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+from pydantic import ValidationError
+
+from ... import keys, oplog
+from ...config import Settings
+from ...dates import ReportDay
+from ...files import LIVE_FILES
+from ...live import document, instants, report
+from ...live.samples import HourFile
+from ...partitions import daily_backfill_policy, daily_partitions
+from ...reports.checks import CheckResult
+from ...storage.base import ObjectStore, StorageError, md5_hex
+from ..common import partition_days, preview
+from ..oplog_hooks import FAILED_PARTITIONS, failure_hook
+from ..publishing import DayReport, Publication, check_then_publish
+from ..storage_resource import StorageResource
+from .partitions import Hour, hour, hourly_partitions
+
+GROUP = "live"
+KINDS = {"redis", "json"}
+HOURS_PER_RUN = 48
+CHECK_TEXT = {
+    "coverage_adds_up": "Sampled seconds and the gaps add up to the day's seconds; gaps lie "
+    "inside the day, in order.",
+    "hours_add_up": "One hourly entry per local hour, adding up to the day's viewer-minutes, "
+    "live minutes, sampled seconds and peak.",
+    "stages_consistent": "Each stage once, by viewer-minutes; average at most peak; first "
+    "seen, peak and last seen in order inside the day.",
+}
+
+
+class BadHour(Exception):
+    """An uploaded hour file that is not what the sampler writes; one line."""
+
+
+def read_hour(store: ObjectStore, bucket: str, h: Hour) -> tuple[HourFile, bytes, str] | None:
+    """An hour's file, parsed and verified, or None when it is not uploaded."""
+    obj = store.get(bucket, h.key)
+    if obj is None:
+        return None
+    try:
+        doc = HourFile.model_validate_json(obj.body)
+    except (ValidationError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise BadHour(f"{bucket}/{h.key} is not an hour of samples: {reason}") from None
+    problems = doc.problems()
+    if instants.parse(doc.hourStart) != h.start_us:
+        problems.append(f"its hour starts {doc.hourStart}, not {instants.text(h.start_us)}")
+    if obj.etag != md5_hex(obj.body):
+        problems.append(f"its ETag {obj.etag} is not the MD5 of its bytes")
+    if problems:
+        raise BadHour(f"{bucket}/{h.key}: {problems[0]}")
+    return doc, obj.body, obj.etag
+
+
+def hour_page(h: Hour, doc: HourFile, body: bytes, before: HourFile | None) -> dict:
+    """What an hour's page shows (so the asset's plots show samples and gaps by hour)."""
+    s = report.series([doc] if before is None else [before, doc])
+    end = h.start_us + instants.HOUR_US
+    a, b = report.holds(s, h.start_us, end)
+    gaps = report.gaps_of(a, b, h.start_us, end)
+    totals = [t for t in doc.samples.total if t is not None]
+    return {
+        "key": h.key,
+        "bytes": len(body),
+        "samples": len(doc.samples.at),
+        "stages": len(doc.stages),
+        "gaps": len(gaps),
+        "gap seconds": report.seconds(sum(hi - lo for lo, hi in gaps)),
+        "coverage (%)": round(100 * int((b - a).sum()) / instants.HOUR_US, 3),
+        "peak viewers": max(totals) if totals else 0,
+    }
+
+
+def day_hours(day: dt.date, timezone: str) -> list[int]:
+    """UTC starts of the hours a day reads: its own and one on each side (the samples that
+    hold across midnight)."""
+    rd = ReportDay(day, timezone)
+    start, end = instants.of(rd.start_utc), instants.of(rd.end_utc)
+    return list(range(start - instants.HOUR_US, end + instants.HOUR_US, instants.HOUR_US))
+
+
+def day_page(asset: str, doc: document.LiveViewersDoc) -> dict[str, object]:
+    """What a day's page shows: its numbers (plotted by day in the UI) and previews."""
+    p, c = doc.platform, doc.coverage
+    top = doc.stages[:10]
+    stages = preview(
+        _frame(
+            [(s.name, s.stageArn[-12:], s.peakViewers, s.viewerMinutes) for s in top],
+            ["name", "stage", "peakViewers", "viewerMinutes"],
+        )
+    )
+    hours = preview(
+        _frame(
+            [(h.hour, h.peakViewers, h.viewerMinutes) for h in p.hourlyTrend if h.peakViewers],
+            ["hour", "peakViewers", "viewerMinutes"],
+        )
+    )
+    return {
+        "peak viewers": p.peakViewers or 0,
+        "viewer minutes": p.viewerMinutes,
+        "publisher live minutes": p.publisherLiveMinutes,
+        "most stages at once": p.maxStages,
+        "stages": len(doc.stages),
+        "coverage (%)": round(100 * c.share, 4),
+        "gaps": len(c.gaps),
+        "samples": c.samples,
+        "top stages": stages,
+        "busiest hours": hours,
+    }
+
+
+def _frame(rows, columns) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+def build_live_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    hourly = hourly_partitions(settings)
+    daily = daily_partitions(settings)
+
+    @dg.multi_asset(
+        name="live_samples",
+        outs={
+            "raw_live_samples": dg.AssetOut(
+                is_required=False,
+                group_name=GROUP,
+                kinds=KINDS,
+                description="An hour of live samples the sampler uploaded (docs/live.md), "
+                "verified and recorded: samples, stages, gaps, bytes.",
+            )
+        },
+        partitions_def=hourly,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=HOURS_PER_RUN),
+        can_subset=True,
+    )
+    def live_samples(context: dg.AssetExecutionContext, storage: StorageResource):
+        store, bucket = storage.get_store(), storage.private
+        failed: dict[str, str] = {}
+        for key in context.partition_keys:
+            h = hour(hourly, key)
+            try:
+                found = read_hour(store, bucket, h)
+                before = None
+                if found is not None:
+                    start = h.start_us - instants.HOUR_US
+                    got = read_hour(store, bucket, Hour("", start, _key(start)))
+                    before = got[0] if got else None
+            except (BadHour, StorageError) as exc:
+                failed[key] = str(exc)
+                continue
+            if found is None:
+                failed[key] = f"not uploaded yet: {bucket}/{h.key}"
+                continue
+            doc, body, etag = found
+            if doc.timezone != settings.timezone:
+                failed[key] = (
+                    f"{h.key} was cut at {doc.timezone}'s hours, not STREAM_STATS_TIMEZONE "
+                    f"{settings.timezone}'s: give the sampler the same time zone"
+                )
+                continue
+            page = {**hour_page(h, doc, body, before), "etag": etag}
+            yield dg.AssetMaterialization("raw_live_samples", partition=key, metadata=page)
+        if failed:
+            first = sorted(failed)[0]
+            more = f"; {len(failed) - 1} more hour(s) failed" if len(failed) > 1 else ""
+            raise dg.Failure(
+                description=f"{first}: {failed[first]}{more}",
+                metadata={FAILED_PARTITIONS: dg.MetadataValue.json(sorted(failed))},
+                allow_retries=False,
+            )
+
+    publication = Publication(
+        files=LIVE_FILES,
+        page=day_page,
+        source=settings.source,
+        operation=oplog.COLLECT_LIVE,
+        details=lambda day: {
+            "totalMinutesViewed": round(day.docs["live_viewers"].platform.viewerMinutes)
+        },
+    )
+
+    @dg.multi_asset(
+        name="live_viewers_report",
+        outs={
+            "live_viewers": dg.AssetOut(
+                is_required=False,
+                group_name=GROUP,
+                kinds=KINDS,
+                description="The day's live audience (docs/live.md): per stage its peak, "
+                "average, viewer-minutes, first and last seen; the platform's peak, "
+                "viewer-minutes, live minutes, most stages at once and hourly trend; coverage "
+                "and gaps. Private; not in index.json.",
+            )
+        },
+        deps=[dg.AssetDep("raw_live_samples")],
+        partitions_def=daily,
+        backfill_policy=daily_backfill_policy(),
+        can_subset=True,
+        check_specs=[
+            dg.AssetCheckSpec(
+                name, asset="live_viewers", blocking=True, description=text, partitions_def=daily
+            )
+            for name, text in CHECK_TEXT.items()
+        ],
+        hooks={failure_hook(oplog.COLLECT_LIVE, daily, settings.source)},
+    )
+    def live_viewers(context: dg.AssetExecutionContext, storage: StorageResource):
+        store, bucket = storage.get_store(), storage.private
+        reports = {}
+        for day in partition_days(context):
+            k = day.isoformat()
+            try:
+                hours = []
+                for start in day_hours(day, settings.timezone):
+                    h = Hour("", start, _key(start))
+                    found = read_hour(store, bucket, h)
+                    if found is not None:
+                        hours.append(found[0])
+            except (BadHour, StorageError) as exc:
+                reports[k] = DayReport(error=str(exc))
+                continue
+            doc = report.live_viewers(day, settings.timezone, hours)
+            checks = {}
+            for name, check in document.CHECKS.items():
+                problems = check(doc)
+                checks[name] = (
+                    CheckResult(False, f"{name}: {problems[0]}", {"problems": len(problems)})
+                    if problems
+                    else CheckResult(True, f"{name}: ok", {"problems": 0})
+                )
+            reports[k] = DayReport(docs={"live_viewers": doc}, checks={"live_viewers": checks})
+        yield from check_then_publish(context, storage, reports, publication)
+
+    return [live_samples, live_viewers]
+
+
+def _key(start_us: int) -> str:
+    return keys.live_samples_key(instants.to_datetime(start_us))

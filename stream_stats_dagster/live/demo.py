@@ -1,0 +1,74 @@
+"""`make demo`'s live session (`stream-stats live-demo`): a throwaway redis-server whose clock
+starts a few minutes before the last midnight of the report time zone, the simulator's
+evening in it, the sampler every second, then `live-collect` of the day that just ended, so
+that a demo shows the files of a whole (short) live session at once. The machine's clock is
+not touched: only that redis-server's, with libfaketime (`servers.py`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from .servers import MissingTool, RedisServer
+
+CLI = [sys.executable, "-m", "stream_stats_dagster.cli"]
+
+
+def run_demo(seconds: float, timezone: str, spool: Path, say: Callable[[str], None]) -> int:
+    midnight = dt.datetime.now(ZoneInfo(timezone)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    day = (midnight - dt.timedelta(days=1)).date()
+    clock = midnight.astimezone(dt.UTC) - dt.timedelta(seconds=seconds + 15)
+    shutil.rmtree(spool, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="stream-stats-live-demo-") as tmp:
+        try:
+            server = RedisServer(Path(tmp) / "redis", clock_at=clock).start()
+        except MissingTool as exc:
+            say(f"live demo skipped: {exc}")
+            return 0
+        try:
+            say(
+                f"live demo: a {seconds:.0f} s session in a redis-server whose clock starts "
+                f"at {clock:%Y-%m-%d %H:%M:%S} UTC ({seconds + 15:.0f} s before {timezone}'s "
+                f"midnight), sampled every second"
+            )
+            env = {
+                **os.environ,
+                "REDIS_URL": server.url(),
+                "LIVE_SAMPLE_SECONDS": "1",
+                "LIVE_SPOOL_DIR": str(spool),
+            }
+            sampler = subprocess.Popen([*CLI, "live-sampler", "--for", str(seconds + 25)], env=env)
+            log = spool.parent / "live-demo-changes.jsonl"
+            log.unlink(missing_ok=True)
+            subprocess.run(
+                [
+                    *CLI,
+                    "live-simulator",
+                    "--seconds",
+                    str(seconds),
+                    "--log",
+                    str(log),
+                    "--heartbeat",
+                    "5",
+                    "--silent",
+                    "10",
+                    "--cleanup",
+                    "5",
+                ],
+                env={**env, "REDIS_URL": server.url(sampler=False)},
+                check=True,
+            )
+            sampler.wait()
+        finally:
+            server.stop()
+        say(f"live demo: the simulator's log of every change: {log}")
+    return subprocess.run([*CLI, "live-collect", "--date", day.isoformat()]).returncode

@@ -1,0 +1,164 @@
+"""The only code that talks to the platform's Redis, and it only reads.
+
+A reading is one `MULTI ... EXEC` sent in one round trip: `TIME` first, then the total, the
+publisher status, every known stage's counter and info (two `MGET`s) and its heartbeat count
+(`HLEN`). Redis runs a transaction without interleaving another client's commands, so the
+values are one consistent state of the platform, and `TIME` is its instant: the platform's
+changes that the simulator stamps with `TIME` inside their own transactions fall exactly
+before or after it.
+
+Stage discovery is a `SCAN` of the keyspace (several round trips, never `KEYS`), matching
+`viewers:*` and `viewer:heartbeat:*`: the sampler caches the list and rescans every few
+samples, or at once when the stage counters stop adding up to the total in a new way (a
+stage was created since).
+
+Every command here is in Redis's `@read` category except `TIME`, `MULTI` and `EXEC`: the
+sampler runs as a user that may do nothing else (docs/live.md shows the ACL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import redis
+from pydantic import ValidationError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from .keys import RedisKeys
+from .samples import StageInfo
+
+SCAN_COUNT = 1000
+
+
+@dataclass
+class Reading:
+    at_us: int
+    total: int | None
+    publisher: str | None
+    viewers: list[int | None]
+    heartbeats: list[int | None]
+    info: dict[str, StageInfo | None]
+    problems: list[str] = field(default_factory=list)  # values that are not what they should be
+
+
+class RedisUnavailable(Exception):
+    """Redis did not answer (refused, timed out, went away): the time until it does is a gap."""
+
+
+class RedisRefused(Exception):
+    """Redis answered no (wrong password, a command the user may not run): no retry helps."""
+
+
+def connect(url: str, timeout_seconds: float) -> redis.Redis:
+    """A client for `url` (`rediss://` is TLS; `?ssl_ca_certs=...` and the other redis-py
+    URL options apply) that never retries by itself: the next tick is the retry, and a
+    hanging server costs at most `timeout_seconds`."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+class RedisReader:
+    def __init__(self, client: redis.Redis, keys: RedisKeys, secret: str | None = None):
+        self.client, self.keys = client, keys
+        self.secret = secret  # removed from every message, whatever the library says
+
+    def scan_stages(self) -> list[str]:
+        """Every stage ARN with a counter or a heartbeat hash, sorted."""
+        arns: set[str] = set()
+        with self._errors():
+            for pattern in self.keys.stage_patterns.values():
+                for key in self.client.scan_iter(match=pattern, count=SCAN_COUNT):
+                    arn = self.keys.arn_of(key.decode("utf-8", "replace"))
+                    if arn:
+                        arns.add(arn)
+        return sorted(arns)
+
+    def read(self, arns: Sequence[str]) -> Reading:
+        """One consistent reading of the platform, in one round trip."""
+        with self._errors():
+            pipe = self.client.pipeline(transaction=True)
+            pipe.time()
+            pipe.get(self.keys.total)
+            pipe.get(self.keys.publisher)
+            if arns:
+                pipe.mget([self.keys.viewers(a) for a in arns])
+                pipe.mget([self.keys.stage(a) for a in arns])
+            for arn in arns:
+                pipe.hlen(self.keys.heartbeat(arn))
+            replies = pipe.execute()
+        (seconds, micros), total, publisher = replies[0], replies[1], replies[2]
+        counters, infos = (replies[3], replies[4]) if arns else ([], [])
+        heartbeats = replies[5:] if arns else []
+        problems: list[str] = []
+        k = self.keys
+        pairs = list(zip(arns, counters, infos, strict=True))
+        reading = Reading(
+            at_us=int(seconds) * 1_000_000 + int(micros),
+            total=_integer(total, self.keys.total, problems),
+            publisher=None if publisher is None else publisher.decode("utf-8", "replace"),
+            viewers=[_integer(v, k.viewers(a), problems) for a, v, _ in pairs],
+            heartbeats=[int(h) for h in heartbeats],
+            info={a: _info(i, k.stage(a), problems) for a, _, i in pairs},
+            problems=problems,
+        )
+        return reading
+
+    def _errors(self):
+        return _RedisErrors(self.secret)
+
+
+class _RedisErrors:
+    """Redis-py's exceptions as ours, in one line without the password."""
+
+    def __init__(self, secret: str | None):
+        self.secret = secret
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None:
+            return False
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        if self.secret:
+            text = text.replace(self.secret, "***")
+        errors = redis.exceptions
+        if isinstance(exc, errors.AuthenticationError | errors.NoPermissionError):
+            raise RedisRefused(f"redis refused the sampler: {text}") from None
+        if isinstance(exc, errors.ConnectionError | errors.TimeoutError | OSError):
+            raise RedisUnavailable(text) from None
+        if isinstance(exc, errors.ResponseError):
+            if text.startswith(("NOPERM", "NOAUTH", "WRONGPASS")):
+                raise RedisRefused(f"redis refused the sampler: {text}") from None
+            if text.startswith(("LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN")):
+                raise RedisUnavailable(text) from None
+            raise RedisRefused(f"redis answered an error: {text}") from None
+        return False
+
+
+def _integer(value: bytes | None, key: str, problems: list[str]) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        problems.append(f"{key} is not an integer")
+        return None
+
+
+def _info(value: bytes | None, key: str, problems: list[str]) -> StageInfo | None:
+    if value is None:
+        return None
+    try:
+        return StageInfo.model_validate(json.loads(value))
+    except (ValueError, ValidationError, TypeError):
+        problems.append(f"{key} is not the stage JSON {{name, arn, autoScaled, ...}}")
+        return None
