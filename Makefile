@@ -39,6 +39,7 @@ demo: $(VENV)/.synced $(HOME_CONFIG)  ## install, then collect the last 7 days f
 TEST_WORKERS ?= 4
 
 test: $(VENV)/.synced $(HOME_CONFIG)  ## the whole test suite (CI runs `make deps test`)
+	$(VENV)/bin/lint-imports --no-cache  # the layers of docs/design.md
 	$(VENV)/bin/dg check defs
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
@@ -74,7 +75,7 @@ redis-server:
 	  $$SUDO apt-get install -y -q --no-install-recommends redis-server; }
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports --no-cache
 
 check: $(VENV)/.synced  ## preflight: Cloudflare token and bucket access
 	$(VENV)/bin/stream-stats check

@@ -28,10 +28,12 @@ from pathlib import Path
 import numpy as np
 import redis
 
-from stream_stats_dagster.live import instants, report
 from stream_stats_dagster.live.keys import RedisKeys
 from stream_stats_dagster.live.reader import RedisReader, connect
-from stream_stats_dagster.live.samples import (
+from stream_stats_dagster.live.servers import RedisServer
+from stream_stats_dagster.live.simulator import populate
+from stream_stats_dagster.reports.live import instants, report
+from stream_stats_dagster.reports.live.samples import (
     HourFile,
     InfoLine,
     ReadInfo,
@@ -40,8 +42,6 @@ from stream_stats_dagster.live.samples import (
     build_hour,
     hour_bytes,
 )
-from stream_stats_dagster.live.servers import RedisServer
-from stream_stats_dagster.live.simulator import populate
 
 STAGES, FIELDS = 1000, 100_000
 

@@ -7,6 +7,7 @@ import argparse
 import ipaddress
 from urllib.parse import urlsplit
 
+from .commands import Commands, fail
 from .config import ConfigError, load_live_settings, load_settings
 from .progress import terminal
 
@@ -40,13 +41,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "live-demo", help="a short simulated live session, sampled every second, and its report"
     )
     demo.add_argument("--seconds", type=float, default=120.0, help="length of the session")
-
-
-def fail(message: str, code: int = 1) -> int:
-    """`execution.fail`'s line, without importing Dagster: the sampler is a small process
-    (Dagster's import alone would triple its memory)."""
-    terminal.error(f"stream-stats: error: {message}")
-    return code
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,7 +112,6 @@ def _loopback(url: str) -> bool:
 def _collect(args: argparse.Namespace) -> int:
     """The day's hours that the sampler uploaded (`live_samples_job`), then its report
     (`live_viewers_job`), in-process and recorded in the Dagster instance like `collect`."""
-    from .cli import _Commands
     from .dates import BadDateError, parse_day
     from .defs.live.partitions import hours_of_day
     from .instance import BrokenInstance, dagster_home, open_instance
@@ -137,7 +130,7 @@ def _collect(args: argparse.Namespace) -> int:
     except BrokenInstance as exc:
         return fail(str(exc))
     with instance:
-        commands = _Commands(instance, settings, args.verbose, args)
+        commands = Commands(instance, settings, args.verbose, args)
         runner = commands.runs
         hours = hours_of_day(day, settings.timezone)
         present = [h for h in hours if commands.store.head(settings.private_bucket, h.key)]

@@ -19,9 +19,9 @@ from pydantic import BaseModel
 
 from . import jsonbytes, keys
 from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawExtract
-from .live.document import LiveViewersDoc
 from .reports import costs
 from .reports import models as m
+from .reports.live.document import LiveViewersDoc
 from .reports.tables import Document, Table, object_bytes
 
 # "raw_costs": a raw extract of the cost reports (raw key, but not part of `raw_extract`)

@@ -27,8 +27,8 @@ from pydantic import ValidationError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ..reports.live.samples import StageInfo
 from .keys import RedisKeys
-from .samples import StageInfo
 
 SCAN_COUNT = 1000
 

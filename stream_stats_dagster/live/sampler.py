@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from . import instants
+from ..reports.live import instants
+from ..reports.live.samples import InfoLine, ReadInfo, SampleLine, StageInfo, StagesLine
 from .reader import Reading, RedisUnavailable
-from .samples import InfoLine, ReadInfo, SampleLine, StageInfo, StagesLine
 from .spool import Spool
 
 

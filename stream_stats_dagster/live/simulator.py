@@ -32,7 +32,7 @@ from typing import IO, Literal
 import redis
 from pydantic import BaseModel
 
-from . import instants
+from ..reports.live import instants
 from .keys import RedisKeys
 
 STAGE_TTL = 3600

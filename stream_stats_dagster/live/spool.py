@@ -19,8 +19,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import instants
-from .samples import InfoLine, SampleLine, StageInfo, StagesLine, line_bytes, parse_lines
+from ..reports.live import instants
+from ..reports.live.samples import (
+    InfoLine,
+    SampleLine,
+    StageInfo,
+    StagesLine,
+    line_bytes,
+    parse_lines,
+)
 
 SUFFIX = ".jsonl"
 NAME_FORMAT = "%Y%m%dT%H%MZ"

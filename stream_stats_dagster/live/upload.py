@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from .. import keys
+from ..reports.live import instants
+from ..reports.live.samples import HourFile, build_hour, hour_bytes
 from ..storage.base import ObjectStore, StorageError, md5_hex
-from . import instants
-from .samples import HourFile, build_hour, hour_bytes
 from .spool import Spool
 
 CACHE_CONTROL = "private, max-age=3600"

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stream_stats_dagster.live import instants
 from stream_stats_dagster.live.reader import Reading
 from stream_stats_dagster.live.sampler import Sampler
-from stream_stats_dagster.live.samples import HourFile, StageInfo, build_hour
 from stream_stats_dagster.live.spool import Spool
+from stream_stats_dagster.reports.live import instants
+from stream_stats_dagster.reports.live.samples import HourFile, StageInfo, build_hour
 
 ARN = "arn:aws:ivs:ap-northeast-1:123456789012:stage/"
 

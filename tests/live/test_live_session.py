@@ -17,11 +17,11 @@ import dagster as dg
 import pytest
 
 from stream_stats_dagster import cli, keys
-from stream_stats_dagster.live import instants
-from stream_stats_dagster.live.document import LiveViewersDoc
-from stream_stats_dagster.live.samples import HourFile
 from stream_stats_dagster.live.servers import RedisServer
 from stream_stats_dagster.live.simulator import read_log
+from stream_stats_dagster.reports.live import instants
+from stream_stats_dagster.reports.live.document import LiveViewersDoc
+from stream_stats_dagster.reports.live.samples import HourFile
 from tests.live.conftest import live_env, require_redis, simulate, start_sampler
 
 pytestmark = pytest.mark.e2e

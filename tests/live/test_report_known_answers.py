@@ -3,8 +3,8 @@ spool and its hour files), worked out by hand in each test's comments."""
 
 import datetime as dt
 
-from stream_stats_dagster.live import document, report
-from stream_stats_dagster.live.samples import StageInfo
+from stream_stats_dagster.reports.live import document, report
+from stream_stats_dagster.reports.live.samples import StageInfo
 from tests.live.handmade import ARN, Moment, sample
 
 A, B = ARN + "AAAA", ARN + "BBBB"

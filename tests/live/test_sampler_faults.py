@@ -12,13 +12,13 @@ import time
 import pytest
 import redis
 
-from stream_stats_dagster.live import instants, report
 from stream_stats_dagster.live.keys import RedisKeys
 from stream_stats_dagster.live.reader import RedisReader, connect
 from stream_stats_dagster.live.sampler import Sampler
-from stream_stats_dagster.live.samples import HourFile, parse_lines
 from stream_stats_dagster.live.servers import RedisServer
 from stream_stats_dagster.live.spool import Spool
+from stream_stats_dagster.reports.live import instants, report
+from stream_stats_dagster.reports.live.samples import HourFile, parse_lines
 from tests.live.conftest import live_env, require_redis, start_sampler
 
 pytestmark = pytest.mark.e2e

@@ -2,10 +2,10 @@
 spool only once its upload is verified, a stored hour is merged (never dropped), and the
 same lines give the same bytes."""
 
-from stream_stats_dagster.live import instants
-from stream_stats_dagster.live.samples import HourFile
 from stream_stats_dagster.live.spool import Spool
 from stream_stats_dagster.live.upload import UploadWorker, hour_key, upload_hour
+from stream_stats_dagster.reports.live import instants
+from stream_stats_dagster.reports.live.samples import HourFile
 from stream_stats_dagster.storage import LocalStore
 from tests.live.handmade import ARN, Moment, sample
 

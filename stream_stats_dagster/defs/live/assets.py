@@ -19,10 +19,10 @@ from ... import keys, oplog
 from ...config import Settings
 from ...dates import ReportDay
 from ...files import LIVE_FILES
-from ...live import document, instants, report
-from ...live.samples import HourFile
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports.checks import CheckResult
+from ...reports.live import document, instants, report
+from ...reports.live.samples import HourFile
 from ...storage.base import ObjectStore, StorageError, md5_hex
 from ..common import partition_days, preview
 from ..oplog_hooks import FAILED_PARTITIONS, failure_hook

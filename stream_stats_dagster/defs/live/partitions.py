@@ -12,7 +12,7 @@ import dagster as dg
 
 from ... import keys
 from ...config import Settings
-from ...live import instants
+from ...reports.live import instants
 
 
 def hourly_partitions(settings: Settings) -> dg.HourlyPartitionsDefinition:

@@ -25,7 +25,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .. import jsonbytes
+from ... import jsonbytes
 from . import instants
 
 SCHEMA_VERSION = 1

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dates import ReportDay
+from ...dates import ReportDay
 from . import instants
 from .document import Coverage, Gap, HourTrend, LiveViewersDoc, Platform, StageDay
 from .samples import HourFile, HourStage
