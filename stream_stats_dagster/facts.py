@@ -39,10 +39,6 @@ def fact_frame(kind: str, columns: dict[str, Sequence]) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(VALUES, "int64"))
 
 
-def empty_facts(kind: str) -> pd.DataFrame:
-    return fact_frame(kind, {name: [] for name in FACT_COLUMNS[kind]})
-
-
 def _unset(value: object) -> bool:
     return value is None
 

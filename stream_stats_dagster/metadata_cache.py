@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import jsonbytes
+from .dates import stream_times
 from .facts import SCHEMA_VERSION, VideoMetadata
 from .keys import LEGACY_METADATA_CACHE_KEY, METADATA_CACHE_KEY
 from .progress import notice
@@ -153,47 +154,15 @@ class _State:
         self.broken = broken  # the stored cache did not parse: why (it is rebuilt)
 
 
-# Stream's timestamp text, "2025-01-02T03:04:05.123456Z": where its separators are.
-_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: ".", 26: "Z"}
-_DIGITS = [i for i in range(27) if i not in _SEPARATORS]
-
-
-def _in_stream_format(raw: np.ndarray) -> bool:
-    """Whether every value (27 bytes each) has digits and separators where Stream's format
-    puts them. numpy's parser refuses every field out of range (month 13, hour 24, second
-    60, 29 February of a common year), so a value in this format that it parses prints back
-    to exactly its text: checked here by position instead of printing 100k values again."""
-    chars = raw.view(np.uint8).reshape(len(raw), 27)
-    digits = chars[:, _DIGITS]
-    return bool(
-        ((digits >= ord("0")) & (digits <= ord("9"))).all()
-        and all((chars[:, i] == ord(c)).all() for i, c in _SEPARATORS.items())
-    )
-
-
 def _times(values: Sequence[Any]) -> pd.Series:
-    """Timestamps as datetime64 if that loses nothing of their text, else the text.
-
-    Parsed and printed back by numpy (C loops, ~100x faster than `strftime` on 100k rows);
-    only Stream's own format qualifies (`_in_stream_format`), so a value always prints back
-    to the same text."""
+    """Timestamps as datetime64 if that loses nothing of their text (Stream's own format:
+    `dates.stream_times`), else the text."""
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
         return values
-    text = np.asarray(values, dtype=object)
-    known = pd.notna(text)
-    strings = text[known]
-    if not len(text) or not all(isinstance(v, str) and len(v) == 27 for v in strings):
-        return pd.Series(text, dtype=object)
-    try:  # one byte a character; casting to 26 bytes drops the final "Z"
-        raw = strings.astype("S27")
-        if not _in_stream_format(raw):
-            return pd.Series(text, dtype=object)
-        parsed = raw.astype("S26").astype("datetime64[us]")
-    except (ValueError, UnicodeEncodeError):  # not ASCII, or a field out of range
-        return pd.Series(text, dtype=object)
-    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
-    out[known] = parsed
-    return pd.Series(out).dt.tz_localize("UTC")
+    parsed = stream_times(values) if len(values) else None
+    if parsed is None:
+        return pd.Series(np.asarray(values, dtype=object), dtype=object)
+    return pd.Series(parsed).dt.tz_localize("UTC")
 
 
 def time_text(series: pd.Series) -> list[str | None]:

@@ -123,6 +123,13 @@ def notice(line: str) -> None:
     notices_log.warning(" ".join(line.split()))
 
 
+def one_line(text: object, limit: int = 400) -> str:
+    """Text on one line (whitespace collapsed), at most `limit` characters: what every
+    message, log line and record of the project shows."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def until_utc(seconds: float, now: dt.datetime | None = None) -> str:
     """`22:50:01 UTC`: the wall-clock end of a wait of `seconds` from now."""
     end = (now or dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=max(0.0, seconds))

@@ -9,13 +9,10 @@ builds (`scrub`), including text echoed back by Cloudflare.
 
 from __future__ import annotations
 
+from ..progress import one_line
+
+__all__ = ["one_line"]  # re-exported for the client's modules
 REDACTED = "[redacted]"
-
-
-def one_line(text: str, limit: int = 400) -> str:
-    """Collapse whitespace so that a message stays on one log line, and bound its length."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def scrub(text: str, *secrets: str | None) -> str:

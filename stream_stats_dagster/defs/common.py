@@ -9,12 +9,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import dagster as dg
 import pandas as pd
 
-from ..cloudflare.errors import CloudflareError, one_line
+from ..cloudflare.errors import CloudflareError
 from ..dates import BadDateError, lead_days
 from ..documents import BadStoredFile, Loaded, read_documents
 from ..facts import RawExtract
 from ..files import ASSET_FILES
-from ..progress import announce_wait
+from ..progress import announce_wait, one_line
 from ..reports.daily import MissingMetadataError
 from ..reports.rules import MissingDaysError
 from ..storage.base import StorageError

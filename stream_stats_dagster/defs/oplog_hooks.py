@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from .. import oplog
+from ..progress import one_line
 from ..runs import FAILED_PARTITIONS
 from .storage_resource import StorageResource
 
@@ -39,9 +40,10 @@ def run_duration(instance: dg.DagsterInstance, run_id: str) -> float:
     return round(time.time() - start, 3)
 
 
-def one_line(error: BaseException | str | None) -> str:
+def error_line(error: BaseException | str | None) -> str:
+    """An error's first line (not its traceback), on one line."""
     text = str(error or "run failed").strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return one_line(text.splitlines()[0]) if text else type(error).__name__
 
 
 def logged_by_step(error: BaseException | None) -> bool:
@@ -67,7 +69,7 @@ def failure_hook(
         storage: StorageResource = context.resources.storage
         store = storage.get_store()
         duration = run_duration(context.instance, context.run_id)
-        error = f"{context.op.name}: {one_line(context.op_exception)}"
+        error = f"{context.op.name}: {error_line(context.op_exception)}"
         keys = run_partition_keys(context.instance, context.run_id, partitions_def)
         for operation_, key in ((o, k) for o in operations for k in keys):
             record = oplog.OperationRecord(

@@ -343,10 +343,6 @@ def _add_rows(problems: Problems, table: Table, mask: np.ndarray, text: str) -> 
     problems.extend([text.format(label) for label in labels], len(rows))
 
 
-def _sums(frame: pd.DataFrame, columns: tuple[str, str] = (MINUTES, VIEWS)) -> tuple[int, int]:
-    return int(frame[columns[0]].sum()), int(frame[columns[1]].sum())
-
-
 def _posts_problems(problems: Problems, posts: Table, videos: pd.DataFrame) -> None:
     key = ["creator", "postName"]
     by_post = videos.groupby(key, sort=False).agg(

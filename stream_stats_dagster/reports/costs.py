@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..dates import stream_times
 from .rules import NULL_KEY
 
 SCHEMA_VERSION = 1
@@ -202,10 +203,6 @@ class ColdVideosDoc(_Doc):
 # ------------------------------------------------------------------------- helpers
 
 
-def _text(value: object) -> str | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-
-
 def _plain(series: pd.Series) -> list:
     """JSON-ready values (NA as None, numpy scalars as Python ones)."""
     return series.astype(object).where(series.notna(), None).tolist()
@@ -241,23 +238,14 @@ def _utc(text: pd.Series) -> pd.Series:
     """RFC 3339 text to UTC timestamps (NaT where missing). Stream's own format
     ("2025-01-02T03:04:05.123456Z") is parsed by numpy, ~10x faster than pandas' parsers;
     anything else goes through the general ISO 8601 parser."""
-    values = text.to_numpy(dtype=object)
-    known = pd.notna(values)
-    strings = values[known]
-    if all(isinstance(v, str) and len(v) == 27 and v[-1] == "Z" for v in strings):
-        try:
-            parsed = strings.astype("S27").astype("S26").astype("datetime64[us]")
-        except (ValueError, UnicodeEncodeError):
-            parsed = None
-        if parsed is not None:
-            out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
-            out[known] = parsed
-            return pd.Series(out, index=text.index).dt.tz_localize("UTC")
+    parsed = stream_times(text.to_numpy(dtype=object))
+    if parsed is not None:
+        return pd.Series(parsed, index=text.index).dt.tz_localize("UTC")
     return pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
 
 
-def window_days(day: dt.date, start_date: dt.date | None = None) -> list[dt.date]:
-    """The days of the minutes window ending on `day`, clipped at `start_date`."""
+def cost_window_days(day: dt.date, start_date: dt.date | None = None) -> list[dt.date]:
+    """The 30 days of the minutes window ending on `day`, clipped at `start_date`."""
     first = day - dt.timedelta(days=WINDOW_DAYS - 1)
     if start_date is not None:
         first = max(first, start_date)

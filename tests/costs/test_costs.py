@@ -57,7 +57,7 @@ def _stored_days(views: dict[str, int]) -> dict[str, pd.DataFrame]:
 
 def _cold_report(catalog: pd.DataFrame, views: dict[str, int], prices=None, **kw):
     stored = _stored_days(views)
-    window = c.window_days(DAY)
+    window = c.cost_window_days(DAY)
     in_window = {d: f for d, f in stored.items() if d >= window[0].isoformat()}
     older = sorted(((d, f) for d, f in stored.items() if d < window[0].isoformat()), reverse=True)
     cold = c.cold_candidates(catalog, c.watched_uids(in_window), DAY_END, **kw)
@@ -81,7 +81,7 @@ def _videos(doc: c.ColdVideosDoc) -> dict[str, c.ColdVideo]:
 def test_watched_29_days_ago_is_not_cold_31_days_ago_is() -> None:
     catalog = _catalog([{"uid": u} for u in ("d29", "d30", "d31", "never")])
     doc, window = _cold_report(catalog, {"d29": 29, "d30": 30, "d31": 31})
-    assert c.window_days(DAY)[0] == dt.date(2025, 3, 2)  # 30 days: 03-02..03-31
+    assert c.cost_window_days(DAY)[0] == dt.date(2025, 3, 2)  # 30 days: 03-02..03-31
     cold = _videos(doc)
     assert sorted(cold) == ["d30", "d31", "never"]
     assert cold["d31"].lastViewedDate == "2025-02-28"
@@ -216,9 +216,9 @@ def test_uid_minutes_round_trip_sorted_by_uid() -> None:
 
 
 def test_window_is_clipped_at_the_start_date() -> None:
-    days = c.window_days(DAY, dt.date(2025, 3, 20))
+    days = c.cost_window_days(DAY, dt.date(2025, 3, 20))
     assert (days[0], days[-1], len(days)) == (dt.date(2025, 3, 20), DAY, 12)
-    assert len(c.window_days(DAY)) == c.WINDOW_DAYS
+    assert len(c.cost_window_days(DAY)) == c.WINDOW_DAYS
 
 
 def test_last_viewed_reads_each_stored_day_once_for_a_run_of_days() -> None:

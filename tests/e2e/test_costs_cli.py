@@ -38,7 +38,7 @@ def test_collect_with_costs_writes_both_files_and_they_pass_their_checks(env, si
                 (bucket / COST_FILES["raw_uid_minutes"].key(d.isoformat())).read_bytes()
             )
         )
-        for d in costs.window_days(dt.date.fromisoformat(DAY), dt.date(2025, 3, 1))
+        for d in costs.cost_window_days(dt.date.fromisoformat(DAY), dt.date(2025, 3, 1))
     }
     assert len(window) == 11  # 2025-03-01 (the start date) .. 2025-03-11
     top = ASSET_FILES["raw_video_minutes"].decode(

@@ -29,7 +29,7 @@ from ...reports.daily import day_totals
 from ...runs import reap_dead_runs
 from ..cloudflare_resource import CloudflareResource
 from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB, AssetJob
-from ..oplog_hooks import one_line, run_partition_keys
+from ..oplog_hooks import error_line, run_partition_keys
 from ..storage_resource import StorageResource
 
 LATE_DATA_TAG = "stream_stats/late_data_day"
@@ -318,7 +318,7 @@ def record_failed_run(
             elif not existing.success:
                 return 0  # the run logged its failure itself
     for operation, key in missing:
-        error = f"run failed: {one_line(message)}"
+        error = f"run failed: {error_line(message)}"
         record = oplog.failure_record(operation, key, run.run_id, error, settings.source)
         oplog.write_record(store, bucket, record)
     return len(missing)

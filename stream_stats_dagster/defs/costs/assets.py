@@ -167,7 +167,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         with clear_failures(context, RAW_RETRY):
             # The cold videos of the first day read the 29 days before it: whatever of those
             # is not stored is fetched here too, so a first run on a fresh store succeeds.
-            window = costs.window_days(days[0], settings.start_date)[:-1]
+            window = costs.cost_window_days(days[0], settings.start_date)[:-1]
             lead = [d for d in window if store.head(bucket, spec.key(d.isoformat())) is None]
             with cloudflare.client(logger=context.log, instance=context.instance) as client:
                 fetched = client.fetch_uid_minutes([*lead, *days])
@@ -323,7 +323,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         days = partition_days(context)
         keys = [d.isoformat() for d in days]
         store, bucket = storage.get_store(), storage.private
-        windows = {d.isoformat(): costs.window_days(d, settings.start_date) for d in days}
+        windows = {d.isoformat(): costs.cost_window_days(d, settings.start_date) for d in days}
         needed = sorted({w.isoformat() for days_ in windows.values() for w in days_})
         with clear_failures():
             minutes = {
