@@ -6,7 +6,10 @@ Dates are report-time-zone dates; weekly files use the ISO week-year of their Mo
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 
 from .dates import iso_week_label
 
@@ -69,3 +72,39 @@ def live_viewers_key(day: dt.date) -> str:
     """A day's live audience report (docs/live.md), in `PRIVATE_BUCKET`: the stage ARNs in it
     name the AWS account, and it is not one of the readers' files in `index.json`."""
     return f"{PREFIX}/live/{day:%Y-%m}/{day.isoformat()}-live-viewers.json"
+
+
+def creator_key(creator: str, secret: bytes | None = None) -> str:
+    """A creator's folder name under `creators/` (docs/contract.md, "The creator key").
+
+    Creator ids are arbitrary text (Korean, spaces, slashes, `__null__`, hundreds of
+    characters), so the key is a digest of the id's UTF-8 bytes, never the id itself:
+    `base32(HMAC-SHA256(secret, id))` when `STREAM_STATS_CREATOR_KEY_SECRET` is set (a key
+    cannot be guessed from an id without the secret), `base32(SHA-256(id))` otherwise; RFC
+    4648 base32, lower case, without `=` padding: 52 characters of `[a-z2-7]`. Any language
+    computes it with its standard library (the README has TypeScript). Collision-resistant
+    (a 256-bit digest), not collision-free: each day's files are checked for two creators
+    with one key before they are published."""
+    data = creator.encode("utf-8")
+    digest = (
+        hmac.new(secret, data, hashlib.sha256).digest() if secret else hashlib.sha256(data).digest()
+    )
+    return base64.b32encode(digest).decode("ascii").rstrip("=").lower()
+
+
+def creator_day_key(key: str, day: dt.date) -> str:
+    """A creator's file of a day (`creator_key` names the folder)."""
+    return f"{PREFIX}/creators/{key}/days/{day:%Y-%m}/{day.isoformat()}.json"
+
+
+def creator_week_key(key: str, monday: dt.date) -> str:
+    """A creator's file of an ISO week (keyed like the weekly files, by the week's Monday)."""
+    return f"{PREFIX}/creators/{key}/weeks/{monday:%Y-%m}/{iso_week_label(monday)}.json"
+
+
+def creator_manifest_key(layout: str, partition_key: str) -> str:
+    """What a day's (or week's) creator files were at their last publication: each file's
+    key and MD5, so that a run writes only the files that changed (one GET, not one HEAD per
+    creator) and removes the files of creators who no longer have any."""
+    day = dt.date.fromisoformat(partition_key)
+    return f"{PREFIX}/creators/manifests/{layout}/{day:%Y-%m}/{partition_key}.json"

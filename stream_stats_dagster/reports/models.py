@@ -273,6 +273,36 @@ class RollingSummaryDoc(_Doc):
     topVideos: list[TopVideo]
 
 
+# --- each creator's own files (`creators/<creator key>/...`) --------------------------
+
+
+class CreatorDayFile(_Doc):
+    """`creators/<key>/days/YYYY-MM/YYYY-MM-DD.json`: what one creator's page needs for a
+    day, for a creator with views in the seven days ending on it. `day` is their row of the
+    daily creators file (null without views that day), `last7Days` their row of the
+    rolling creators file of that day; `videos` every video of theirs with views that day,
+    and `posts` built from those videos as in `videos-with-posts`."""
+
+    date: DocDay
+    creator: str
+    startDate: DocDay
+    endDate: DocDay
+    day: CreatorDay | None
+    last7Days: CreatorWindow
+    videos: list[VideoEntry]
+    posts: list[PostEntry]
+
+
+class CreatorWeekFile(_Doc):
+    """`creators/<key>/weeks/YYYY-MM/YYYY-WW.json`: one creator's row of the weekly creators
+    file, for a creator with views that week."""
+
+    weekStart: DocDay
+    weekEnd: DocDay
+    creator: str
+    week: CreatorWindow
+
+
 # --- raw extracts (`raw/YYYY-MM/YYYY-MM-DD-<name>.json`) ----------------------------------
 # Rows are TypedDicts: pydantic validates a day's 10^4 rows in its Rust core and hands back
 # plain dicts, which become the facts frame in one call (no object per row is kept).
