@@ -179,16 +179,20 @@ class Analytics:
 
     def fetch_uid_minutes(self, days: Sequence[dt.date]) -> dict[str, dict[str, list]]:
         """Minutes and views of every video with views on each report day, keyed by
-        `YYYY-MM-DD`, as columns `uid`, `minutesViewed`, `viewCount` ascending by uid.
-        Complete: each day is keyset-paged by uid until a page is short (~50k videos a day
-        at the seed's scale: 5-6 nodes). Pages of several days share requests."""
+        `YYYY-MM-DD`, as columns `uid`, `creator`, `minutesViewed`, `viewCount` ascending by
+        uid then creator. Complete: each day is keyset-paged by uid until a page is short
+        (~50k videos a day at the seed's scale: 5-6 nodes). A page starts at the previous
+        page's last uid, whose rows already read are dropped. Pages of several days share
+        requests."""
         keys: list[str] = []
         out: dict[str, dict[str, list]] = {}
+        seen: dict[int, set[str]] = {}  # per day: the last uid's creators already read
         queue: deque[tuple[int, int, queries.Node]] = deque()
         for i, day in enumerate(dict.fromkeys(days)):
             r = ReportDay(day, self.timezone)
             keys.append(r.key)
-            out[r.key] = {"uid": [], "minutesViewed": [], "viewCount": []}
+            out[r.key] = {"uid": [], "creator": [], "minutesViewed": [], "viewCount": []}
+            seen[i] = set()
             start, end = to_utc_z(r.start_utc), to_utc_z(r.end_utc)
             node = queries.uid_minutes_node(f"u{i}_p1", start, end, limit=self.limits.page_size)
             queue.append((i, 1, node))
@@ -199,22 +203,37 @@ class Analytics:
 
         def absorb(item: tuple[int, int, queries.Node], value: Any):
             i, page, node = item
-            rows = self._rows(value, node, f"{node.alias} ({keys[i]})")
+            what = f"{node.alias} ({keys[i]})"
+            rows = self._rows(value, node, what)
             columns = out[keys[i]]
-            if rows and columns["uid"] and rows[0][0]["uid"] <= columns["uid"][-1]:
-                raise CloudflareResponseError(
-                    f"{node.alias} ({keys[i]}): uid {rows[0][0]['uid']!r} after "
-                    f"{columns['uid'][-1]!r}: rows are not in uid order"
-                )
+            added = 0
             for dims, count, minutes in rows:
-                columns["uid"].append(dims["uid"])
+                uid, creator = dims["uid"], dims["creator"]
+                last = columns["uid"][-1] if columns["uid"] else None
+                if last is not None and uid < last:
+                    raise CloudflareResponseError(
+                        f"{what}: uid {uid!r} after {last!r}: rows are not in uid order"
+                    )
+                if uid == last and creator in seen[i]:
+                    continue  # read on the page before
+                if uid != last:
+                    seen[i] = set()
+                seen[i].add(creator)
+                columns["uid"].append(uid)
+                columns["creator"].append(creator)
                 columns["minutesViewed"].append(minutes)
                 columns["viewCount"].append(count)
+                added += 1
             if len(rows) < node.limit:
                 return None
-            self._check_pages(f"{node.alias} ({keys[i]})", page, node.limit)
-            after = rows[-1][0]["uid"]
+            if not added:
+                raise CloudflareResponseError(
+                    f"{what}: a full page of rows already read: uid {rows[-1][0]['uid']!r} "
+                    f"has more creators than a page holds ({node.limit})"
+                )
+            self._check_pages(what, page, node.limit)
             alias = f"u{i}_p{page + 1}"
+            after = columns["uid"][-1]
             return (
                 i,
                 page + 1,

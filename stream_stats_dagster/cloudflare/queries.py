@@ -37,6 +37,7 @@ class Node:
     limit: int
     order_by: tuple[str, ...]
     after: tuple[str, str] | None = None  # keyset: (dimension, last value) -> `<dim>_gt`
+    inclusive: bool = False  # `<dim>_geq` instead: the last key may continue on this page
 
     def __post_init__(self) -> None:
         if not _ALIAS.match(self.alias):
@@ -72,10 +73,22 @@ def keyset_node(
 def uid_minutes_node(
     alias: str, start: str, end: str, after: str | None = None, *, limit: int = MAX_PAGE_SIZE
 ) -> Node:
-    """Every video with views in [start, end), one row per uid, ascending; the next page
-    starts after the previous page's last uid (`uid_gt`). The cost reports' per-video
-    minutes: a complete list, where `top_videos_node` is only the top N."""
-    return keyset_node(alias, "uid", start, end, after, limit=limit)
+    """Every video with views in [start, end) with its creator, ascending by uid then
+    creator (one row per uid, unless its creator changed within the span). The next page
+    starts AT the previous page's last uid (`uid_geq`), so rows of one uid split by a page
+    end are not skipped; the reader drops the rows it already has. The cost reports' and
+    the creators' files' per-video minutes: a complete list, where `top_videos_node` is
+    only the top N."""
+    return Node(
+        alias=alias,
+        dimensions=("uid", "creator"),
+        start=start,
+        end=end,
+        limit=limit,
+        order_by=("uid_ASC", "creator_ASC"),
+        after=None if after is None else ("uid", after),
+        inclusive=True,
+    )
 
 
 def top_videos_node(alias: str, start: str, end: str, top: int) -> Node:
@@ -132,7 +145,8 @@ def build_query(nodes: Sequence[Node], *, name: str = "StreamMinutes") -> tuple[
         ]
         if node.after is not None:
             dimension, value = node.after
-            filters.append(f"{dimension}_gt: {var('string', value)}")
+            op = "geq" if node.inclusive else "gt"
+            filters.append(f"{dimension}_{op}: {var('string', value)}")
         fields.append(
             f"      {node.alias}: {DATASET}(\n"
             f"        filter: {{{', '.join(filters)}}}\n"

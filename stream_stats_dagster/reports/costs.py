@@ -69,7 +69,7 @@ class _Doc(BaseModel):
 
 
 def _same_lengths(columns: BaseModel) -> None:
-    lengths = {len(v) for v in columns.__dict__.values()}
+    lengths = {len(v) for v in columns.__dict__.values() if v is not None}
     if len(lengths) > 1:
         raise ValueError(f"columns differ in length: {sorted(lengths)}")
 
@@ -78,6 +78,8 @@ class UidMinutesColumns(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     uid: list[str]
+    # each row's GraphQL creator (each creator's files); absent in files stored before them
+    creator: list[str | None] | None = None
     minutesViewed: list[int]
     viewCount: list[int]
 
@@ -256,12 +258,17 @@ def cost_window_days(day: dt.date, start_date: dt.date | None = None) -> list[dt
 
 
 def uid_minutes_doc(date: str, rows: pd.DataFrame) -> UidMinutesDoc:
-    """The day's per-uid rows (columns uid, minutesViewed, viewCount), ascending by uid."""
-    rows = rows.sort_values("uid", kind="stable")
+    """The day's per-uid rows (columns uid, creator, minutesViewed, viewCount), ascending by
+    uid, then creator (a video whose creator changed during the day has a row for each)."""
+    if "creator" not in rows:  # a test's or an older caller's rows
+        rows = rows.assign(creator=None)
+    rows = rows.sort_values(["uid", "creator"], kind="stable", na_position="first")
+    creators = rows["creator"].astype(object)
     return UidMinutesDoc(
         date=date,
         columns=UidMinutesColumns.model_construct(
             uid=rows["uid"].tolist(),
+            creator=creators.where(creators.notna(), None).tolist(),
             minutesViewed=rows["minutesViewed"].astype("int64").tolist(),
             viewCount=rows["viewCount"].astype("int64").tolist(),
         ),

@@ -94,16 +94,27 @@ def test_follow_up_pages_and_late_hourly_validate(assert_valid) -> None:
 
 
 def test_uid_minutes_pages_validate_and_cover_every_video(assert_valid) -> None:
-    """The cost reports' per-video minutes: keyset pages by uid, several days per request."""
+    """Per-video minutes: keyset pages by uid, several days per request, with each video's
+    creator; a uid whose rows straddle a page end (its creator changed within the day) is
+    neither skipped nor read twice."""
     t = dt.datetime(2025, 3, 10, 16, tzinfo=UTC)
-    records = [Record(t, i % 7 + 1, uid=f"v{i:04d}") for i in range(250)]
+    records = [Record(t, i % 7 + 1, uid=f"v{i:04d}", creator=f"c{i % 3}") for i in range(250)]
+    records += [Record(t, 9, uid="v0099", creator="c9")]  # the 101st row: on page 2
     records += [Record(t + dt.timedelta(days=1), 2, uid="only-next-day")]
     fake = FakeCloudflare(records=records)
     with _client(fake, page_size=100) as client:
         days = client.fetch_uid_minutes([dt.date(2025, 3, 11), dt.date(2025, 3, 12)])
-    assert days["2025-03-11"]["uid"] == [f"v{i:04d}" for i in range(250)]
-    assert days["2025-03-11"]["minutesViewed"][:8] == [1, 2, 3, 4, 5, 6, 7, 1]
-    assert days["2025-03-12"] == {"uid": ["only-next-day"], "minutesViewed": [2], "viewCount": [1]}
-    assert [p["query"].count("uid_gt") for p in fake.requests] == [0, 1, 1]
+    day = days["2025-03-11"]
+    pairs = sorted({(f"v{i:04d}", f"c{i % 3}") for i in range(250)} | {("v0099", "c9")})
+    assert list(zip(day["uid"], day["creator"], strict=True)) == pairs
+    assert day["minutesViewed"][:8] == [1, 2, 3, 4, 5, 6, 7, 1]
+    assert sum(day["minutesViewed"]) == sum(i % 7 + 1 for i in range(250)) + 9
+    assert days["2025-03-12"] == {
+        "uid": ["only-next-day"],
+        "creator": ["c0"],
+        "minutesViewed": [2],
+        "viewCount": [1],
+    }
+    assert [p["query"].count("uid_geq") for p in fake.requests] == [0, 1, 1]
     for payload in fake.requests:
         assert_valid(payload["query"])

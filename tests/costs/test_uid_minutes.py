@@ -9,7 +9,7 @@ from stream_stats_dagster.dates import ReportDay
 from stream_stats_dagster.simulator import Simulator, small_config
 
 
-def test_every_video_with_views_once_with_its_minutes() -> None:
+def test_every_video_with_views_once_with_its_creator_and_minutes() -> None:
     sim = Simulator(small_config())
     day = dt.date(2025, 3, 11)
     with CloudflareClient(
@@ -23,10 +23,10 @@ def test_every_video_with_views_once_with_its_minutes() -> None:
     r = ReportDay(day, "Asia/Seoul")
     truth = (
         sim.platform.records(r.start_utc, r.end_utc)
-        .groupby("uid")[["minutesViewed", "count"]]
+        .groupby(["uid", "creator"])[["minutesViewed", "count"]]
         .sum()
     )
     assert len(truth) > 1000 and sim.stats.nodes == -(-len(truth) // 500) + (len(truth) % 500 == 0)
-    assert got["uid"] == sorted(truth.index)
+    assert list(zip(got["uid"], got["creator"], strict=True)) == sorted(truth.index)
     assert got["minutesViewed"] == truth["minutesViewed"].tolist()
     assert got["viewCount"] == truth["count"].tolist()
