@@ -405,9 +405,13 @@ def read_outcome(result: dg.JobExecutionResult, label: str, seconds: float) -> O
 
 
 def _step_failure(result: dg.JobExecutionResult) -> tuple[str, list[str] | None]:
-    """The first failed step's one line, and the failed days if every failed step failed
-    only some days (None: a step failed as a whole, nothing more should run)."""
-    first, days = None, set()
+    """The first failed step's one line (first in the job's order, so that the same run
+    names the same step however its parallel steps finished), and the failed days if every
+    failed step failed only some days (None: a step failed as a whole, nothing more should
+    run)."""
+    order = {n.name: i for i, n in enumerate(result.job_def.graph.nodes_in_topological_order)}
+    failures: list[tuple[int, str]] = []
+    days: set[str] = set()
     whole = False
     for event in result.all_events:
         if not (event.is_step_failure and event.step_failure_data):
@@ -415,14 +419,18 @@ def _step_failure(result: dg.JobExecutionResult) -> tuple[str, list[str] | None]
         error = event.step_failure_data.error
         while error and error.cause and "Failure" not in error.cls_name:
             error = error.cause
-        first = first or f"{event.step_key}: {_line(error, 'step failed')}"
+        line = f"{event.step_key}: {_line(error, 'step failed')}"
+        failures.append((order.get(event.step_key or "", len(order)), line))
         data = event.step_failure_data.user_failure_data
         named = (data.metadata if data else {}).get(FAILED_PARTITIONS)
         if named is None:
             whole = True
         else:
             days.update(getattr(named, "data", named))
-    return first or "run failed", None if whole or first is None else sorted(days)
+    if not failures:
+        return "run failed", None
+    first = min(failures, key=lambda f: f[0])[1]
+    return first, None if whole else sorted(days)
 
 
 def _line(error: Any, default: str) -> str:
