@@ -196,6 +196,20 @@ def _migrate_private() -> int:
     return 0
 
 
+def _creator_link(args: argparse.Namespace) -> int:
+    """The signed links of `access.creator_links`, one per line: `day|week <url>`."""
+    from .access import creator_links
+
+    try:
+        links = creator_links(args.creator, args.date, args.expires)
+    except (ConfigError, BadDateError) as exc:
+        return fail(str(exc), 2)
+    for link in links:
+        print(f"{link.file}\t{link.url}")
+    print(f"valid until {links[0].expires_at.isoformat()} ({args.expires} s)", file=sys.stderr)
+    return 0
+
+
 def _simulator(args: argparse.Namespace) -> int:
     from .simulator import SimulatorConfig, run_server
 
@@ -236,6 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--latency", type=float, default=0.0, help="seconds added to every API call")
     sub.add_parser("check", help="preflight: Cloudflare token and bucket access")
+    link = sub.add_parser(
+        "creator-link",
+        help="print signed GET links to one creator's own files of a day (day and week)",
+    )
+    link.add_argument("creator", help="the creator id, exactly as in the statistics")
+    link.add_argument("--date", required=True, help="the report day, YYYY-MM-DD")
+    link.add_argument(
+        "--expires", type=int, default=300, help="seconds the links stay valid (default 300)"
+    )
     cli_live.add_commands(sub)
     args = parser.parse_args(argv)
 
@@ -256,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         return _restore_raw(args)
     if args.command == "migrate-private":
         return _migrate_private()
+    if args.command == "creator-link":
+        return _creator_link(args)
     from .preflight import run_checks
 
     return run_checks()

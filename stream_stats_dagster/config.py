@@ -64,6 +64,8 @@ class Settings(BaseModel):
     storage_price_micros: int = Field(default=5_000_000, ge=0)  # per 1,000 min stored / month
     delivery_price_micros: int = Field(default=1_000_000, ge=0)  # per 1,000 min delivered
     cold_after_days: int = Field(default=DEFAULT_COLD_AFTER_DAYS, ge=1, le=3650)
+    # keys each creator's files (docs/contract.md §11); None: a plain SHA-256 of the id
+    creator_key_secret: SecretStr | None = None
 
     @property
     def storage_kind(self) -> Literal["r2", "local"]:
@@ -226,6 +228,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         )
 
     stats_bucket = _get(env, "STATS_BUCKET") or DEFAULT_STATS_BUCKET
+    creator_secret = _get(env, "STREAM_STATS_CREATOR_KEY_SECRET")
     return Settings(
         source=source,
         automation=automation,
@@ -250,6 +253,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "STREAM_STATS_DELIVERY_PRICE", DEFAULT_DELIVERY_PRICE
         ),
         cold_after_days=cold_after,
+        creator_key_secret=SecretStr(creator_secret) if creator_secret else None,
     )
 
 

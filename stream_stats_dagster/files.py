@@ -152,3 +152,40 @@ WEEKLY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "weekly"
 LIVE_FILES: dict[str, AssetFile] = {
     "live_viewers": AssetFile("live", "live-viewers", LiveViewersDoc),
 }
+
+# Each creator's own files (docs/contract.md §4): in the reports' bucket, which must then be
+# private (anyone can read every creator's numbers from a public one); served through signed
+# links or the app's own route, never by a shared cache.
+CACHE_CONTROL["creators"] = "private, max-age=600"
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """The value of a partition that is many files: `{object key: bytes}`."""
+
+    files: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class CreatorFiles:
+    """A set asset: one file per creator of a day (`days`) or week (`weeks`), written with a
+    manifest (`file_sets.write_file_set`)."""
+
+    kind: Literal["days", "weeks"]
+    private: bool = False
+    cache_control: str = CACHE_CONTROL["creators"]
+
+    def key(self, creator_key: str, partition_key: str) -> str:
+        day = dt.date.fromisoformat(partition_key)
+        if self.kind == "days":
+            return keys.creator_day_key(creator_key, day)
+        return keys.creator_week_key(creator_key, day)
+
+    def manifest_key(self, partition_key: str) -> str:
+        return keys.creator_manifest_key(self.kind, partition_key)
+
+
+CREATOR_FILES: dict[str, CreatorFiles] = {
+    "creator_days": CreatorFiles("days"),
+    "creator_weeks": CreatorFiles("weeks"),
+}

@@ -24,6 +24,12 @@ SINGLE_DOCUMENT_CHECKS: dict[str, DocumentCheck] = {
     "parts_add_up": c.parts_add_up,
 }
 ADDS_UP = "creators_and_countries_add_up_to_total"
+ONE_KEY_PER_CREATOR = "one_key_per_creator"
+# Checks across documents or beyond one document: evaluated by the step that has their inputs
+CROSS_CHECKS = {
+    ADDS_UP: "Creators and countries add up to the summary's totals (__null__ included).",
+    ONE_KEY_PER_CREATOR: " ".join((c.one_key_per_creator.__doc__ or "").split()),
+}
 DAY_CHECKS = ["no_negative_values", "no_duplicate_keys", "series_complete", "lists_in_order"]
 CHECKS: dict[str, list[str]] = {
     "creators": DAY_CHECKS,
@@ -35,6 +41,15 @@ CHECKS: dict[str, list[str]] = {
         "parts_add_up",
     ],
     "summary": [*DAY_CHECKS, "parts_add_up", ADDS_UP],
+    # the day's videos of every creator, from the complete per-uid minutes, and their posts
+    "creator_days": [
+        "no_negative_values",
+        "no_duplicate_keys",
+        "lists_in_order",
+        "parts_add_up",
+        ONE_KEY_PER_CREATOR,
+    ],
+    "creator_weeks": [ONE_KEY_PER_CREATOR],
 }
 WINDOW_CHECKS = [*DAY_CHECKS, "parts_add_up"]
 for _asset in ("rolling_creators", "rolling_countries", "weekly_creators"):
@@ -62,7 +77,7 @@ def check_specs(
 def _describe(name: str) -> str:
     check = SINGLE_DOCUMENT_CHECKS.get(name)
     if check is None:
-        return "Creators and countries add up to the summary's totals (__null__ included)."
+        return CROSS_CHECKS[name]
     # the whole docstring (its first line alone stops mid-sentence), on one line
     return " ".join((check.__doc__ or name).split())
 
@@ -71,10 +86,10 @@ def evaluate(
     asset: str, doc: Document, cross: c.CheckResult | None = None
 ) -> dict[str, c.CheckResult]:
     """Every check of `asset` on one partition's document; `cross` is that partition's result
-    of the check across documents (`ADDS_UP`)."""
+    of the asset's check across documents (`CROSS_CHECKS`)."""
     results = {}
     for name in CHECKS[asset]:
-        if name == ADDS_UP:
+        if name in CROSS_CHECKS:
             if cross is None:
                 continue  # its other documents were not built (a subset step)
             results[name] = cross

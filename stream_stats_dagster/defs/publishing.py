@@ -30,7 +30,8 @@ from typing import Any
 import dagster as dg
 
 from .. import oplog
-from ..files import AssetFile
+from ..file_sets import write_file_set
+from ..files import AssetFile, CreatorFiles
 from ..reports.checks import CheckResult
 from ..runs import FAILED_PARTITIONS
 from ..storage.base import ObjectStore, StorageError
@@ -64,7 +65,7 @@ class DayReport:
 class Publication:
     """How a step's documents become files and what its pages and records show."""
 
-    files: Mapping[str, AssetFile]  # asset -> its file
+    files: Mapping[str, AssetFile | CreatorFiles]  # asset -> its file (or set of files)
     page: Callable[[str, Any], Mapping[str, object]]  # (asset, doc) -> that day's page metadata
     source: str  # the run's Cloudflare source, for the operation log
     operation: oplog.Operation | None = None
@@ -90,8 +91,18 @@ def check_then_publish(
     for k in passed:
         for asset, doc in reports[k].docs.items():
             spec = how.files[asset]
-            body = spec.encode(doc)
             bucket = storage.bucket_of(spec)
+            if isinstance(spec, CreatorFiles):  # many files: written as a set
+                written_set = write_file_set(
+                    store, bucket, spec.manifest_key(k), doc.files, cache_control=spec.cache_control
+                )
+                pages[asset, k] = {
+                    "manifest": spec.manifest_key(k),
+                    **written_set.as_metadata(),
+                    **how.page(asset, doc),
+                }
+                continue
+            body = spec.encode(doc)
             written = store.put(bucket, spec.key(k), body, cache_control=spec.cache_control)
             pages[asset, k] = {
                 "key": spec.key(k),

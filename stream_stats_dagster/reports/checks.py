@@ -19,7 +19,7 @@ description names the first offending keys; metadata holds their count and at mo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -440,3 +440,16 @@ def window_parts_add_up(
             want = tuple(int(v) for v in per_day.loc[date])
             _compare_total(problems, f"{field} on {date}", got, want)
     return _result("parts add up to totals", problems, **meta)
+
+
+def one_key_per_creator(creators: list[str], key_of: Callable[[str], str]) -> CheckResult:
+    """No two creators share a creator key (a digest is collision-resistant, not
+    collision-free): each creator's files are theirs alone."""
+    seen: dict[str, list[str]] = {}
+    for creator in creators:
+        seen.setdefault(key_of(creator), []).append(creator)
+    problems = Problems()
+    for key, names in seen.items():
+        if len(names) > 1:
+            problems.add(f"key {key} shared by {sorted(names)!r}")
+    return _result("creator keys", problems, creators=len(creators), keys=len(seen))

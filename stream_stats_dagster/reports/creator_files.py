@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -29,7 +28,6 @@ __all__ = [
     "CreatorDays",
     "creator_day_files",
     "creator_week_files",
-    "key_collisions",
     "uid_metadata",
 ]
 
@@ -115,12 +113,3 @@ def creator_week_files(weekly_creators: Document) -> dict[str, bytes]:
             table.frame["creator"].tolist(), table.json_entries(), strict=True
         )
     }
-
-
-def key_collisions(creators: list[str], key_of: Callable[[str], str]) -> Mapping[str, list[str]]:
-    """Keys that two or more creators share (`{key: creators}`): a digest is
-    collision-resistant, not collision-free, and two creators must never share a file."""
-    seen: dict[str, list[str]] = defaultdict(list)
-    for creator in creators:
-        seen[key_of(creator)].append(creator)
-    return {k: v for k, v in seen.items() if len(v) > 1}

@@ -16,8 +16,7 @@ from tests.support.definitions import fresh_defs
 from tests.support.pipeline import pipeline_env
 
 DAY = "2025-03-11"
-RANGE = {"dagster/asset_partition_range_start": "2025-03-01"}
-REPORTS = [dg.AssetKey(n) for n in ("video_catalog", "stream_costs", "cold_videos")]
+REPORTS = [dg.AssetKey(n) for n in ("stream_costs", "cold_videos")]
 
 
 @pytest.fixture
@@ -37,12 +36,11 @@ def _stored(env, name: str, day: str = DAY) -> bytes:
 
 
 def test_cost_reports_of_a_day(env, sim):
-    assert cli.main(["collect", "--date", DAY]) == 0  # raw creators and top videos of the day
+    # the day's raw extracts, its per-video minutes and catalogue snapshot included
+    assert cli.main(["collect", "--date", DAY]) == 0
     job = fresh_defs().resolve_job_def("stream_costs_job")
     with dg.DagsterInstance.get() as instance:
-        tags = {**RANGE, "dagster/asset_partition_range_end": DAY}
-        assert _run(job, instance, [dg.AssetKey("raw_uid_minutes")], tags=tags).success
-        result = _run(job, instance, REPORTS, partition_key=DAY)
+        result = _run(job, instance, REPORTS, partition_key=DAY)  # fetches the window
         assert result.success
         checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert checks == {
@@ -92,27 +90,28 @@ def test_cost_reports_of_a_day(env, sim):
 
 
 def test_the_window_is_fetched_and_a_missing_day_of_it_is_one_line(env):
-    """The per-video minutes step fetches the window's days that are not stored (the first
-    run on a fresh store succeeds); the reports alone, on a window with a day gone, refuse
-    in one line rather than call its watched videos cold."""
+    """The cold videos step fetches the window's days that are not stored (the first run on
+    a fresh store succeeds, and a day lost from it comes back the same); a day's own input
+    that is not stored fails in one line that says how to get it."""
     assert cli.main(["collect", "--date", DAY]) == 0
     job = fresh_defs().resolve_job_def("stream_costs_job")
     spec = COST_FILES["raw_uid_minutes"]
     root = Path(env["STREAM_STATS_LOCAL_DIR"]) / "points-system-bucket"
+    window = [f"2025-03-{d:02d}" for d in range(1, 12)]
     with dg.DagsterInstance.get() as instance:
-        tags = {"dagster/asset_partition_range_start": "2025-03-06"}
-        tags["dagster/asset_partition_range_end"] = DAY
-        assert _run(job, instance, [dg.AssetKey("raw_uid_minutes")], tags=tags).success
-        window = [f"2025-03-{d:02d}" for d in range(1, 12)]
-        assert [k for k in window if not (root / spec.key(k)).exists()] == []
+        assert _run(job, instance, REPORTS, partition_key=DAY).success
+        stored = {k: (root / spec.key(k)).read_bytes() for k in window}
         for k in ("2025-03-01", "2025-03-02"):
             (root / spec.key(k)).unlink()
+        assert _run(job, instance, REPORTS, partition_key=DAY).success
+        assert {k: (root / spec.key(k)).read_bytes() for k in window} == stored
+        (root / COST_FILES["video_catalog"].key(DAY)).unlink()
         result = _run(job, instance, REPORTS, partition_key=DAY)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
-    assert "missing raw_uid_minutes for 2025-03-01, 2025-03-02" in message
-    assert "--with-costs" in message
+    assert "missing video_catalog for 2025-03-11" in message
+    assert "stream-stats collect --from 2025-03-11 --to 2025-03-11" in message
 
 
 def test_schedule_runs_after_the_daily_job(env):
@@ -147,4 +146,4 @@ def test_a_failed_costs_run_writes_its_operation_log_records(env):
         ("collectColdVideos", False, result.run_id),
         ("collectStreamCosts", False, result.run_id),
     ]
-    assert all("raw_" in r["error"] for r in records), records
+    assert all("missing " in r["error"] and "stream-stats collect" in r["error"] for r in records)

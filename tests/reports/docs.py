@@ -74,6 +74,10 @@ def build() -> dict[str, Document]:
         "rolling_summary": rolling_summary(END, h, v, creators=rc, countries=rk, start_date=START),
         "weekly_creators": wc,
         "weekly_summary": weekly_summary(DAYS[0], h, v, k, creators=wc, start_date=START),
+        # what each creator's files are cut from: the day's videos from the complete per-uid
+        # minutes (here the hand-made videos are all of the day's), and the weekly creators
+        "creator_days": videos_with_posts(END, v[END], METADATA),
+        "creator_weeks": wc,
     }
 
 

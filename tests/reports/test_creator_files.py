@@ -8,10 +8,10 @@ import json
 import pandas as pd
 
 from stream_stats_dagster.reports import daily, windows
+from stream_stats_dagster.reports.checks import one_key_per_creator
 from stream_stats_dagster.reports.creator_files import (
     creator_day_files,
     creator_week_files,
-    key_collisions,
     uid_metadata,
 )
 from stream_stats_dagster.reports.models import CreatorDayFile, CreatorWeekFile
@@ -44,7 +44,7 @@ def build():
 
 
 def test_day_files_hold_their_rows_and_only_theirs():
-    creators_doc, last7, videos_doc, built = build()
+    creators_doc, last7, _videos, built = build()
     assert sorted(built.files) == sorted(["RYAN", "미나", "__null__"])
     day_rows = {r["creator"]: r for r in creators_doc["creators"].records()}
     window_rows = {r["creator"]: r for r in last7["creators"].records()}
@@ -108,6 +108,8 @@ def test_week_files_are_the_weekly_rows():
         assert (parsed["weekStart"], parsed["weekEnd"]) == ("2025-03-03", "2025-03-09")
 
 
-def test_key_collisions_are_found():
-    assert key_collisions(["a", "b", "c"], lambda c: c) == {}
-    assert key_collisions(["a", "b", "c"], lambda c: "k" if c != "c" else "z") == {"k": ["a", "b"]}
+def test_shared_creator_keys_are_found():
+    assert one_key_per_creator(["a", "b", "c"], lambda c: c).passed
+    shared = one_key_per_creator(["a", "b", "c"], lambda c: "k" if c != "c" else "z")
+    assert not shared.passed and "key k shared by ['a', 'b']" in shared.description
+    assert shared.metadata["problems"] == 1

@@ -13,7 +13,14 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from stream_stats_dagster.defs.checks import ADDS_UP, CHECKS, SINGLE_DOCUMENT_CHECKS, evaluate
+from stream_stats_dagster.defs.checks import (
+    ADDS_UP,
+    CHECKS,
+    CROSS_CHECKS,
+    ONE_KEY_PER_CREATOR,
+    SINGLE_DOCUMENT_CHECKS,
+    evaluate,
+)
 from stream_stats_dagster.defs.publishing import DayReport
 from stream_stats_dagster.reports import checks
 from stream_stats_dagster.reports.tables import PARENT, Document, Table
@@ -61,7 +68,11 @@ def failed(result: checks.CheckResult, *fragments: str) -> checks.CheckResult:
 
 
 def cross_check(asset: str, docs: dict[str, Document]) -> checks.CheckResult:
-    """The check across documents of a summary asset, as its Dagster step runs it."""
+    """The check across documents of a summary asset, or of the creators' keys, as its
+    Dagster step runs it (the keys' of the document's creators, shared if corrupted)."""
+    if asset in ("creator_days", "creator_weeks"):
+        table = docs[asset]["videos" if asset == "creator_days" else "creators"].frame
+        return checks.one_key_per_creator(sorted(set(table["creator"])), docs.key_of)
     if asset == "summary":
         return checks.daily_parts_add_up(*(docs[n] for n in DAILY_DOCS))
     if asset == "rolling_summary":
@@ -217,6 +228,12 @@ NEG, DUP, SERIES, ORDER, PARTS = (
     "parts_add_up",
 )
 
+
+def _one_key(docs) -> None:
+    """Two creators whose keys collide."""
+    docs.key_of = lambda creator: "k" if creator in ("RYAN", "test") else creator
+
+
 CASES: dict[tuple[str, str], tuple[Corrupt, str]] = {
     # daily creators
     ("creators", NEG): (_negative("creators", "creators", 0, "minutesViewed"), "creators 'RYAN'"),
@@ -250,6 +267,25 @@ CASES: dict[tuple[str, str], tuple[Corrupt, str]] = {
         _add("videos_with_posts", "posts", 0, "videoCount", 7),
         "post ('RYAN', 'ep') has videoCount 9, 2 videos",
     ),
+    # each creator's files: the day's videos of every creator, and the keys
+    ("creator_days", NEG): (
+        _negative("creator_days", "videos", 0, "minutesViewed"),
+        "videos 'u16a': minutesViewed < 0",
+    ),
+    ("creator_days", DUP): (
+        _repeat_key("creator_days", "posts", ["creator", "postName"]),
+        "posts: ('RYAN', 'ep') repeated",
+    ),
+    ("creator_days", ORDER): (
+        _swap("creator_days", "posts", 1, 2),
+        "posts out of order at ('__null__', '__null__')",
+    ),
+    ("creator_days", PARTS): (
+        _add("creator_days", "posts", 0, "videoCount", 7),
+        "post ('RYAN', 'ep') has videoCount 9, 2 videos",
+    ),
+    ("creator_days", ONE_KEY_PER_CREATOR): (_one_key, "shared by ['RYAN', 'test']"),
+    ("creator_weeks", ONE_KEY_PER_CREATOR): (_one_key, "shared by ['RYAN', 'test']"),
     # daily summary
     ("summary", NEG): (_negative("summary", "topCountries", 0, "viewCount"), "topCountries 'KR'"),
     ("summary", DUP): (
@@ -389,7 +425,10 @@ PAIRS = [(asset, name) for asset, names in CHECKS.items() for name in names]
 
 
 class Copies(dict):
-    """Fresh copies of the built documents, each made when first asked for."""
+    """Fresh copies of the built documents, each made when first asked for (and the
+    creator key function of the case)."""
+
+    key_of = staticmethod(lambda creator: creator)
 
     def __missing__(self, name: str) -> Document:
         self[name] = fresh(name)
@@ -400,7 +439,7 @@ def run_case(asset: str, name: str) -> tuple[dict[str, Document], checks.CheckRe
     corrupt, _ = CASES[asset, name]
     docs = Copies()
     corrupt(docs)
-    if name == ADDS_UP:
+    if name in CROSS_CHECKS:
         return docs, cross_check(asset, docs)
     return docs, SINGLE_DOCUMENT_CHECKS[name](docs[asset])
 
@@ -417,7 +456,8 @@ def test_every_dagster_check_has_a_failing_case(asset, name):
     before it publishes: the day's every check, and the failing one keeps its day out."""
     assert (asset, name) in CASES
     docs, _ = run_case(asset, name)
-    cross = cross_check(asset, docs) if ADDS_UP in CHECKS[asset] else None
+    crossing = set(CROSS_CHECKS) & set(CHECKS[asset])
+    cross = cross_check(asset, docs) if crossing else None
     results = evaluate(asset, docs[asset], cross)
     assert sorted(results) == sorted(CHECKS[asset])
     assert results[name].passed is False

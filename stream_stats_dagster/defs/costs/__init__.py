@@ -18,8 +18,8 @@ def build_cost_definitions(settings: Settings) -> dg.Definitions:
     job = dg.define_asset_job(
         COSTS_JOB,
         selection=COSTS,
-        description="Per-video minutes, the catalogue snapshot, Stream costs and cold videos "
-        "of a day (after daily_stats_job).",
+        description="Stream costs and cold videos of a day, from the per-video minutes and "
+        "catalogue snapshot daily_stats_job stored.",
     )
     status = (
         dg.DefaultScheduleStatus.RUNNING

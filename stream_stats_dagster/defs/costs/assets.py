@@ -1,44 +1,37 @@
 """Cost and cold-video reports (group `costs`, issue 14).
 
-- `raw_uid_minutes`: minutes of every video with views on the day (a complete per-uid
-  extract, keyset-paged by uid: 5-6 GraphQL nodes a day at the seed's scale). A 30-day
-  windowed query would cost ~10 nodes a day and 900 for a 90-day backfill; per-day extracts
-  cost ~6 a day and ~540 for 90 days, and they are stored, so a past day rebuilds without
-  the API and "last viewed" can look further back than 30 days.
-- `video_catalog`: the day's snapshot of the Stream catalogue from the metadata cache, which
-  the list endpoint keeps up to date (incremental by creation time; from the start once a
-  week, which is how deletions and state changes are seen). Past days read their snapshot.
 - `stream_costs`: delivery per day and storage per month, for the platform and per creator.
 - `cold_videos`: ready videos old enough with no minutes in the last 30 days, by creator.
 
-Each asset writes its own files (`files.COST_FILES`) and reads its inputs from storage, so
-they run in their own job (`stream_costs_job`), after `daily_stats_job` has written the raw
-creator and top-video extracts they also read. `cold_videos` reads the 29 days before its
-day directly rather than through a 30-day partition mapping, which would make an asset
-backfill of a range also target the 29 days after it. `stream_costs` and `cold_videos` are
-checked day by day before anything is written, and only the days that pass are published
-(`publishing.check_then_publish`), like every report.
+They read what `daily_stats_job` stored (`defs/raw/catalogue.py`: the day's complete
+per-video minutes and catalogue snapshot; the top videos), so they run in their own job
+(`stream_costs_job`) after it. `cold_videos` reads the 29 days before its day directly
+rather than through a 30-day partition mapping, which would make an asset backfill of a
+range also target the 29 days after it; the days of that window not stored yet are fetched
+first (a new deployment's first month). Per-day extracts cost ~6 GraphQL nodes a day and
+are stored, so a past day rebuilds without the API and "last viewed" can look further back
+than 30 days. Both reports are checked day by day before anything is written, and only the
+days that pass are published (`publishing.check_then_publish`), like every report.
 """
 
 import datetime as dt
 
 import dagster as dg
-import pandas as pd
 
 from ... import oplog
 from ...config import Settings
 from ...dates import ReportDay
 from ...documents import read_documents, write_documents
 from ...files import ASSET_FILES, COST_FILES, AssetFile
-from ...metadata_cache import MetadataCache, text_frame
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import costs
 from ...reports.checks import CheckResult
 from ..cloudflare_resource import CloudflareResource
-from ..common import add_day_metadata, clear_failures, partition_days
+from ..common import clear_failures, partition_days
 from ..oplog_hooks import failure_hook
 from ..publishing import DayReport, Publication, check_then_publish
 from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY
+from ..raw.catalogue import fetch_uid_minutes
 from ..storage_resource import StorageResource
 
 GROUP = "costs"
@@ -75,8 +68,7 @@ def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str)
         raise dg.Failure(
             description=f"missing {what} for {', '.join(missing[:5])}"
             f"{f' and {len(missing) - 5} more days' if len(missing) > 5 else ''}: collect "
-            f"them first (stream-stats collect --from {missing[0]} --to {missing[-1]} "
-            "--with-costs)",
+            f"them first (stream-stats collect --from {missing[0]} --to {missing[-1]})",
             allow_retries=False,
         )
     return docs
@@ -144,108 +136,6 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         "kinds": {"pandas"},
     }
     daily = common["partitions_def"]
-    # A failed fetch skips both reports: each logs its own operation's failure.
-    fetch_failed = failure_hook([oplog.COLLECT_COSTS, oplog.COLLECT_COLD], daily, settings.source)
-
-    @dg.asset(
-        name="raw_uid_minutes",
-        pool=CLOUDFLARE_POOL,
-        retry_policy=RAW_RETRY,
-        hooks={fetch_failed},
-        description="Minutes and views of every video with views on the day (complete list).",
-        **common,
-    )
-    def raw_uid_minutes(
-        context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
-    ) -> dg.MaterializeResult:
-        days = partition_days(context)
-        spec, store, bucket = (
-            COST_FILES["raw_uid_minutes"],
-            storage.get_store(),
-            storage.private,
-        )
-        with clear_failures(context, RAW_RETRY):
-            # The cold videos of the first day read the 29 days before it: whatever of those
-            # is not stored is fetched here too, so a first run on a fresh store succeeds.
-            window = costs.cost_window_days(days[0], settings.start_date)[:-1]
-            lead = [d for d in window if store.head(bucket, spec.key(d.isoformat())) is None]
-            with cloudflare.client(logger=context.log, instance=context.instance) as client:
-                fetched = client.fetch_uid_minutes([*lead, *days])
-                api = client.stats.as_dict()
-        docs = {k: costs.uid_minutes_doc(k, pd.DataFrame(cols)) for k, cols in fetched.items()}
-        lead_keys = {d.isoformat() for d in lead}
-        with clear_failures():
-            written = write_documents(
-                store, bucket, spec, {k: d for k, d in docs.items() if k not in lead_keys}
-            )
-            write_documents(store, bucket, spec, {k: d for k, d in docs.items() if k in lead_keys})
-        for k in sorted(lead_keys):
-            context.log_event(
-                dg.AssetMaterialization(
-                    "raw_uid_minutes",
-                    partition=k,
-                    description="a day of the 30-day window of the run's first day",
-                    metadata={"key": spec.key(k)},
-                )
-            )
-        docs = {k: d for k, d in docs.items() if k not in lead_keys}
-        add_day_metadata(
-            context,
-            "raw_uid_minutes",
-            {
-                k: {
-                    "videos with views": len(d.columns.uid),
-                    "minutes": sum(d.columns.minutesViewed),
-                }
-                for k, d in docs.items()
-            },
-        )
-        meta = {"days": len(days), "window days fetched": len(lead), **api, **written}
-        return dg.MaterializeResult(metadata=meta)
-
-    @dg.asset(
-        name="video_catalog",
-        pool=CLOUDFLARE_POOL,
-        retry_policy=RAW_RETRY,
-        hooks={fetch_failed},
-        description="Every video in Stream when the day ended (the list endpoint's catalogue, "
-        "kept in the metadata cache): uid, creator, name, title, duration, size, times, state.",
-        **common,
-    )
-    def video_catalog(
-        context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
-    ) -> dg.MaterializeResult:
-        days = partition_days(context)
-        store, bucket = storage.get_store(), storage.private
-        with (
-            clear_failures(context, RAW_RETRY),
-            cloudflare.client(logger=context.log, instance=context.instance) as client,
-        ):
-            frame, stats = MetadataCache(store, bucket).refresh_catalogue(client)
-            api = client.stats.as_dict()
-        if stats.healed:
-            context.log.warning(stats.healed)
-        videos = text_frame(frame)
-        del frame
-        spec = COST_FILES["video_catalog"]
-        totals = {"files_written": 0, "files_unchanged": 0, "bytes": 0}
-        per_day = {}
-        for day in days:  # one snapshot at a time: each is ~100k rows
-            snapshot = costs.catalog_snapshot(videos, ReportDay(day, settings.timezone).end_utc)
-            doc = costs.catalog_doc(day.isoformat(), snapshot)
-            with clear_failures():
-                counts = write_documents(store, bucket, spec, {doc.date: doc})
-            for name in totals:
-                totals[name] += counts[name]
-            duration = snapshot["duration"]
-            per_day[doc.date] = {
-                "videos": len(snapshot),
-                "not ready": int((snapshot["state"].astype(object) != "ready").sum()),
-                "unknown duration": int((duration.isna() | (duration < 0)).sum()),
-            }
-        add_day_metadata(context, "video_catalog", per_day)
-        cache = {f"cache_{k}": v for k, v in stats.model_dump().items()}
-        return dg.MaterializeResult(metadata={"days": len(days), **api, **cache, **totals})
 
     costs_published = Publication(
         files={"stream_costs": COST_FILES["stream_costs"]},
@@ -275,7 +165,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "What Stream costs: minutes delivered and their cost for the day, minutes "
             "stored and their cost per month, platform and per creator (micro-units).",
         ),
-        deps=[video_catalog, dg.AssetDep("raw_creator_minutes")],
+        deps=[dg.AssetDep("video_catalog"), dg.AssetDep("raw_creator_minutes")],
         check_specs=_specs("stream_costs", common["partitions_def"]),
         partitions_def=common["partitions_def"],
         backfill_policy=common["backfill_policy"],
@@ -309,22 +199,29 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "only: nothing here deletes or changes a video.",
         ),
         deps=[
-            video_catalog,
-            raw_uid_minutes,  # and the 29 days before, read from storage (see below)
+            dg.AssetDep("video_catalog"),
+            dg.AssetDep("raw_uid_minutes"),  # and the 29 days before (see below)
             dg.AssetDep("raw_video_minutes"),
         ],
         check_specs=_specs("cold_videos", common["partitions_def"]),
         partitions_def=common["partitions_def"],
         backfill_policy=common["backfill_policy"],
         can_subset=True,
+        pool=CLOUDFLARE_POOL,
+        retry_policy=RAW_RETRY,
         hooks={failure_hook(oplog.COLLECT_COLD, daily, settings.source)},
     )
-    def cold_videos(context: dg.AssetExecutionContext, storage: StorageResource):
+    def cold_videos(
+        context: dg.AssetExecutionContext,
+        cloudflare: CloudflareResource,
+        storage: StorageResource,
+    ):
         days = partition_days(context)
         keys = [d.isoformat() for d in days]
         store, bucket = storage.get_store(), storage.private
         windows = {d.isoformat(): costs.cost_window_days(d, settings.start_date) for d in days}
         needed = sorted({w.isoformat() for days_ in windows.values() for w in days_})
+        fetch_window(context, cloudflare, storage, sorted(set(needed) - set(keys)))
         with clear_failures():
             minutes = {
                 k: costs.uid_minutes_frame(doc)
@@ -382,4 +279,34 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             )
         yield from check_then_publish(context, storage, reports, cold_published)
 
-    return [raw_uid_minutes, video_catalog, stream_costs, cold_videos]
+    return [stream_costs, cold_videos]
+
+
+def fetch_window(
+    context: dg.AssetExecutionContext,
+    cloudflare: CloudflareResource,
+    storage: StorageResource,
+    window: list[str],
+) -> None:
+    """The per-video minutes of the 30-day window's earlier days that are not stored yet,
+    fetched and stored (as `raw_uid_minutes` of those days): cold videos look 30 days back,
+    so a first run on a fresh store still has its window."""
+    spec, store = COST_FILES["raw_uid_minutes"], storage.get_store()
+    missing = [k for k in window if store.head(storage.private, spec.key(k)) is None]
+    if not missing:
+        return
+    with clear_failures(context, RAW_RETRY):
+        docs, _ = fetch_uid_minutes(
+            context, cloudflare, [dt.date.fromisoformat(k) for k in missing]
+        )
+    with clear_failures():
+        write_documents(store, storage.private, spec, docs)
+    for k in sorted(docs):
+        context.log_event(
+            dg.AssetMaterialization(
+                "raw_uid_minutes",
+                partition=k,
+                description="a day of the 30-day window of the cold videos",
+                metadata={"key": spec.key(k)},
+            )
+        )

@@ -16,7 +16,7 @@ from ...config import Settings
 from ...dates import window_days
 from ...documents import Loaded
 from ...facts import VALUES
-from ...files import ASSET_FILES, DAILY_ASSETS
+from ...files import ASSET_FILES, CREATOR_FILES, DAILY_ASSETS, FileSet
 from ...index import advance_index
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import checks as report_checks
@@ -36,6 +36,7 @@ from ..common import (
     selected,
     step_outs,
 )
+from ..creator_files import CreatorInputs, MissingCreatorInputs, file_set_metadata, key_secret
 from ..publishing import DayReport, Publication, check_then_publish
 from ..storage_resource import StorageResource
 
@@ -44,6 +45,8 @@ DESCRIPTIONS = {
     "countries": "Minutes and views per country for the day.",
     "videos_with_posts": "The day's top videos with file and post names, and their posts.",
     "summary": "Platform totals, top lists, the 7-day trend and the hourly trend of the day.",
+    "creator_days": "Each creator's own file of the day: their row, their last 7 days, and "
+    "every video of theirs with views that day, with its post (contract §4).",
 }
 
 
@@ -59,6 +62,8 @@ def daily_reads(name: str, day: dt.date) -> dict[str, list[dt.date]]:
             "raw_country_minutes": [day],
             "raw_video_minutes": [day],
         },
+        # and the day's raw_uid_minutes and video_catalog (`CreatorInputs`)
+        "creator_days": {"raw_creator_minutes": window_days(day)},
     }[name]
 
 
@@ -67,7 +72,7 @@ def build_daily_assets(
 ) -> list[dg.AssetsDefinition]:
     start = settings.start_date
     publication = Publication(
-        files={name: ASSET_FILES[name] for name in DAILY_ASSETS},
+        files={**{name: ASSET_FILES[name] for name in DAILY_ASSETS}, **CREATOR_FILES},
         page=day_metadata,
         source=settings.source,
         operation=oplog.COLLECT_DAILY,
@@ -96,11 +101,15 @@ def build_daily_assets(
                     "raw_video_minutes",
                 )
             },
+            "creator_days": {
+                dg.AssetKey(a) for a in ("raw_creator_minutes", "raw_uid_minutes", "video_catalog")
+            },
         },
+        deps=[dg.AssetDep("raw_uid_minutes"), dg.AssetDep("video_catalog")],
         partitions_def=daily_partitions(settings),
         backfill_policy=daily_backfill_policy(),
         can_subset=True,
-        check_specs=check_specs(DAILY_ASSETS, daily_partitions(settings)),
+        check_specs=check_specs([*DAILY_ASSETS, "creator_days"], daily_partitions(settings)),
         hooks={on_failure},
     )
     def daily_reports(
@@ -113,12 +122,14 @@ def build_daily_assets(
         storage: StorageResource,
     ):
         wanted = selected(context)
-        # the summary's cross-document check needs the day's creators and countries too
-        build = [
-            n
-            for n in DAILY_ASSETS
-            if n in wanted | ({"creators", "countries"} if "summary" in wanted else set())
-        ]
+        # the summary's cross-document check needs the day's creators and countries too,
+        # each creator's files their rows of the creators file
+        needs = set(wanted)
+        if "summary" in wanted:
+            needs |= {"creators", "countries"}
+        if "creator_days" in wanted:
+            needs |= {"creators"}
+        build = [n for n in [*DAILY_ASSETS, "creator_days"] if n in needs]
         refused = refused_days(context)  # kept their stored facts: nothing to report anew
         days = [d for d in partition_days(context) if d.isoformat() not in refused]
         if not days:
@@ -134,6 +145,12 @@ def build_daily_assets(
             raw = RawInputs(storage, loaded, days, start)
         reads = {d.isoformat(): merged_reads(daily_reads(n, d) for n in build) for d in days}
         require_stored(raw, reads)
+        with clear_failures():
+            creator_inputs = (
+                CreatorInputs(storage, days, key_secret(settings))
+                if "creator_days" in build
+                else None
+            )
         reports = {}
         for day in days:
             k = day.isoformat()
@@ -143,12 +160,19 @@ def build_daily_assets(
                 continue
             try:
                 docs = build_day(day, build, raw, start)
-            except (MissingDaysError, MissingMetadataError) as exc:
+                if creator_inputs is not None:
+                    docs.update(creator_inputs.day_files(day, docs["creators"], raw, start))
+            except (MissingDaysError, MissingMetadataError, MissingCreatorInputs) as exc:
                 reports[k] = DayReport(error=str(exc))
                 continue
+            checks = day_checks(docs, wanted)
+            if "creator_days" in wanted:
+                checks["creator_days"] = evaluate(
+                    "creator_days", docs["creator_videos"], docs["creator_keys"]
+                )
             reports[k] = DayReport(
-                docs={n: docs[n] for n in DAILY_ASSETS if n in wanted},
-                checks=day_checks(docs, wanted),
+                docs={n: docs[n] for n in [*DAILY_ASSETS, "creator_days"] if n in wanted},
+                checks=checks,
             )
         yield from check_then_publish(context, storage, reports, publication)
 
@@ -186,7 +210,7 @@ def day_checks(docs: dict[str, Document], wanted: set[str]) -> dict[str, dict]:
     """Each wanted document's check results (the summary's across the day's documents)."""
     checks = {}
     for name in DAILY_ASSETS:
-        if name not in wanted:
+        if name not in wanted or name not in docs:
             continue
         cross = None
         if name == "summary":
@@ -197,8 +221,10 @@ def day_checks(docs: dict[str, Document], wanted: set[str]) -> dict[str, dict]:
     return checks
 
 
-def day_metadata(name: str, doc: Document) -> dict[str, object]:
+def day_metadata(name: str, doc: Document | FileSet) -> dict[str, object]:
     """What a day's page in the UI shows: its counts and totals, and a preview of its file."""
+    if isinstance(doc, FileSet):
+        return file_set_metadata(doc)
     if name == "summary":
         return {
             "total minutes": doc["totalMinutesViewed"],

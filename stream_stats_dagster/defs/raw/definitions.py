@@ -8,11 +8,16 @@ from ...partitions import daily_partitions
 from ..common import with_conventions
 from ..oplog_hooks import failure_hook
 from .assets import build_raw_assets
+from .catalogue import build_catalogue_assets
 
 
 @dg.definitions
 def raw() -> dg.Definitions:
-    """The raw extracts; a failure logs collectDailyStats."""
+    """The raw extracts, per-video minutes and catalogue; a failure logs collectDailyStats."""
     settings = load_settings()
     on_failure = failure_hook(oplog.COLLECT_DAILY, daily_partitions(settings), settings.source)
-    return dg.Definitions(assets=with_conventions(build_raw_assets(settings, {on_failure})))
+    assets = [
+        *build_raw_assets(settings, {on_failure}),
+        *build_catalogue_assets(settings, {on_failure}),
+    ]
+    return dg.Definitions(assets=with_conventions(assets))

@@ -12,7 +12,7 @@ from ... import oplog
 from ...config import Settings
 from ...dates import window_days
 from ...documents import Loaded
-from ...files import ASSET_FILES, ROLLING_ASSETS
+from ...files import ASSET_FILES, ROLLING_ASSETS, FileSet
 from ...index import publish_window
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import checks as report_checks
@@ -171,6 +171,8 @@ def oplog_details(day: DayReport, summary: str) -> dict[str, int]:
     """The operation log's details of one window (seed 000's fields)."""
     details = {}
     for name, doc in day.docs.items():
+        if isinstance(doc, FileSet):  # each creator's files: counted on their own page
+            continue
         if name != summary:
             field = "countries" if name.endswith("countries") else "creators"
             details[f"{field}Count"] = len(doc[field])

@@ -11,14 +11,15 @@ import dagster as dg
 from ... import oplog
 from ...config import Settings
 from ...documents import Loaded
-from ...files import ASSET_FILES, WEEKLY_ASSETS
+from ...files import ASSET_FILES, CREATOR_FILES, WEEKLY_ASSETS, FileSet
 from ...index import advance_index
 from ...partitions import week_days, weekly_partitions
 from ...reports import windows
 from ...reports.rules import MissingDaysError
 from ..automation.schedules import weekly_condition
-from ..checks import check_specs
+from ..checks import check_specs, evaluate
 from ..common import RawInputs, clear_failures, partition_days, require_stored, selected, step_outs
+from ..creator_files import file_set_metadata, key_secret, week_files
 from ..publishing import DayReport, Publication, check_then_publish
 from ..rolling.assets import oplog_details, window_checks, window_metadata
 from ..storage_resource import StorageResource
@@ -37,6 +38,8 @@ RAW_INPUTS = (
 DESCRIPTIONS = {
     "weekly_creators": "Each creator's Monday..Sunday and totals: exact sums of the seven days.",
     "weekly_summary": "Week totals, the daily series and top lists; topVideos merge full lists.",
+    "creator_weeks": "Each creator's own file of the week: their row of the weekly creators "
+    "file (contract §4).",
 }
 
 
@@ -44,9 +47,12 @@ def build_weekly_assets(
     settings: Settings, on_failure: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
     start = settings.start_date
+    secret = key_secret(settings)
     publication = Publication(
-        files={name: ASSET_FILES[name] for name in WEEKLY_ASSETS},
-        page=window_metadata,
+        files={**{name: ASSET_FILES[name] for name in WEEKLY_ASSETS}, **CREATOR_FILES},
+        page=lambda name, doc: (
+            file_set_metadata(doc) if isinstance(doc, FileSet) else window_metadata(name, doc)
+        ),
         source=settings.source,
         operation=oplog.COLLECT_WEEKLY,
         details=lambda week: oplog_details(week, "weekly_summary"),
@@ -62,11 +68,12 @@ def build_weekly_assets(
         internal_asset_deps={
             "weekly_creators": {dg.AssetKey("raw_creator_minutes")},
             "weekly_summary": {dg.AssetKey(name) for name in RAW_INPUTS},
+            "creator_weeks": {dg.AssetKey("raw_creator_minutes")},
         },
         partitions_def=weekly_partitions(settings),
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=WEEKS_PER_RUN),
         can_subset=True,
-        check_specs=check_specs(WEEKLY_ASSETS, weekly_partitions(settings)),
+        check_specs=check_specs([*WEEKLY_ASSETS, "creator_weeks"], weekly_partitions(settings)),
         hooks={on_failure},
     )
     def weekly_reports(
@@ -115,9 +122,15 @@ def build_weekly_assets(
             except MissingDaysError as exc:
                 reports[k] = DayReport(error=str(exc))
                 continue
+            checks = window_checks(docs, wanted, "weekly_summary")
+            if "creator_weeks" in wanted:
+                docs["creator_weeks"], keys_check = week_files(
+                    docs["weekly_creators"], monday, secret
+                )
+                checks["creator_weeks"] = evaluate("creator_weeks", None, keys_check)
             reports[k] = DayReport(
                 docs={n: d for n, d in docs.items() if n in wanted},
-                checks=window_checks(docs, wanted, "weekly_summary"),
+                checks=checks,
             )
         yield from check_then_publish(context, storage, reports, publication)
 
