@@ -7,9 +7,10 @@ last publication wrote, read with one GET:
 
 - a file whose MD5 equals the manifest's is not touched (a rebuild from the same facts
   costs one GET and no PUT);
-- a changed file is PUT with `If-Match` its manifest ETag, a new one with `If-None-Match`;
-  if the store disagrees with the manifest (a run died between its PUTs and the manifest,
-  or someone changed a file), the PUT falls back to the compare-then-put of `ObjectStore.put`;
+- a changed file is PUT with `If-Match` its manifest ETag, a new one (every file of a new
+  day's set) with `If-None-Match`, one request each; if the store disagrees with the
+  manifest (a run died between its PUTs and the manifest, or someone changed a file), the
+  PUT falls back to the compare-then-put of `ObjectStore.put`;
 - a file of the old manifest that the set no longer holds (a creator whose numbers moved
   to another name) is deleted;
 - the new manifest is written last, so that a run that dies halfway leaves the old manifest
@@ -86,14 +87,13 @@ def write_file_set(
         body = files[key]
         previous = None if old is None else old.get(key)
         try:
-            if old is not None and previous is None:
+            if previous is None:  # new to the manifest (or no manifest yet: a new day's set)
                 return store.put(
                     bucket, key, body, cache_control=cache_control, if_none_match=True
                 ).written
-            if previous is not None:
-                return store.put(
-                    bucket, key, body, cache_control=cache_control, if_match=previous
-                ).written
+            return store.put(
+                bucket, key, body, cache_control=cache_control, if_match=previous
+            ).written
         except PreconditionFailed:
             pass  # the store is not what the manifest says: compare, then put
         return store.put(bucket, key, body, cache_control=cache_control).written

@@ -161,9 +161,11 @@ CACHE_CONTROL["creators"] = "private, max-age=600"
 
 @dataclass(frozen=True)
 class FileSet:
-    """The value of a partition that is many files: `{object key: bytes}`."""
+    """The value of a partition that is many files: `{object key: bytes}`, and the seconds
+    it took to build them (shown on the partition's page)."""
 
     files: dict[str, bytes]
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

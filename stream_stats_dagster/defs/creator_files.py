@@ -9,7 +9,9 @@ checks passed, and a rebuild writes them again.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -93,6 +95,7 @@ class CreatorInputs:
     ) -> dict[str, object]:
         """The day's creator files (`creator_days`), the videos document they were cut from
         (`creator_videos`, checked like `videos-with-posts`) and the key check."""
+        started = time.perf_counter()
         rows, names = self.uid_rows(day)
         videos = report.videos_with_posts(day, rows, uid_metadata(rows["uid"], names))
         last7 = windows.rolling_creators(
@@ -103,6 +106,7 @@ class CreatorInputs:
         if built.videos_without_file:
             keys_check.metadata["videos of creators without a file"] = built.videos_without_file
             keys_check.metadata["their minutes"] = built.minutes_without_file
+        files = dataclasses.replace(files, seconds=time.perf_counter() - started)
         return {"creator_days": files, "creator_videos": videos, "creator_keys": keys_check}
 
 
@@ -120,6 +124,7 @@ def file_set_metadata(files: FileSet) -> dict[str, object]:
     sizes = np.array([len(b) for b in files.files.values()] or [0])
     return {
         "creators": len(files.files),
+        "build seconds": round(files.seconds, 3),
         "p99 bytes": int(np.percentile(sizes, 99)),
         "max bytes": int(sizes.max()),
     }

@@ -23,6 +23,7 @@ range step records a materialization for every day of the range, written or not.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,12 +94,14 @@ def check_then_publish(
             spec = how.files[asset]
             bucket = storage.bucket_of(spec)
             if isinstance(spec, CreatorFiles):  # many files: written as a set
+                started = time.perf_counter()
                 written_set = write_file_set(
                     store, bucket, spec.manifest_key(k), doc.files, cache_control=spec.cache_control
                 )
                 pages[asset, k] = {
                     "manifest": spec.manifest_key(k),
                     **written_set.as_metadata(),
+                    "write seconds": round(time.perf_counter() - started, 3),
                     **how.page(asset, doc),
                 }
                 continue
