@@ -3,8 +3,9 @@ reads (found in its source, not listed by hand), what deploy/dagster.yaml asks o
 environment, and the compose file as `docker-compose config` renders it.
 
 `code_env_vars()` walks stream_stats_dagster/ with `ast` and collects every name read through
-`load_settings`'s `_get(env, "NAME")`, `EnvVar("NAME")`, `os.environ[...]`/`.get`, and
-`os.getenv`, so a variable added to the code later must also reach the deployment files.
+a settings field's `validation_alias="NAME"` (config.py), `EnvVar("NAME")`,
+`os.environ[...]`/`.get`, and `os.getenv`, so a variable added to the code later must also
+reach the deployment files.
 """
 
 from __future__ import annotations
@@ -94,7 +95,10 @@ def _scan_env_vars(package: Path) -> dict[str, set[str]]:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             name = None
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.keyword) and node.arg == "validation_alias":
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    name = node.value.value  # config.py: Field(validation_alias="NAME")
+            elif isinstance(node, ast.Call):
                 func = node.func
                 func_name = (
                     func.id
@@ -108,9 +112,7 @@ def _scan_env_vars(package: Path) -> dict[str, set[str]]:
                     and isinstance(func, ast.Attribute)
                     and _is_os_environ(func.value)
                 )
-                if func_name == "_get":  # config.load_settings: _get(env, "NAME")
-                    name = _string_arg(node, 1)
-                elif reads_env:  # EnvVar("NAME"), os.getenv("NAME"), os.environ.get("NAME")
+                if reads_env:  # EnvVar("NAME"), os.getenv("NAME"), os.environ.get("NAME")
                     name = _string_arg(node, 0)
             elif isinstance(node, ast.Subscript) and _is_os_environ(node.value):
                 key = node.slice
