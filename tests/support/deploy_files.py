@@ -45,8 +45,14 @@ R2_CHECKSUM_ENV = {
 }
 # boto3's credentials for dagster-aws's S3ComputeLogManager (an R2 key, per process).
 COMPUTE_LOG_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-# The project's secrets: the Cloudflare token and the R2 read/write keys (config.py).
-PROJECT_SECRETS = ("CLOUDFLARE_API_TOKEN", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY")
+# The project's secrets: the Cloudflare token, the R2 read/write keys and the creator key
+# secret (config.py).
+PROJECT_SECRETS = (
+    "CLOUDFLARE_API_TOKEN",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "STREAM_STATS_CREATOR_KEY_SECRET",
+)
 # A variable whose value is a credential, or names the file that holds one (NAME_FILE).
 CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY")
 
@@ -152,6 +158,7 @@ OPERATOR_ENV = {
     "CLOUDFLARE_API_TOKEN": "cloudflare-token-exported-by-mistake",
     "R2_ACCESS_KEY_ID": "rw-key-id-exported-by-mistake",
     "R2_SECRET_ACCESS_KEY": "rw-secret-exported-by-mistake",
+    "STREAM_STATS_CREATOR_KEY_SECRET": "creator-key-secret-exported-by-mistake",
     "STREAM_STATS_UI_HOST": "dagster.example.com",
     "STREAM_STATS_UI_USER": "ops",
     "STREAM_STATS_UI_PASSWORD_HASH": "$2a$04$placeholder.hash.for.rendering.only.............",

@@ -169,3 +169,16 @@ def test_each_message_names_the_variable_and_what_it_holds(env, message):
     with pytest.raises(ConfigError) as err:
         load_settings(env)
     assert str(err.value) == message
+
+
+def test_the_creator_key_secret_is_read_and_never_shown():
+    assert load_settings({}).creator_key_secret is None
+    s = load_settings({"STREAM_STATS_CREATOR_KEY_SECRET": "hmac-SECRET"})
+    assert s.creator_key_secret is not None
+    assert s.creator_key_secret.get_secret_value() == "hmac-SECRET"
+    assert "hmac-SECRET" not in repr(s) and "hmac-SECRET" not in s.describe()
+    with pytest.raises(ConfigError) as err:
+        load_settings(
+            {"STREAM_STATS_CREATOR_KEY_SECRET": "hmac-SECRET", "CLOUDFLARE_API_TOKEN": "t"}
+        )
+    assert "hmac-SECRET" not in str(err.value)
