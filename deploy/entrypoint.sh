@@ -15,7 +15,7 @@
 set -eu
 
 for name in CLOUDFLARE_API_TOKEN R2_ACCESS_KEY_ID R2_SECRET_ACCESS_KEY \
-    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
+    STREAM_STATS_CREATOR_KEY_SECRET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; do
     eval "path=\${${name}_FILE:-}"
     [ -n "$path" ] || continue
     eval "current=\${$name:-}"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from cachetools import FIFOCache, LRUCache
 
 from . import names
 from .config import SimulatorConfig
@@ -152,10 +152,11 @@ class Platform:
         self.config = config
         self._lock = threading.RLock()
         self._catalog: Catalog | None = None
-        self._hours: OrderedDict[int, Records] = OrderedDict()
+        self._hours: LRUCache[int, Records] = LRUCache(config.hour_cache_size)
         self._extra: dict[int, list[Records]] = {}
         self._extra_version = 0
-        self._windows: OrderedDict[tuple[int, int, int], Records] = OrderedDict()
+        # the last few windows asked for (a day's queries ask for the same one again)
+        self._windows: FIFOCache[tuple[int, int, int], Records] = FIFOCache(4)
 
     # --- catalogue ---------------------------------------------------------------------
     @property
@@ -194,13 +195,10 @@ class Platform:
         """The records of one UTC hour (`hour_index` = epoch seconds // 3600)."""
         with self._lock:
             recs = self._hours.get(hour_index)
-            if recs is not None:
-                self._hours.move_to_end(hour_index)
-            else:
-                recs = _generate_hour(self.config, self.catalog, hour_index)
-                self._hours[hour_index] = recs
-                while len(self._hours) > self.config.hour_cache_size:
-                    self._hours.popitem(last=False)
+            if recs is None:
+                recs = self._hours[hour_index] = _generate_hour(
+                    self.config, self.catalog, hour_index
+                )
             extra = self._extra.get(hour_index)
         return Records.concat([recs, *extra]) if extra else recs
 
@@ -217,8 +215,6 @@ class Platform:
             return recs
         with self._lock:
             self._windows[key] = recs
-            while len(self._windows) > 4:
-                self._windows.popitem(last=False)
         return recs
 
     def add_views(

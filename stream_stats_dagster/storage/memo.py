@@ -14,9 +14,10 @@ reports build new frames; none assigns into its inputs).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from cachetools import LRUCache
 
 from .base import ObjectStore
 
@@ -27,8 +28,7 @@ class ParsedFiles:
     """The last `capacity` files parsed, by (store, bucket, key), each with its ETag."""
 
     def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str, str], tuple[str, Any]] = OrderedDict()
+        self._items: LRUCache[tuple[str, str, str], tuple[str, Any]] = LRUCache(capacity)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -38,19 +38,13 @@ class ParsedFiles:
     def remember(self, store: ObjectStore, bucket: str, key: str, etag: str, value: Any) -> None:
         slot = self._slot(store, bucket, key)
         with self._lock:
-            self._items[slot] = (etag, value)
-            self._items.move_to_end(slot)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self._items[slot] = (etag, value)  # the least recently used one goes
 
     def recall(self, store: ObjectStore, bucket: str, key: str, etag: str) -> Any | None:
         slot = self._slot(store, bucket, key)
         with self._lock:
-            item = self._items.get(slot)
-            if item is None or item[0] != etag:
-                return None
-            self._items.move_to_end(slot)
-            return item[1]
+            item = self._items.get(slot)  # a use: it becomes the most recent
+            return None if item is None or item[0] != etag else item[1]
 
     def etag(self, store: ObjectStore, bucket: str, key: str) -> str | None:
         """The ETag of the file as last read (None if not remembered); no I/O."""

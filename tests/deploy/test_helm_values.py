@@ -183,8 +183,9 @@ def _credentials_of(pod: dict[str, Any], secret_keys: dict[str, set[str]]) -> di
 
 def test_each_pod_gets_only_the_credentials_it_uses(values):
     """The user deployment (and every run's Job, which inherits its env and secrets): the
-    Cloudflare token and the R2 read/write key; the webserver: a key that may only read the
-    compute logs; the daemon: none (the chart adds PostgreSQL's password to every pod)."""
+    Cloudflare token, the R2 read/write key and the creator key secret; the webserver: a key
+    that may only read the compute logs; the daemon: none (the chart adds PostgreSQL's password
+    to every pod)."""
     secret_keys = _secret_keys(HELM_VALUES.read_text())
     [deployment] = values["dagster-user-deployments"]["deployments"]
     assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
@@ -198,6 +199,9 @@ def test_each_pod_gets_only_the_credentials_it_uses(values):
     assert got == {
         "user deployment": {
             "CLOUDFLARE_API_TOKEN": "stream-stats-cloudflare/CLOUDFLARE_API_TOKEN",
+            "STREAM_STATS_CREATOR_KEY_SECRET": (
+                "stream-stats-cloudflare/STREAM_STATS_CREATOR_KEY_SECRET"
+            ),
             "R2_ACCESS_KEY_ID": "stream-stats-r2/R2_ACCESS_KEY_ID",
             "R2_SECRET_ACCESS_KEY": "stream-stats-r2/R2_SECRET_ACCESS_KEY",
             "AWS_ACCESS_KEY_ID": "stream-stats-r2/R2_ACCESS_KEY_ID",

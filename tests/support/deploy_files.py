@@ -3,8 +3,9 @@ reads (found in its source, not listed by hand), what deploy/dagster.yaml asks o
 environment, and the compose file as `docker-compose config` renders it.
 
 `code_env_vars()` walks stream_stats_dagster/ with `ast` and collects every name read through
-`load_settings`'s `_get(env, "NAME")`, `EnvVar("NAME")`, `os.environ[...]`/`.get`, and
-`os.getenv`, so a variable added to the code later must also reach the deployment files.
+a settings field's `validation_alias="NAME"` (config.py), `EnvVar("NAME")`,
+`os.environ[...]`/`.get`, and `os.getenv`, so a variable added to the code later must also
+reach the deployment files.
 """
 
 from __future__ import annotations
@@ -44,8 +45,14 @@ R2_CHECKSUM_ENV = {
 }
 # boto3's credentials for dagster-aws's S3ComputeLogManager (an R2 key, per process).
 COMPUTE_LOG_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-# The project's secrets: the Cloudflare token and the R2 read/write keys (config.py).
-PROJECT_SECRETS = ("CLOUDFLARE_API_TOKEN", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY")
+# The project's secrets: the Cloudflare token, the R2 read/write keys and the creator key
+# secret (config.py).
+PROJECT_SECRETS = (
+    "CLOUDFLARE_API_TOKEN",
+    "R2_ACCESS_KEY_ID",
+    "R2_SECRET_ACCESS_KEY",
+    "STREAM_STATS_CREATOR_KEY_SECRET",
+)
 # A variable whose value is a credential, or names the file that holds one (NAME_FILE).
 CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY")
 
@@ -94,7 +101,10 @@ def _scan_env_vars(package: Path) -> dict[str, set[str]]:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             name = None
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.keyword) and node.arg == "validation_alias":
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    name = node.value.value  # config.py: Field(validation_alias="NAME")
+            elif isinstance(node, ast.Call):
                 func = node.func
                 func_name = (
                     func.id
@@ -108,9 +118,7 @@ def _scan_env_vars(package: Path) -> dict[str, set[str]]:
                     and isinstance(func, ast.Attribute)
                     and _is_os_environ(func.value)
                 )
-                if func_name == "_get":  # config.load_settings: _get(env, "NAME")
-                    name = _string_arg(node, 1)
-                elif reads_env:  # EnvVar("NAME"), os.getenv("NAME"), os.environ.get("NAME")
+                if reads_env:  # EnvVar("NAME"), os.getenv("NAME"), os.environ.get("NAME")
                     name = _string_arg(node, 0)
             elif isinstance(node, ast.Subscript) and _is_os_environ(node.value):
                 key = node.slice
@@ -150,6 +158,7 @@ OPERATOR_ENV = {
     "CLOUDFLARE_API_TOKEN": "cloudflare-token-exported-by-mistake",
     "R2_ACCESS_KEY_ID": "rw-key-id-exported-by-mistake",
     "R2_SECRET_ACCESS_KEY": "rw-secret-exported-by-mistake",
+    "STREAM_STATS_CREATOR_KEY_SECRET": "creator-key-secret-exported-by-mistake",
     "STREAM_STATS_UI_HOST": "dagster.example.com",
     "STREAM_STATS_UI_USER": "ops",
     "STREAM_STATS_UI_PASSWORD_HASH": "$2a$04$placeholder.hash.for.rendering.only.............",
