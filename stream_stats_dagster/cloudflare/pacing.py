@@ -144,13 +144,18 @@ def check_wait(
     wait: float, max_wait: float, deadline: float | None, now: float, reason: str
 ) -> None:
     """Raise `CloudflareBudgetWaitError` if a wait of `wait` seconds is not allowed."""
+    refusal = wait_refusal(wait, max_wait, deadline, now)
+    if refusal is not None:
+        raise CloudflareBudgetWaitError(
+            f"{reason} needs a {wait:.0f} s wait, {refusal}; try again later"
+        )
+
+
+def wait_refusal(wait: float, max_wait: float, deadline: float | None, now: float) -> str | None:
+    """Why a wait of `wait` seconds starting at `now` is not allowed (longer than any single
+    wait may be, or past the call's deadline), or None if it is."""
     if wait > max_wait:
-        raise CloudflareBudgetWaitError(
-            f"{reason} needs a {wait:.0f} s wait, more than max_wait_seconds={max_wait:g}; "
-            "try again later"
-        )
+        return f"more than max_wait_seconds={max_wait:g}"
     if deadline is not None and now + wait > deadline:
-        raise CloudflareBudgetWaitError(
-            f"{reason} needs a {wait:.0f} s wait, past the call's deadline "
-            f"({max(deadline - now, 0):.0f} s left); try again later"
-        )
+        return f"past the call's deadline ({max(deadline - now, 0):.0f} s left)"
+    return None

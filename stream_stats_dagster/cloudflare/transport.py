@@ -16,15 +16,24 @@ import contextlib
 import datetime as dt
 import email.utils
 import json
-import random
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_any,
+    wait_exponential,
+    wait_random_exponential,
+)
+from tenacity.wait import wait_base
 
 from ..dates import UTC
 from ..progress import announce_wait, watchdog
@@ -38,7 +47,7 @@ from .errors import (
     one_line,
     scrub,
 )
-from .pacing import Pacer, check_wait
+from .pacing import Pacer, check_wait, wait_refusal
 
 T = TypeVar("T")
 
@@ -171,8 +180,7 @@ class Transport:
         self.pacer = pacer
         self.clock = clock
         self._token = api_token
-        self._sleep = sleep
-        self._random = random.Random()
+        self.sleep = sleep
         self._http = httpx.Client(
             transport=http_transport,
             timeout=httpx.Timeout(limits.timeout_seconds),
@@ -288,93 +296,52 @@ class Transport:
         *,
         graphql: bool = False,
     ) -> T:
-        """Pace, send, interpret; retry transient failures with backoff honouring retry-after.
+        """Pace, send, interpret; retry transient failures (tenacity) with backoff honouring
+        retry-after.
 
         Messages count the attempts of this call. A wait longer than `announce_after_seconds`
         is announced before it starts (`progress.announce_wait`), and so is a request still
         unanswered after that long. A server that never answers at all (refused, timed out on
         every attempt) fails as not transient: this call already retried it, and a Dagster step
         retry would only repeat the silence."""
-        limits = self.limits
-        attempt = malformed = unreachable = 0
-        started = self.clock()
+        retries = _Retries(self, what, deadline, graphql=graphql)
         try:
-            while True:
-                attempt += 1
-                self.stats.add(waited_seconds=pace())
-                try:
-                    with self._watch(what, attempt):
-                        response = send()
-                    return interpret(response)
-                except _Retry as r:
-                    retry = r
-                except httpx.TimeoutException as e:
-                    detail = str(e) or type(e).__name__
-                    retry = _Retry(
-                        f"no complete answer within {limits.timeout_seconds:g} s ({detail})",
-                        unreachable=True,
-                    )
-                except httpx.ConnectError as e:
-                    retry = _Retry(f"cannot connect ({e})", unreachable=True)
-                except (httpx.NetworkError, httpx.RemoteProtocolError) as e:
-                    retry = _Retry(f"connection error ({type(e).__name__}: {e})")
-                except httpx.RequestError as e:
-                    raise CloudflareResponseError(
-                        f"{what}: request failed: {type(e).__name__}: {e}"
-                    ) from None
-                malformed += retry.malformed
-                unreachable += retry.unreachable
-                if retry.malformed and malformed > limits.malformed_body_retries:
-                    raise CloudflareResponseError(
-                        f"{what}: {malformed} of {attempt} attempts got a body that is not "
-                        f"JSON; last: {retry.reason}",
-                        transient=True,
-                    )
-                if attempt >= limits.max_attempts:
-                    spent = self.clock() - started
-                    if unreachable == attempt:
-                        raise CloudflareUnavailableError(
-                            f"{what}: {self.base_url} did not answer any of {attempt} attempts "
-                            f"in {spent:.0f} s; last: {retry.reason}; check "
-                            "CLOUDFLARE_API_BASE_URL and the network",
-                            transient=False,
-                        )
-                    raise CloudflareUnavailableError(
-                        f"{what}: still failing after {attempt} attempts in {spent:.0f} s at "
-                        f"{self.base_url}; last error: {retry.reason}"
-                    )
-                backoff = min(
-                    limits.backoff_max_seconds, limits.backoff_base_seconds * 2 ** (attempt - 1)
-                )
-                delay = backoff * (0.5 + 0.5 * self._random.random())
-                if retry.retry_after is not None:
-                    delay = max(delay, retry.retry_after)
-                check_wait(
-                    delay,
-                    limits.max_wait_seconds,
-                    deadline,
-                    self.clock(),
-                    f"{what} (retrying {retry.reason})",
-                )
-                if retry.hold:
-                    self.pacer.hold(delay, graphql=graphql)
-                why = (
-                    f"retry {attempt}/{limits.max_attempts - 1} after attempt {attempt} "
-                    f"of {limits.max_attempts} got {retry.reason}"
-                )
-                if delay > limits.announce_after_seconds:
-                    self._announce(what, delay, why)
-                else:
-                    self.log.warning(f"{what}: {why}; waiting {delay:.1f} s")
-                self._sleep(delay)
-                self.stats.add(retries=1, waited_seconds=delay)
+            for attempt in retries.retrying():
+                with attempt:
+                    self.stats.add(waited_seconds=pace())
+                    response = self._exchange(what, attempt.retry_state.attempt_number, send)
+                    result = interpret(response)
+            return result
         except CloudflareError as e:
             clean = scrub(e.message, self._token)
             if clean != e.message:
                 e.args = (clean,)
             raise
 
-    def _announce(self, what: str, seconds: float, why: str) -> None:
+    def _exchange(
+        self, what: str, attempt: int, send: Callable[[], httpx.Response]
+    ) -> httpx.Response:
+        """One attempt's request and answer. No answer is a transient `_Retry` (marked
+        `unreachable` if nothing answered at all); a request that cannot be made is fatal."""
+        try:
+            with self._watch(what, attempt):
+                return send()
+        except httpx.TimeoutException as e:
+            detail = str(e) or type(e).__name__
+            raise _Retry(
+                f"no complete answer within {self.limits.timeout_seconds:g} s ({detail})",
+                unreachable=True,
+            ) from None
+        except httpx.ConnectError as e:
+            raise _Retry(f"cannot connect ({e})", unreachable=True) from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as e:
+            raise _Retry(f"connection error ({type(e).__name__}: {e})") from None
+        except httpx.RequestError as e:
+            raise CloudflareResponseError(
+                f"{what}: request failed: {type(e).__name__}: {e}"
+            ) from None
+
+    def announce(self, what: str, seconds: float, why: str) -> None:
         """A wait line on the waits logger and in the run's log, without the token."""
         line = announce_wait(what, seconds, why, clean=lambda text: scrub(text, self._token))
         self.log.warning(f"waiting: {line}")
@@ -390,7 +357,7 @@ class Transport:
             return
 
         def announce() -> None:
-            self._announce(
+            self.announce(
                 f"{what}, attempt {attempt}/{limits.max_attempts}",
                 timeout - after,
                 f"no answer from {self.base_url} after {after:g} s; this attempt gives up "
@@ -399,6 +366,135 @@ class Transport:
 
         with watchdog().watch(after, announce):
             yield
+
+
+class _Retries:
+    """The retry policy of one `Transport.attempts` call, as tenacity's parts.
+
+    - retry: what `check` and `_exchange` classify as transient (`_Retry`: 429, 5xx,
+      Cloudflare's rate-limit and busy texts, bodies cut short, timeouts, connection errors);
+    - wait: exponential backoff with equal jitter (half of `backoff_base_seconds * 2**(n-1)`,
+      capped at `backoff_max_seconds`, for sure and half at random), or the wait Cloudflare
+      named (`retry-after`, "try again after 5 minutes") if that is longer;
+    - stop: after `max_attempts` attempts, after `malformed_body_retries` retries of bodies
+      that are not JSON, or when the next wait is longer than `max_wait_seconds` or would end
+      past the call's deadline; then `give_up` raises the one-line error that says which;
+    - before_sleep: hold the pacer if Cloudflare blocked us, and log or announce the wait;
+    - sleep: the client's (a fake clock in tests), counted in `ClientStats`."""
+
+    def __init__(self, transport: Transport, what: str, deadline: float, *, graphql: bool) -> None:
+        self.transport = transport
+        self.limits = transport.limits
+        self.what = what
+        self.deadline = deadline
+        self.graphql = graphql
+        self.started = transport.clock()
+        self.malformed = 0  # attempts whose body was not JSON
+        self.unreachable = 0  # attempts that got no HTTP answer at all
+
+    def retrying(self) -> Retrying:
+        limits = self.limits
+        half = {
+            "multiplier": limits.backoff_base_seconds / 2,
+            "max": limits.backoff_max_seconds / 2,
+        }
+        return Retrying(
+            retry=retry_if_exception_type(_Retry),
+            after=self.count,
+            wait=_WaitHinted(wait_exponential(**half) + wait_random_exponential(**half)),
+            stop=stop_any(
+                stop_after_attempt(limits.max_attempts), self.too_many_malformed, self.wait_refused
+            ),
+            before_sleep=self.before_sleep,
+            sleep=self.sleep,
+            retry_error_callback=self.give_up,
+        )
+
+    def count(self, state: RetryCallState) -> None:
+        failure = _failure(state)
+        self.malformed += failure.malformed
+        self.unreachable += failure.unreachable
+
+    def too_many_malformed(self, state: RetryCallState) -> bool:
+        return self.malformed > self.limits.malformed_body_retries
+
+    def wait_refused(self, state: RetryCallState) -> bool:
+        now = self.transport.clock()
+        refusal = wait_refusal(
+            state.upcoming_sleep, self.limits.max_wait_seconds, self.deadline, now
+        )
+        return refusal is not None
+
+    def before_sleep(self, state: RetryCallState) -> None:
+        failure, delay, attempt = _failure(state), state.upcoming_sleep, state.attempt_number
+        limits, transport = self.limits, self.transport
+        if failure.hold:
+            transport.pacer.hold(delay, graphql=self.graphql)
+        why = (
+            f"retry {attempt}/{limits.max_attempts - 1} after attempt {attempt} "
+            f"of {limits.max_attempts} got {failure.reason}"
+        )
+        if delay > limits.announce_after_seconds:
+            transport.announce(self.what, delay, why)
+        else:
+            transport.log.warning(f"{self.what}: {why}; waiting {delay:.1f} s")
+
+    def sleep(self, seconds: float) -> None:
+        seconds = float(seconds)
+        self.transport.sleep(seconds)
+        self.transport.stats.add(retries=1, waited_seconds=seconds)
+
+    def give_up(self, state: RetryCallState) -> NoReturn:
+        """The error that ends this call, in the order the stops are checked."""
+        failure, attempt = _failure(state), state.attempt_number
+        limits, what, base_url = self.limits, self.what, self.transport.base_url
+        if failure.malformed and self.malformed > limits.malformed_body_retries:
+            raise CloudflareResponseError(
+                f"{what}: {self.malformed} of {attempt} attempts got a body that is not "
+                f"JSON; last: {failure.reason}",
+                transient=True,
+            )
+        if attempt >= limits.max_attempts:
+            spent = self.transport.clock() - self.started
+            if self.unreachable == attempt:
+                raise CloudflareUnavailableError(
+                    f"{what}: {base_url} did not answer any of {attempt} attempts "
+                    f"in {spent:.0f} s; last: {failure.reason}; check "
+                    "CLOUDFLARE_API_BASE_URL and the network",
+                    transient=False,
+                )
+            raise CloudflareUnavailableError(
+                f"{what}: still failing after {attempt} attempts in {spent:.0f} s at "
+                f"{base_url}; last error: {failure.reason}"
+            )
+        check_wait(  # the wait was refused: say why
+            state.upcoming_sleep,
+            limits.max_wait_seconds,
+            self.deadline,
+            self.transport.clock(),
+            f"{what} (retrying {failure.reason})",
+        )
+        raise AssertionError("unreachable: a stop without a reason")  # pragma: no cover
+
+
+class _WaitHinted(wait_base):
+    """`backoff`, or the wait the failure names (`_Retry.retry_after`) if that is longer."""
+
+    def __init__(self, backoff: wait_base) -> None:
+        self.backoff = backoff
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        delay = self.backoff(retry_state)
+        hinted = _failure(retry_state).retry_after
+        return delay if hinted is None else max(delay, hinted)
+
+
+def _failure(state: RetryCallState) -> _Retry:
+    """The transient failure of the attempt just made (the retry condition admits no other)."""
+    assert state.outcome is not None
+    failure = state.outcome.exception()
+    assert isinstance(failure, _Retry)
+    return failure
 
 
 class ScrubbedLog:
