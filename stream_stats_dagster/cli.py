@@ -133,7 +133,7 @@ def _restore_raw(args: argparse.Namespace) -> int:
     """Undo the last replacement of a day's raw extracts (kept as revisions when replaced)."""
     from .defs.storage_resource import StorageResource
     from .documents import restore_revision
-    from .files import ASSET_FILES, RAW_ASSETS
+    from .files import ASSET_FILES, COST_FILES, RAW_ASSETS
 
     try:
         settings = load_settings()
@@ -142,15 +142,17 @@ def _restore_raw(args: argparse.Namespace) -> int:
         return fail(str(exc), 2)
     storage: StorageResource = _storage(settings)
     store, bucket = storage.get_store(), storage.private
+    specs = {name: ASSET_FILES[name] for name in RAW_ASSETS}
+    specs["raw_uid_minutes"] = COST_FILES["raw_uid_minutes"]
     restored = {}
-    for name in RAW_ASSETS:
-        revision = restore_revision(store, bucket, ASSET_FILES[name], day)
+    for name, spec in specs.items():
+        revision = restore_revision(store, bucket, spec, day)
         if revision is not None:
             restored[name] = revision
     if not restored:
         return fail(f"no kept revision of the raw extracts of {day} in {bucket}")
     for name, revision in restored.items():
-        print(f"  {ASSET_FILES[name].key(day.isoformat())} <- {revision}")
+        print(f"  {specs[name].key(day.isoformat())} <- {revision}")
     yesterday = dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
     last = max(day, min(day + dt.timedelta(days=LEAD_DAYS), yesterday))
     print(

@@ -57,7 +57,8 @@ class Commands:
         self.runs = RunInThisProcess(defs, instance, record_failure, verbose=verbose)
         # `collect --accept-shrink`: the raw step may replace stored days by smaller ones
         accept = getattr(args, "accept_shrink", False)
-        self.raw_ops = {"raw_extract": {"config": {"accept_shrink": True}}} if accept else None
+        shrink = {"config": {"accept_shrink": True}}
+        self.raw_ops = {"raw_extract": shrink, "raw_uid_minutes": shrink} if accept else None
         self.outcomes: list = []
 
     def collect(self, first: dt.date, last: dt.date) -> list:

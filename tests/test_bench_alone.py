@@ -28,7 +28,7 @@ def test_the_no_work_job_has_the_daily_jobs_shape(env):
     no_work = alone.alone_definitions().resolve_job_def(alone.JOB)
     shape = _shape(product)
     assert _shape(no_work) == shape
-    assert len(shape) == 3 and sum(len(s[1]) for s in shape.values()) == 34
+    assert len(shape) == 5 and sum(len(s[1]) for s in shape.values()) == 39
 
 
 def test_a_run_of_it_records_each_materialization_and_check(env):
@@ -38,5 +38,5 @@ def test_a_run_of_it_records_each_materialization_and_check(env):
         assert result.success
         checks = result.get_asset_check_evaluations()
         materialized = result.get_asset_materialization_events()
-    assert len(materialized) == 12 and len(checks) == 34
+    assert len(materialized) == 15 and len(checks) == 39
     assert {c.partition for c in checks} == {"2025-03-10"} and all(c.passed for c in checks)

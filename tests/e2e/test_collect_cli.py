@@ -129,7 +129,8 @@ def test_a_failed_collection_is_logged_exactly_once(env, monkeypatch, capsys):
         "2025-03-01",
         False,
     )
-    assert "raw_extract" in record["error"]
+    # the first of the day's fetching steps to fail names the record
+    assert record["error"].split(":")[0] in ("raw_extract", "raw_uid_minutes", "video_catalog")
     # the failure sensor sees the run already logged its failure: nothing more is written
     settings = load_settings()
     with dg.DagsterInstance.get() as instance:

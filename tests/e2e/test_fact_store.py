@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from stream_stats_dagster import cli
-from stream_stats_dagster.files import ASSET_FILES, RAW_ASSETS
+from stream_stats_dagster.files import ASSET_FILES, COST_FILES, RAW_ASSETS
 from tests.support.pipeline import pipeline_env, simulator_server
 
 pytestmark = pytest.mark.e2e
@@ -73,15 +73,15 @@ def test_an_empty_answer_never_replaces_a_stored_day(world, capsys):
     raw = json.loads((root / STATS / ASSET_FILES["raw_creator_minutes"].key(DAY)).read_bytes())
     assert raw["rows"] == []
     revisions = sorted((root / STATS / "stream-stats/raw/revisions").rglob("*.json"))
-    assert len(revisions) == len(RAW_ASSETS), revisions
+    assert len(revisions) == len(RAW_ASSETS) + 1, revisions  # and the per-video minutes
 
     # ...which restore-raw puts back, and a rebuild re-derives the day's files from it
     capsys.readouterr()
     assert cli.main(["restore-raw", "--date", DAY]) == 0
     out = capsys.readouterr().out
-    assert f"restored 5 raw file(s) of {DAY}" in out and f"rebuild --from {DAY}" in out
-    for name in RAW_ASSETS:
-        key = ASSET_FILES[name].key(DAY).removeprefix("stream-stats/")
+    assert f"restored 6 raw file(s) of {DAY}" in out and f"rebuild --from {DAY}" in out
+    for spec in [*(ASSET_FILES[name] for name in RAW_ASSETS), COST_FILES["raw_uid_minutes"]]:
+        key = spec.key(DAY).removeprefix("stream-stats/")
         assert (root / STATS / "stream-stats" / key).read_bytes() == before[f"stream-stats/{key}"][
             1
         ]

@@ -21,7 +21,8 @@ import pandas as pd
 
 from ...config import Settings
 from ...dates import ReportDay
-from ...documents import write_documents
+from ...documents import read_documents, write_documents
+from ...facts import DaySize, shrinkage
 from ...files import COST_FILES
 from ...metadata_cache import MetadataCache, text_frame
 from ...partitions import daily_backfill_policy, daily_partitions
@@ -29,7 +30,7 @@ from ...reports import costs
 from ..cloudflare_resource import CloudflareResource
 from ..common import RAW_KINDS, add_day_metadata, clear_failures, partition_days
 from ..storage_resource import StorageResource
-from .assets import CLOUDFLARE_POOL, RAW_RETRY
+from .assets import ACCEPT_SHRINK_HINT, CLOUDFLARE_POOL, RAW_RETRY, RawExtractConfig
 
 
 def fetch_uid_minutes(context, cloudflare: CloudflareResource, days) -> dict:
@@ -39,6 +40,23 @@ def fetch_uid_minutes(context, cloudflare: CloudflareResource, days) -> dict:
         fetched = client.fetch_uid_minutes(days)
         api = client.stats.as_dict()
     return {k: costs.uid_minutes_doc(k, pd.DataFrame(c)) for k, c in fetched.items()}, api
+
+
+def _size(doc: costs.UidMinutesDoc) -> DaySize:
+    return DaySize(minutes=sum(doc.columns.minutesViewed), rows={"videos": len(doc.columns.uid)})
+
+
+def refusals(stored: dict, fresh: dict) -> dict[str, str]:
+    """`{day: why}` of the days whose fresh per-video minutes hold less than the stored
+    ones (an empty or cut answer): like the other raw extracts, they keep what is stored."""
+    out = {}
+    for k, doc in fresh.items():
+        before = stored.get(k)
+        why = None if before is None else shrinkage(_size(before), _size(doc))
+        if why:
+            hint = ACCEPT_SHRINK_HINT.format(day=k)
+            out[k] = f"{k} refused: {why}; the stored per-video minutes are kept ({hint})"
+    return out
 
 
 def build_catalogue_assets(
@@ -61,16 +79,24 @@ def build_catalogue_assets(
         **common,
     )
     def raw_uid_minutes(
-        context: dg.AssetExecutionContext, cloudflare: CloudflareResource, storage: StorageResource
+        context: dg.AssetExecutionContext,
+        config: RawExtractConfig,
+        cloudflare: CloudflareResource,
+        storage: StorageResource,
     ) -> dg.MaterializeResult:
         days = partition_days(context)
         with clear_failures(context, RAW_RETRY):
             docs, api = fetch_uid_minutes(context, cloudflare, days)
         spec = COST_FILES["raw_uid_minutes"]
+        store = storage.get_store()
         with clear_failures():
-            written = write_documents(
-                storage.get_store(), storage.private, spec, docs, keep_revisions=True
-            )
+            stored = read_documents(store, storage.private, spec, list(docs), tolerant=True)
+        refused = {} if config.accept_shrink else refusals(stored, docs)
+        for k, why in refused.items():
+            context.log.warning(why)
+            docs[k] = stored[k]  # the day keeps its stored file, byte for byte
+        with clear_failures():
+            written = write_documents(store, storage.private, spec, docs, keep_revisions=True)
         add_day_metadata(
             context,
             "raw_uid_minutes",
@@ -78,6 +104,7 @@ def build_catalogue_assets(
                 k: {
                     "videos with views": len(d.columns.uid),
                     "minutes": sum(d.columns.minutesViewed),
+                    **({"refused": refused[k]} if k in refused else {}),
                 }
                 for k, d in docs.items()
             },
