@@ -277,7 +277,7 @@ def backfill_with_kills(topology, report: dict[str, object], when_runs_done) -> 
     run_ids = {r.run_id for r in runs}
     with instance() as inst:
         job_assets = sorted(runs[0].asset_selection or [], key=lambda k: k.to_user_string())
-        assert len(job_assets) == 12  # raw + daily + rolling
+        assert len(job_assets) == 15  # raw + daily + rolling
         for key in job_assets:
             result = inst.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), 1000)
             by_day: dict[str, list[str]] = {}

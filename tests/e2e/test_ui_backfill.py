@@ -153,7 +153,7 @@ def check_job_backfill(backfill: dict, backfill_id: str, root: Path) -> None:
     expected_runs = -(-len(JOB_DAYS) // MAX_PARTITIONS_PER_RUN)
     assert len(runs) == expected_runs, [partitions_of(r) for r in runs]
     assert all(run_tags(r).get("dagster/backfill") == backfill_id for r in runs)
-    assert all(len(r["assetSelection"]) == 12 for r in runs)  # raw + daily + rolling
+    assert all(len(r["assetSelection"]) == 15 for r in runs)  # raw + daily + rolling
 
     # every file of every day, and the rolling pointer at the newest window
     stats = root / STATS_BUCKET
