@@ -260,12 +260,16 @@ DEFAULT_LIVE_KEY_PREFIX = "ivs:prod:"
 DEFAULT_LIVE_SAMPLE_SECONDS = 15.0
 DEFAULT_LIVE_RESCAN_SAMPLES = 4
 DEFAULT_LIVE_SPOOL_DIR = "./.stream-stats-live-spool"
+DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS = 60.0
+DEFAULT_LIVE_FRESH_SECONDS = 60.0
 LIVE_VARIABLES = (
     "REDIS_URL",
     "LIVE_SAMPLE_SECONDS",
     "LIVE_RESCAN_SAMPLES",
     "LIVE_KEY_PREFIX",
     "LIVE_SPOOL_DIR",
+    "LIVE_HEARTBEAT_SCAN_SECONDS",
+    "LIVE_FRESH_SECONDS",
 )
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 GLOB_CHARACTERS = set("*?[]\\")
@@ -283,6 +287,12 @@ class LiveSettings(BaseModel):
     rescan_samples: int = Field(default=DEFAULT_LIVE_RESCAN_SAMPLES, ge=1, le=10000)
     key_prefix: str = DEFAULT_LIVE_KEY_PREFIX
     spool_dir: str = DEFAULT_LIVE_SPOOL_DIR
+    # HSCAN of the heartbeat hashes every this many seconds (not every sample), counting the
+    # heartbeats updated within `fresh_seconds` of Redis TIME (the platform's cleanup: 60 s)
+    heartbeat_scan_seconds: float = Field(
+        default=DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS, ge=1, le=3600
+    )
+    fresh_seconds: float = Field(default=DEFAULT_LIVE_FRESH_SECONDS, ge=1, le=3600)
     timezone: str = DEFAULT_TIMEZONE  # hours are cut at the report time zone's hour starts
     r2_endpoint_url: str | None = None
     r2_access_key_id: SecretStr | None = None
@@ -307,7 +317,8 @@ class LiveSettings(BaseModel):
         )
         return (
             f"redis {self.redis_shown}, prefix {self.key_prefix!r}, every "
-            f"{self.sample_seconds:g} s; spool {os.path.abspath(self.spool_dir)}; "
+            f"{self.sample_seconds:g} s, heartbeat scan every {self.heartbeat_scan_seconds:g} s "
+            f"(fresh: {self.fresh_seconds:g} s); spool {os.path.abspath(self.spool_dir)}; "
             f"finished hours to {dst}, bucket {self.private_bucket}; time zone {self.timezone}"
         )
 
@@ -353,6 +364,17 @@ def _redis_url(env: Mapping[str, str]) -> str:
     return url
 
 
+def _live_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = _get(env, name)
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1.0
+    if not 1 <= value <= 3600:  # NaN fails too
+        raise ConfigError(f"{name} must be a number of seconds in 1..3600, not {text!r}")
+    return value
+
+
 def load_live_settings(env: Mapping[str, str] | None = None) -> LiveSettings:
     """The live sampler's settings; ConfigError with one line naming the variable."""
     env = os.environ if env is None else env
@@ -380,6 +402,8 @@ def load_live_settings(env: Mapping[str, str] | None = None) -> LiveSettings:
         raise ConfigError(
             f"LIVE_KEY_PREFIX must not hold SCAN pattern characters (* ? [ ] \\), not {prefix!r}"
         )
+    scan = _live_seconds(env, "LIVE_HEARTBEAT_SCAN_SECONDS", DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS)
+    fresh = _live_seconds(env, "LIVE_FRESH_SECONDS", DEFAULT_LIVE_FRESH_SECONDS)
     endpoint, key_id, secret = _r2(env)
     return LiveSettings(
         redis_url=SecretStr(url),
@@ -387,6 +411,8 @@ def load_live_settings(env: Mapping[str, str] | None = None) -> LiveSettings:
         rescan_samples=rescan,
         key_prefix=prefix,
         spool_dir=_get(env, "LIVE_SPOOL_DIR") or DEFAULT_LIVE_SPOOL_DIR,
+        heartbeat_scan_seconds=scan,
+        fresh_seconds=fresh,
         timezone=_timezone(env),
         r2_endpoint_url=endpoint,
         r2_access_key_id=SecretStr(key_id) if key_id else None,

@@ -43,6 +43,8 @@ def run_sampler(
         rescan_samples=settings.rescan_samples,
         timezone=settings.timezone,
         say=say,
+        heartbeat_scan_seconds=settings.heartbeat_scan_seconds,
+        fresh_seconds=settings.fresh_seconds,
     )
     uploads = UploadWorker(
         spool,
