@@ -32,6 +32,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--silent", type=float, default=60.0, help="silence before a viewer goes")
     sim.add_argument("--cleanup", type=float, default=30.0, help="seconds between cleanups")
     sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument(
+        "--vanish-share", type=float, default=0.2, help="share of goers who just close the tab"
+    )
+    # failure modes (docs/live.md, "Drift"): windows in seconds from the session's start
+    sim.add_argument("--no-leaves", type=_window, help="A:B, leaves never sent in [A, B)")
+    sim.add_argument("--cleanup-stopped", type=_window, help="A:B, no cleanup in [A, B)")
+    sim.add_argument("--reset-at", type=float, help="an API restart resets a stage's counter")
+    sim.add_argument("--decouple-at", type=float, help="a stage's counter writes lost from then")
     collect = sub.add_parser(
         "live-collect", help="record a day's uploaded hours and build its live_viewers report"
     )
@@ -41,6 +49,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "live-demo", help="a short simulated live session, sampled every second, and its report"
     )
     demo.add_argument("--seconds", type=float, default=120.0, help="length of the session")
+
+
+def _window(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a window is A:B in seconds, not {text!r}") from None
+    if not 0 <= a < b:
+        raise argparse.ArgumentTypeError(f"a window needs 0 <= A < B, not {text!r}")
+    return a, b
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,6 +106,11 @@ def _simulate(args: argparse.Namespace, settings) -> int:
         silent_seconds=args.silent,
         cleanup_seconds=args.cleanup,
         seed=args.seed,
+        vanish_share=args.vanish_share,
+        no_leaves=args.no_leaves,
+        cleanup_stopped=args.cleanup_stopped,
+        reset_at=args.reset_at,
+        decouple_at=args.decouple_at,
     )
     client = connect(url, 5.0)
     terminal.say(f"live-simulator: {args.seconds:g} s session on {settings.redis_shown}")
@@ -148,4 +171,5 @@ def _collect(args: argparse.Namespace) -> int:
     terminal.say(f"done; files in {commands.store.describe()}")
     terminal.say(f"  samples: {settings.private_bucket}/{keys.PREFIX}/raw/live/…")
     terminal.say(f"  report:  {settings.private_bucket}/{keys.live_viewers_key(day)}")
+    terminal.say(f"  drift:   {settings.private_bucket}/{keys.live_drift_key(day)}")
     return 0

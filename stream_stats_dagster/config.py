@@ -14,9 +14,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from .dates import BadDateError, parse_day
+from .reports.live.limits import DriftLimits
 
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_START_DATE = dt.date(2025, 1, 1)
@@ -64,6 +65,8 @@ class Settings(BaseModel):
     storage_price_micros: int = Field(default=5_000_000, ge=0)  # per 1,000 min stored / month
     delivery_price_micros: int = Field(default=1_000_000, ge=0)  # per 1,000 min delivered
     cold_after_days: int = Field(default=DEFAULT_COLD_AFTER_DAYS, ge=1, le=3650)
+    # the drift of the live counts that live_drift's checks let pass (docs/live.md, "Drift")
+    live_drift_limits: DriftLimits = DriftLimits()
 
     @property
     def storage_kind(self) -> Literal["r2", "local"]:
@@ -250,7 +253,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "STREAM_STATS_DELIVERY_PRICE", DEFAULT_DELIVERY_PRICE
         ),
         cold_after_days=cold_after,
+        live_drift_limits=_drift_limits(env),
     )
+
+
+def _drift_limits(env: Mapping[str, str]) -> DriftLimits:
+    """`STREAM_STATS_LIVE_DRIFT_LIMITS`: `viewers=5,minutes=5,ivs_viewers=5,severity=WARN`,
+    any of them (the others keep their defaults)."""
+    text = _get(env, "STREAM_STATS_LIVE_DRIFT_LIMITS")
+    if not text:
+        return DriftLimits()
+    try:
+        pairs = dict(item.split("=", 1) for item in text.replace(" ", "").split(",") if item)
+        return DriftLimits.model_validate(
+            {k: v.upper() if k == "severity" else v for k, v in pairs.items()}
+        )
+    except (ValueError, ValidationError):
+        raise ConfigError(
+            "STREAM_STATS_LIVE_DRIFT_LIMITS must be like viewers=5,minutes=5,ivs_viewers=5,"
+            f"severity=WARN (severity WARN or ERROR), not {text!r}"
+        ) from None
 
 
 # The live sampler (docs/live.md): a process of its own, outside Dagster. Only it reads these

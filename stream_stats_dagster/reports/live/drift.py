@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ...dates import ReportDay
 from . import instants
+from .limits import DriftLimits
 from .report import holds, minutes
 from .samples import HourFile, HourStage, Reconciliation
 
@@ -410,20 +411,6 @@ def _size(st: StageDrift) -> int:
 
 
 # -- checks: each returns the problems over its limits (none: within them) -------------------
-
-
-class DriftLimits(BaseModel):
-    """The drift the checks let pass (`STREAM_STATS_LIVE_DRIFT_LIMITS`): an episode fails
-    a check when it is more than `viewers` off for more than `minutes`; a reconciliation when
-    the counter is more than `ivs_viewers` off IVS. `severity`: WARN (the default: the report
-    is published and the check shows the drift) or ERROR (a failed check stops publishing)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    viewers: int = 5
-    minutes: float = 5.0
-    ivs_viewers: int = 5
-    severity: Literal["WARN", "ERROR"] = "WARN"
 
 
 def _over(d: Drift | None, limits: DriftLimits) -> list[Episode]:
