@@ -81,7 +81,9 @@ def test_a_gap_splits_an_episode_and_the_limits_pick_what_fails():
     # 4, then 45 s without a sample (4 holds one interval), then 7
     assert hb.episodes == 2 and hb.minutes == 0.5
     assert [(e.start, e.end) for e in hb.largest] == [(_at(4), _at(5)), (_at(7), _at(8))]
-    strict = drift.DriftLimits(viewers=2, minutes=0.2, ivs_viewers=2)  # each episode: +3 for 0.25 min
+    strict = drift.DriftLimits(
+        viewers=2, minutes=0.2, ivs_viewers=2
+    )  # each episode: +3 for 0.25 min
     assert drift.counters_vs_heartbeats(doc, strict)
     assert drift.total_vs_stages(doc, strict) == []  # +2 is not more than 2
     assert drift.counters_vs_ivs(doc, strict) and not drift.counters_vs_ivs(
