@@ -352,7 +352,9 @@ def build_live_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                         limits.severity,
                     )
                     if problems
-                    else CheckResult(True, f"{name}: within the limits", {"problems": 0})
+                    else CheckResult(
+                        True, f"{name}: within the limits", {"problems": 0}, limits.severity
+                    )
                 )
             reports[k] = DayReport(docs={"live_drift": doc}, checks={"live_drift": checks})
         yield from check_then_publish(context, storage, reports, drift_publication)
