@@ -292,7 +292,13 @@ LIVE_VARIABLES = (
     "LIVE_SPOOL_DIR",
     "LIVE_HEARTBEAT_SCAN_SECONDS",
     "LIVE_FRESH_SECONDS",
+    "LIVE_IVS_REGION",
+    "LIVE_IVS_ENDPOINT_URL",
+    "LIVE_IVS_CALLS_PER_PASS",
+    "LIVE_IVS_SECONDS",
 )
+DEFAULT_LIVE_IVS_CALLS_PER_PASS = 20
+DEFAULT_LIVE_IVS_SECONDS = 60.0
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 GLOB_CHARACTERS = set("*?[]\\")
 
@@ -315,6 +321,12 @@ class LiveSettings(BaseModel):
         default=DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS, ge=1, le=3600
     )
     fresh_seconds: float = Field(default=DEFAULT_LIVE_FRESH_SECONDS, ge=1, le=3600)
+    # reconciliation with IVS (live/ivs.py): on when a region is set and boto3 finds
+    # credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity, a role)
+    ivs_region: str | None = None
+    ivs_endpoint_url: str | None = None  # a fake IVS, for tests and the demo
+    ivs_calls_per_pass: int = Field(default=DEFAULT_LIVE_IVS_CALLS_PER_PASS, ge=2, le=1000)
+    ivs_seconds: float = Field(default=DEFAULT_LIVE_IVS_SECONDS, ge=1, le=3600)
     timezone: str = DEFAULT_TIMEZONE  # hours are cut at the report time zone's hour starts
     r2_endpoint_url: str | None = None
     r2_access_key_id: SecretStr | None = None
@@ -340,7 +352,14 @@ class LiveSettings(BaseModel):
         return (
             f"redis {self.redis_shown}, prefix {self.key_prefix!r}, every "
             f"{self.sample_seconds:g} s, heartbeat scan every {self.heartbeat_scan_seconds:g} s "
-            f"(fresh: {self.fresh_seconds:g} s); spool {os.path.abspath(self.spool_dir)}; "
+            f"(fresh: {self.fresh_seconds:g} s); "
+            + (
+                f"IVS {self.ivs_region} every {self.ivs_seconds:g} s, at most "
+                f"{self.ivs_calls_per_pass} calls; "
+                if self.ivs_region
+                else "no IVS reconciliation (LIVE_IVS_REGION unset); "
+            )
+            + f"spool {os.path.abspath(self.spool_dir)}; "
             f"finished hours to {dst}, bucket {self.private_bucket}; time zone {self.timezone}"
         )
 
@@ -425,6 +444,16 @@ def load_live_settings(env: Mapping[str, str] | None = None) -> LiveSettings:
             f"LIVE_KEY_PREFIX must not hold SCAN pattern characters (* ? [ ] \\), not {prefix!r}"
         )
     scan = _live_seconds(env, "LIVE_HEARTBEAT_SCAN_SECONDS", DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS)
+    ivs_every = _live_seconds(env, "LIVE_IVS_SECONDS", DEFAULT_LIVE_IVS_SECONDS)
+    calls_text = _get(env, "LIVE_IVS_CALLS_PER_PASS")
+    try:
+        calls = int(calls_text) if calls_text else DEFAULT_LIVE_IVS_CALLS_PER_PASS
+    except ValueError:
+        calls = 0
+    if not 2 <= calls <= 1000:
+        raise ConfigError(
+            f"LIVE_IVS_CALLS_PER_PASS must be an integer in 2..1000, not {calls_text!r}"
+        )
     fresh = _live_seconds(env, "LIVE_FRESH_SECONDS", DEFAULT_LIVE_FRESH_SECONDS)
     endpoint, key_id, secret = _r2(env)
     return LiveSettings(
@@ -435,6 +464,10 @@ def load_live_settings(env: Mapping[str, str] | None = None) -> LiveSettings:
         spool_dir=_get(env, "LIVE_SPOOL_DIR") or DEFAULT_LIVE_SPOOL_DIR,
         heartbeat_scan_seconds=scan,
         fresh_seconds=fresh,
+        ivs_region=_get(env, "LIVE_IVS_REGION"),
+        ivs_endpoint_url=_get(env, "LIVE_IVS_ENDPOINT_URL"),
+        ivs_calls_per_pass=calls,
+        ivs_seconds=ivs_every,
         timezone=_timezone(env),
         r2_endpoint_url=endpoint,
         r2_access_key_id=SecretStr(key_id) if key_id else None,

@@ -45,6 +45,8 @@ def run_sampler(
         say=say,
         heartbeat_scan_seconds=settings.heartbeat_scan_seconds,
         fresh_seconds=settings.fresh_seconds,
+        reconciler=_reconciler(settings, say),
+        reconcile_seconds=settings.ivs_seconds,
     )
     uploads = UploadWorker(
         spool,
@@ -88,6 +90,25 @@ def run_sampler(
         client.close()
     say(f"live-sampler: stopped after {sampler.samples} samples; spool {spool.root}")
     return 0
+
+
+def _reconciler(settings: LiveSettings, say: Callable[[str], None]):
+    """The IVS reconciler when a region is set and boto3 finds credentials, else None (said)."""
+    if not settings.ivs_region:
+        return None
+    import boto3
+
+    from .ivs import IvsReconciler, make_client
+
+    if boto3.Session().get_credentials() is None:
+        say(
+            f"ivs: LIVE_IVS_REGION is {settings.ivs_region} but no AWS credentials were found "
+            "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity or a role): no "
+            "reconciliation"
+        )
+        return None
+    client = make_client(settings.ivs_region, settings.ivs_endpoint_url)
+    return IvsReconciler(client, settings.ivs_calls_per_pass, say=say)
 
 
 def _password(url: str) -> str | None:

@@ -241,6 +241,14 @@ class Simulator:
                 out[v.stage] += 1
         return out
 
+    def connected(self) -> dict[str, list[str]]:
+        """What IVS knows, by participant: each stage's viewers still connected."""
+        out: dict[str, list[str]] = {a: [] for a in list(self.stages)}
+        for v in list(self.viewers.values()):
+            if not v.vanished:
+                out.setdefault(v.stage, []).append(f"p-{v.user}")
+        return out
+
     def _busiest(self, but: str | None = None) -> str | None:
         present = self.truth()
         options = [a for a in self.stages if a != but and present[a] > 0]

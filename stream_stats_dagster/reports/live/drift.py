@@ -348,7 +348,7 @@ def live_drift(day: dt.date, timezone: str, hours: Iterable[HourFile]) -> LiveDr
                 sessionId=r.sessionId,
                 counter=r.counter,
                 connected=r.connected,
-                difference=None if r.counter is None else r.counter - r.connected,
+                difference=None if r.counter is None or not r.complete else r.counter - r.connected,
             )
             for r in s.reconciliations
             if r.stageArn == arn and start <= instants.parse(r.at) < end
@@ -394,7 +394,9 @@ def live_drift(day: dt.date, timezone: str, hours: Iterable[HourFile]) -> LiveDr
             calls=sum(r.calls for r in recs),
             first=recs[0].at if recs else None,
             last=recs[-1].at if recs else None,
-            stagesOff=len({r.stageArn for r in recs if (r.counter or 0) != r.connected}),
+            stagesOff=len(
+                {r.stageArn for r in recs if r.complete and (r.counter or 0) != r.connected}
+            ),
         ),
     )
 

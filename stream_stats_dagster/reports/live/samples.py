@@ -93,6 +93,7 @@ class Reconciliation(BaseModel):
     connected: int
     counter: int | None
     calls: int  # API calls it took
+    complete: bool = True  # False: more pages than a pass holds (connected is a lower bound)
 
 
 class IvsLine(Reconciliation):
