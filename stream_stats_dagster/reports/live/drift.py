@@ -156,14 +156,25 @@ class DriftSeries:
     key_prefix: str | None
 
 
+def _block(rows: list, width: int, cols: list[int]) -> np.ndarray:
+    """[sample][stage] values of one hour file (None -> 0) in the day's stage table."""
+    out = np.zeros((len(rows), width), np.int64)
+    if rows and cols:
+        values = np.array(rows, dtype=np.float64)  # None -> NaN
+        out[:, cols] = np.nan_to_num(values, nan=0.0).astype(np.int64)
+    return out
+
+
 def drift_series(hours: Iterable[HourFile]) -> DriftSeries:
+    """One series from hour files (in any order; an instant in two files is kept once)."""
     files = sorted(hours, key=lambda h: h.hourStart)
     arns = sorted({s.stageArn for h in files for s in h.stages})
     index = {a: i for i, a in enumerate(arns)}
     width = len(arns)
-    rows: dict[int, tuple] = {}
     info: dict[str, HourStage] = {}
     recs: dict[tuple[str, str], Reconciliation] = {}
+    at, interval, total, known, scan, measured = [], [], [], [], [], []
+    viewers, hlen, fresh, unparsable, missing = [], [], [], [], []
     for h in files:
         for s in h.stages:
             old = info.get(s.stageArn)
@@ -171,58 +182,53 @@ def drift_series(hours: Iterable[HourFile]) -> DriftSeries:
                 info[s.stageArn] = s
         for r in h.reconciliations or []:
             recs[(r.at, r.stageArn)] = r
-        c, cols = h.samples, [index[s.stageArn] for s in h.stages]
-        for i, t in enumerate(c.at):
-            at = instants.parse(t)
-            if at in rows:
-                continue
-            v, hb = np.zeros(width, np.int64), np.zeros(width, np.int64)
-            v[cols] = [x or 0 for x in c.viewers[i]]
-            hb[cols] = [x or 0 for x in c.heartbeats[i]]
-            fresh_row = None if c.fresh is None else c.fresh[i]
-            fr, un = np.zeros(width, np.int64), np.zeros(width, np.int64)
-            if fresh_row is not None:
-                fr[cols] = [x or 0 for x in fresh_row]
-                un[cols] = [x or 0 for x in (c.unparsable[i] or [])]  # type: ignore[index]
-            missing_row = None if c.infoMissing is None else c.infoMissing[i]
-            miss = np.zeros(width, bool)
-            if missing_row is not None:
-                miss[[cols[j] for j in missing_row]] = True
-            rows[at] = (
-                c.intervalMs[i] * 1000,
-                c.total[i],
-                v,
-                hb,
-                fresh_row is not None,
-                fr,
-                un,
-                missing_row is not None,
-                miss,
-            )
-    order = sorted(rows)
+        c, cols, n = h.samples, [index[s.stageArn] for s in h.stages], len(h.samples.at)
+        at += [instants.parse(t) for t in c.at]
+        interval += [ms * 1000 for ms in c.intervalMs]
+        total += [t or 0 for t in c.total]
+        known += [t is not None for t in c.total]
+        viewers.append(_block(c.viewers, width, cols))
+        hlen.append(_block(c.heartbeats, width, cols))
+        rows = c.fresh or [None] * n
+        scanned = [r is not None for r in rows]
+        scan += scanned
+        for column, out in ((c.fresh, fresh), (c.unparsable, unparsable)):
+            block = np.zeros((n, width), np.int64)
+            picked = [i for i in range(n) if scanned[i]]
+            if picked and column is not None:
+                block[picked] = _block([column[i] for i in picked], width, cols)
+            out.append(block)
+        gone = np.zeros((n, width), bool)
+        present = c.infoMissing or [None] * n
+        measured += [m is not None for m in present]
+        for i, m in enumerate(present):
+            if m:
+                gone[i, [cols[j] for j in m]] = True
+        missing.append(gone)
+    times = np.array(at, np.int64)
+    order = np.argsort(times, kind="stable")
+    keep = np.ones(len(order), bool)
+    keep[1:] = times[order][1:] != times[order][:-1]
+    pick = order[keep]
 
-    def column(k: int, dtype) -> np.ndarray:
-        return np.array([rows[t][k] for t in order], dtype=dtype)
-
-    def matrix(k: int, dtype) -> np.ndarray:
-        if not order:
+    def stack(blocks: list, dtype) -> np.ndarray:
+        if not blocks:
             return np.zeros((0, width), dtype)
-        return np.vstack([rows[t][k] for t in order]).astype(dtype)
+        return np.vstack(blocks)[pick]
 
-    totals = [rows[t][1] for t in order]
     return DriftSeries(
-        at=np.array(order, np.int64),
-        interval=column(0, np.int64),
-        total=np.array([t or 0 for t in totals], np.int64),
-        total_known=np.array([t is not None for t in totals], bool),
+        at=times[pick],
+        interval=np.array(interval, np.int64)[pick],
+        total=np.array(total, np.int64)[pick],
+        total_known=np.array(known, bool)[pick],
         arns=arns,
-        viewers=matrix(2, np.int64),
-        hlen=matrix(3, np.int64),
-        scan=column(4, bool),
-        fresh=matrix(5, np.int64),
-        unparsable=matrix(6, np.int64),
-        info_measured=column(7, bool),
-        info_missing=matrix(8, bool),
+        viewers=stack(viewers, np.int64),
+        hlen=stack(hlen, np.int64),
+        scan=np.array(scan, bool)[pick],
+        fresh=stack(fresh, np.int64),
+        unparsable=stack(unparsable, np.int64),
+        info_measured=np.array(measured, bool)[pick],
+        info_missing=stack(missing, bool),
         info=info,
         reconciliations=[recs[k] for k in sorted(recs)],
         key_prefix=files[0].keyPrefix if files else None,
@@ -236,19 +242,11 @@ def _drift(
     the day); `counted`: the samples (or scans) that count as compared inside the day."""
     held = b - a
     on = valid & (diff != 0) & (held > 0)
-    episodes: list[tuple[int, int]] = []  # (first index, last index)
-    start = None
-    for i in range(len(diff)):
-        continues = start is not None and on[i] and a[i] <= b[i - 1]
-        if on[i] and not continues:
-            if start is not None:
-                episodes.append((start, i - 1))
-            start = i
-        elif not on[i] and start is not None:
-            episodes.append((start, i - 1))
-            start = None
-    if start is not None:
-        episodes.append((start, len(diff) - 1))
+    follows = np.zeros(len(diff), bool)  # continues the episode of the sample before
+    follows[1:] = on[1:] & on[:-1] & (a[1:] <= b[:-1])
+    firsts = np.flatnonzero(on & ~follows)
+    lasts = np.flatnonzero(on & ~np.append(follows[1:], False))
+    episodes = list(zip(firsts.tolist(), lasts.tolist(), strict=True))
     built = []
     for lo, hi in episodes:
         part = diff[lo : hi + 1]
