@@ -40,6 +40,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--cleanup-stopped", type=_window, help="A:B, no cleanup in [A, B)")
     sim.add_argument("--reset-at", type=float, help="an API restart resets a stage's counter")
     sim.add_argument("--decouple-at", type=float, help="a stage's counter writes lost from then")
+    sim.add_argument(
+        "--fake-ivs-port",
+        type=int,
+        help="also serve a fake IVS API knowing the session's truth on this loopback port",
+    )
     collect = sub.add_parser(
         "live-collect", help="record a day's uploaded hours and build its live_viewers report"
     )
@@ -49,6 +54,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "live-demo", help="a short simulated live session, sampled every second, and its report"
     )
     demo.add_argument("--seconds", type=float, default=120.0, help="length of the session")
+    demo.add_argument(
+        "--failures",
+        action="store_true",
+        help="switch on the four failure modes and reconcile with a fake IVS (live_drift)",
+    )
 
 
 def _window(text: str) -> tuple[float, float]:
@@ -74,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             return fail(str(exc), 2)
         spool = Path(".stream-stats-live-demo") / "spool"
-        return run_demo(args.seconds, settings.timezone, spool.resolve(), terminal.say)
+        return run_demo(
+            args.seconds, settings.timezone, spool.resolve(), terminal.say, failures=args.failures
+        )
     try:
         settings = load_live_settings()
     except ConfigError as exc:
@@ -115,7 +127,15 @@ def _simulate(args: argparse.Namespace, settings) -> int:
     client = connect(url, 5.0)
     terminal.say(f"live-simulator: {args.seconds:g} s session on {settings.redis_shown}")
     with open(args.log, "a", encoding="utf-8") as log:
-        Simulator(client, RedisKeys(settings.key_prefix), config, log, terminal.say).run()
+        sim = Simulator(client, RedisKeys(settings.key_prefix), config, log, terminal.say)
+        if args.fake_ivs_port is None:
+            sim.run()
+            return 0
+        from .live.ivs_fake import FakeIvs
+
+        with FakeIvs(sim.connected, port=args.fake_ivs_port) as fake:
+            terminal.say(f"live-simulator: a fake IVS API on {fake.url}")
+            sim.run()
     return 0
 
 

@@ -27,13 +27,13 @@ STARTED = 1_741_600_000.0  # sessions' start times (epoch seconds), any fixed in
 
 
 class FakeIvs:
-    def __init__(self, truth: Truth):
+    def __init__(self, truth: Truth, port: int = 0):
         self.truth = truth
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict]] = []
         self.seen: dict[str, set[str]] = {}  # stage -> participants ever seen connected
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
