@@ -24,6 +24,7 @@ sampler's IAM policy needs `ivs:ListStageSessions` and `ivs:ListParticipants` on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,6 +154,51 @@ class IvsReconciler:
                 "sampled as before, and the next pass tries again (said once)"
             )
             self.failing = True
+
+
+class BackgroundReconciler(threading.Thread):
+    """The passes beside the sampling, like the uploads: a slow or hanging IVS API never
+    delays a sample. A pass that comes due while the last one still runs is skipped (and
+    counted); its lines are written through `write(at_us, lines)` (the sampler's spool)."""
+
+    def __init__(self, reconciler: IvsReconciler, write: Callable[[int, list[IvsLine]], None]):
+        super().__init__(name="live-ivs", daemon=True)
+        self.inner, self.write = reconciler, write
+        self.cond = threading.Condition()
+        self.job: tuple[int, dict[str, int | None]] | None = None
+        self.busy = self.stopping = False
+        self.skipped = 0
+
+    def reconcile(self, at_us: int, counters: dict[str, int | None]) -> list[IvsLine]:
+        with self.cond:
+            if self.job is not None or self.busy:
+                self.skipped += 1
+            else:
+                self.job = (at_us, dict(counters))
+                self.cond.notify()
+        return []  # written by the thread once the pass is done
+
+    def run(self) -> None:
+        while True:
+            with self.cond:
+                while self.job is None and not self.stopping:
+                    self.cond.wait()
+                if self.job is None:
+                    return
+                job, self.job, self.busy = self.job, None, True
+            try:
+                lines = self.inner.reconcile(*job)
+                if lines:
+                    self.write(job[0], lines)
+            finally:
+                with self.cond:
+                    self.busy = False
+
+    def stop(self) -> None:
+        """After the pass in progress (its calls time out in seconds)."""
+        with self.cond:
+            self.stopping = True
+            self.cond.notify()
 
 
 def make_client(region: str, endpoint_url: str | None = None, **credentials: str) -> Any:

@@ -45,9 +45,15 @@ def run_sampler(
         say=say,
         heartbeat_scan_seconds=settings.heartbeat_scan_seconds,
         fresh_seconds=settings.fresh_seconds,
-        reconciler=_reconciler(settings, say),
         reconcile_seconds=settings.ivs_seconds,
     )
+    reconciler = _reconciler(settings, say)
+    ivs = None
+    if reconciler is not None:
+        from .ivs import BackgroundReconciler
+
+        ivs = sampler.reconciler = BackgroundReconciler(reconciler, sampler.write_lines)
+        ivs.start()
     uploads = UploadWorker(
         spool,
         store,
@@ -83,6 +89,9 @@ def run_sampler(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if ivs is not None:
+            ivs.stop()
+            ivs.join(timeout=30)
         if started:
             uploads.stop()
             uploads.join(timeout=60)

@@ -83,6 +83,7 @@ class Sampler:
         self.last_scan: int | None = None
         self.reconciler, self.reconcile_us = reconciler, reconcile_seconds * 1e6
         self.last_reconcile: int | None = None
+        self.write_lock = threading.Lock()  # the sampling and a background reconciler
 
     # -- the Redis clock, for the upload thread ---------------------------------------------
 
@@ -235,10 +236,17 @@ class Sampler:
             )
         )
         lines.extend(ivs)
-        self.spool.append(hour, lines)
+        with self.write_lock:
+            self.spool.append(hour, lines)
         self.hour = hour
         if changed:
             self.spool.save_info(self.info)
+
+    def write_lines(self, at_us: int, lines: Sequence[IvsLine]) -> None:
+        """Lines of a reconciliation made beside the sampling, into the hour of `at_us` (an
+        hour already uploaded gets them in a later upload, merged with the stored file)."""
+        with self.write_lock:
+            self.spool.append(instants.hour_start(at_us, self.timezone), lines)
 
     def _info_line(self, arns: Sequence[str]) -> InfoLine:
         info = {}

@@ -193,3 +193,54 @@ def test_the_sampler_process_reconciles_with_only_the_credentials_it_is_given(se
     text = out.read_text()
     assert "IVS ap-northeast-1 every 1 s" in text
     assert SECRET not in text and "AKIAFAKE" not in text
+
+
+def test_a_hanging_ivs_pass_never_delays_a_sample(tmp_path):
+    """The process runs the passes in a thread: samples go on while a pass hangs, passes due
+    meanwhile are skipped, and the pass's lines reach the spool once it ends."""
+    from stream_stats_dagster.live.ivs import BackgroundReconciler
+    from stream_stats_dagster.reports.live.samples import IvsLine
+    from tests.live.handmade import ARN as STAGE
+    from tests.live.handmade import Moment, ScriptedReader
+
+    release, entered = threading.Event(), threading.Event()
+
+    class Hanging:
+        def reconcile(self, at_us, counters):
+            entered.set()
+            release.wait(30)
+            return [
+                IvsLine(
+                    at=instants.text(at_us),
+                    stageArn=a,
+                    sessionId=None,
+                    connected=0,
+                    counter=c,
+                    calls=1,
+                )
+                for a, c in counters.items()
+            ]
+
+    moments = [Moment(f"2025-03-11T05:00:{i:02d}Z", 3, {STAGE + "a": 3}) for i in range(8)]
+    spool = Spool(tmp_path / "spool")
+    sampler = Sampler(
+        ScriptedReader(moments),
+        spool,
+        interval_seconds=1.0,
+        rescan_samples=100,
+        timezone="Asia/Seoul",
+        say=lambda line: None,
+        reconcile_seconds=1.0,
+    )
+    background = sampler.reconciler = BackgroundReconciler(Hanging(), sampler.write_lines)
+    background.start()
+    ticks = threading.Thread(target=lambda: [sampler.tick() for _ in moments])
+    ticks.start()
+    ticks.join(timeout=20)
+    assert not ticks.is_alive() and sampler.samples == 8  # while the first pass hangs
+    assert entered.is_set() and background.skipped == 7
+    release.set()
+    background.stop()
+    background.join(timeout=20)
+    lines = [x for h in spool.hours() for x in spool.lines(h) if isinstance(x, IvsLine)]
+    assert [(x.at, x.counter) for x in lines] == [("2025-03-11T05:00:00.000000Z", 3)]
