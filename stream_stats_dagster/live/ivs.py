@@ -9,7 +9,9 @@ and is billed per call, so each pass makes at most `calls_per_pass` calls and th
 rotate through the stages, resuming after the last stage reconciled: at 1,000 stages and 20
 calls a pass every minute, every stage is seen about every hour. A stage that does not fit
 in what is left of a pass waits for the next one, which starts with it; a stage with more
-pages than a whole pass holds is recorded as incomplete (its count so far).
+pages than a whole pass holds is recorded as incomplete (its count so far). In the sampler
+process the passes run in a thread of their own (`BackgroundReconciler`), so the API never
+delays a sample.
 
 The counter compared is the one read in the same tick's sample; IVS answers a few calls
 later, so a stage whose viewers are coming and going can differ by those in between. Viewers
