@@ -87,6 +87,7 @@ def run_demo(
                 say("live demo: the four failure modes on, reconciled with a fake IVS")
             sampler = subprocess.Popen([*CLI, "live-sampler", "--for", str(seconds + 25)], env=env)
             log = spool.parent / "live-demo-changes.jsonl"
+            log.parent.mkdir(parents=True, exist_ok=True)  # the sampler may not have made it yet
             log.unlink(missing_ok=True)
             subprocess.run(
                 [
