@@ -45,6 +45,7 @@ def run_demo(
         except MissingTool as exc:
             say(f"live demo skipped: {exc}")
             return 0
+        sampler: subprocess.Popen | None = None
         try:
             say(
                 f"live demo: a {seconds:.0f} s session in a redis-server whose clock starts "
@@ -110,6 +111,9 @@ def run_demo(
             )
             sampler.wait()
         finally:
+            if sampler is not None and sampler.poll() is None:  # the simulator failed
+                sampler.terminate()
+                sampler.wait(timeout=60)
             server.stop()
         say(f"live demo: the simulator's log of every change: {log}")
     return subprocess.run([*CLI, "live-collect", "--date", day.isoformat()]).returncode
