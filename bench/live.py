@@ -6,8 +6,10 @@ Measures, on a throwaway Debian redis-server on loopback:
 - one sample (`RedisReader.read`: one MULTI/EXEC of TIME, the total, the publisher, two MGETs
   of 1,000 keys and 1,000 HLENs), over `--reads` reads: median, p95, max;
 - one stage discovery (`scan_stages`);
+- one heartbeat scan (`scan_heartbeats`: HSCAN of every hash, 100,000 fields, every 60 s);
 - a day's report: 5,760 samples (24 hour files of 240) at 1,000 stages, from the files'
-  bytes (parse and validate) to the document, and the files' sizes;
+  bytes (parse and validate) to the document, and the files' sizes; and the day's drift
+  report (`drift.live_drift`) from the same files;
 - the sampler as a process (`stream-stats live-sampler`, 1 s interval) for
   `--sampler-seconds`: its peak RSS (VmHWM).
 Every number is printed with the machine's load average; nothing is asserted.
@@ -32,7 +34,7 @@ from stream_stats_dagster.live.keys import RedisKeys
 from stream_stats_dagster.live.reader import RedisReader, connect
 from stream_stats_dagster.live.servers import RedisServer
 from stream_stats_dagster.live.simulator import populate
-from stream_stats_dagster.reports.live import instants, report
+from stream_stats_dagster.reports.live import drift, instants, report
 from stream_stats_dagster.reports.live.samples import (
     HourFile,
     InfoLine,
@@ -71,6 +73,23 @@ def bench_reads(server: RedisServer, reads: int) -> list[str]:
     ]
 
 
+def bench_heartbeat_scan(server: RedisServer, scans: int = 5) -> list[str]:
+    reader = RedisReader(connect(server.url(), 5.0), RedisKeys())
+    arns = reader.scan_stages()
+    times, trips = [], 0
+    for _ in range(scans):
+        t = time.perf_counter()
+        scan = reader.scan_heartbeats(arns, 60_000)
+        times.append((time.perf_counter() - t) * 1000)
+        trips = scan.round_trips
+    assert sum(scan.fields) == FIELDS
+    return [
+        f"one heartbeat scan, {len(arns)} hashes, {FIELDS:,} fields: median "
+        f"{statistics.median(times):.0f} ms, max {max(times):.0f} ms, {trips} round trip(s) "
+        f"(every 60 s, not every sample)"
+    ]
+
+
 def day_files(tz: str = "Asia/Seoul") -> list[bytes]:
     """24 hour files of 240 samples (15 s) at 1,000 stages, values like a busy evening."""
     return [hour_bytes(build_hour(lines, hour, tz, "ivs:prod:")) for hour, lines in day_lines()]
@@ -105,6 +124,12 @@ def day_lines(hours: int = 24) -> list[tuple[int, list]]:
                     publisher="live",
                     viewers=viewers,
                     heartbeats=viewers,
+                    infoMissing=[],
+                    freshAt=instants.text(hour + k * 15 * instants.US + 2000)
+                    if k % 4 == 0
+                    else None,
+                    fresh=viewers if k % 4 == 0 else None,
+                    unparsable=[0] * STAGES if k % 4 == 0 else None,
                 )
             )
         out.append((hour, lines))
@@ -119,10 +144,15 @@ def bench_report() -> list[str]:
     doc = report.live_viewers(dt.date(2025, 3, 11), "Asia/Seoul", hours)
     total = time.perf_counter() - t
     assert doc.coverage.samples == 5760 and len(doc.stages) == STAGES
+    t = time.perf_counter()
+    drifted = drift.live_drift(dt.date(2025, 3, 11), "Asia/Seoul", hours)
+    drift_seconds = time.perf_counter() - t
+    assert drifted.measured.samples == 5760 and drifted.measured.heartbeatScans == 1440
     size = sum(len(b) for b in files)
     return [
         f"a day's report, 5,760 samples x {STAGES} stages: {total:.2f} s "
         f"(parse and validate {parsed:.2f} s) (target <= 5 s)",
+        f"the day's drift report from the parsed files: {drift_seconds:.2f} s",
         f"hour files: {len(files[0]) / 1e6:.1f} MB each, {size / 1e6:.0f} MB a day "
         f"(15 s interval; viewers and heartbeats per stage per sample)",
     ]
@@ -204,6 +234,8 @@ def main() -> None:
         admin = redis.Redis.from_url(server.url(sampler=False))
         populate(admin, RedisKeys(), STAGES, FIELDS)
         for line in bench_reads(server, args.reads):
+            print(f"  {line}")
+        for line in bench_heartbeat_scan(server):
             print(f"  {line}")
         for line in bench_report():
             print(f"  {line}")

@@ -32,6 +32,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--silent", type=float, default=60.0, help="silence before a viewer goes")
     sim.add_argument("--cleanup", type=float, default=30.0, help="seconds between cleanups")
     sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument(
+        "--vanish-share", type=float, default=0.2, help="share of goers who just close the tab"
+    )
+    # failure modes (docs/live.md, "Drift"): windows in seconds from the session's start
+    sim.add_argument("--no-leaves", type=_window, help="A:B, leaves never sent in [A, B)")
+    sim.add_argument("--cleanup-stopped", type=_window, help="A:B, no cleanup in [A, B)")
+    sim.add_argument("--reset-at", type=float, help="an API restart resets a stage's counter")
+    sim.add_argument("--decouple-at", type=float, help="a stage's counter writes lost from then")
+    sim.add_argument(
+        "--fake-ivs-port",
+        type=int,
+        help="also serve a fake IVS API knowing the session's truth on this loopback port",
+    )
     collect = sub.add_parser(
         "live-collect", help="record a day's uploaded hours and build its live_viewers report"
     )
@@ -41,6 +54,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "live-demo", help="a short simulated live session, sampled every second, and its report"
     )
     demo.add_argument("--seconds", type=float, default=120.0, help="length of the session")
+    demo.add_argument(
+        "--failures",
+        action="store_true",
+        help="switch on the four failure modes and reconcile with a fake IVS (live_drift)",
+    )
+
+
+def _window(text: str) -> tuple[float, float]:
+    try:
+        a, b = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a window is A:B in seconds, not {text!r}") from None
+    if not 0 <= a < b:
+        raise argparse.ArgumentTypeError(f"a window needs 0 <= A < B, not {text!r}")
+    return a, b
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             return fail(str(exc), 2)
         spool = Path(".stream-stats-live-demo") / "spool"
-        return run_demo(args.seconds, settings.timezone, spool.resolve(), terminal.say)
+        return run_demo(
+            args.seconds, settings.timezone, spool.resolve(), terminal.say, failures=args.failures
+        )
     try:
         settings = load_live_settings()
     except ConfigError as exc:
@@ -88,11 +118,24 @@ def _simulate(args: argparse.Namespace, settings) -> int:
         silent_seconds=args.silent,
         cleanup_seconds=args.cleanup,
         seed=args.seed,
+        vanish_share=args.vanish_share,
+        no_leaves=args.no_leaves,
+        cleanup_stopped=args.cleanup_stopped,
+        reset_at=args.reset_at,
+        decouple_at=args.decouple_at,
     )
     client = connect(url, 5.0)
     terminal.say(f"live-simulator: {args.seconds:g} s session on {settings.redis_shown}")
     with open(args.log, "a", encoding="utf-8") as log:
-        Simulator(client, RedisKeys(settings.key_prefix), config, log, terminal.say).run()
+        sim = Simulator(client, RedisKeys(settings.key_prefix), config, log, terminal.say)
+        if args.fake_ivs_port is None:
+            sim.run()
+            return 0
+        from .live.ivs_fake import FakeIvs
+
+        with FakeIvs(sim.connected, port=args.fake_ivs_port) as fake:
+            terminal.say(f"live-simulator: a fake IVS API on {fake.url}")
+            sim.run()
     return 0
 
 
@@ -148,4 +191,5 @@ def _collect(args: argparse.Namespace) -> int:
     terminal.say(f"done; files in {commands.store.describe()}")
     terminal.say(f"  samples: {settings.private_bucket}/{keys.PREFIX}/raw/live/…")
     terminal.say(f"  report:  {settings.private_bucket}/{keys.live_viewers_key(day)}")
+    terminal.say(f"  drift:   {settings.private_bucket}/{keys.live_drift_key(day)}")
     return 0

@@ -13,11 +13,13 @@ import datetime as dt
 import decimal
 import os
 from collections.abc import Mapping
-from typing import Any, Literal, Self, TypeVar, get_args
+from typing import Annotated, Any, Literal, Self, TypeVar, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -28,6 +30,7 @@ from pydantic import (
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -52,6 +55,21 @@ _PRICE = f"a price from 0 to {MAX_PRICE:,} with at most 6 decimals"  # whole mic
 
 class ConfigError(ValueError):
     """Missing, half-set or invalid configuration; the message is one line."""
+
+
+class DriftLimits(BaseModel):
+    """The drift `live_drift`'s checks let pass (`STREAM_STATS_LIVE_DRIFT_LIMITS`): an
+    episode fails a check when it is more than `viewers` off for more than `minutes`; a
+    reconciliation when the counter is more than `ivs_viewers` off IVS. `severity`: WARN (the
+    default: the report is published and the check shows the drift) or ERROR (a failed check
+    stops publishing)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    viewers: int = 5
+    minutes: float = 5.0
+    ivs_viewers: int = 5
+    severity: Literal["WARN", "ERROR"] = "WARN"
 
 
 class _Environment(EnvSettingsSource):
@@ -232,6 +250,12 @@ class Settings(_Storage):
     creator_key_secret: SecretStr | None = Field(
         default=None, validation_alias="STREAM_STATS_CREATOR_KEY_SECRET"
     )
+    # the drift of the live counts that live_drift's checks let pass (docs/live.md, "Drift")
+    live_drift_limits: Annotated[DriftLimits, NoDecode] = Field(
+        default=DriftLimits(),
+        validation_alias="STREAM_STATS_LIVE_DRIFT_LIMITS",
+        description="like viewers=5,minutes=5,ivs_viewers=5,severity=WARN (severity WARN or ERROR)",
+    )
 
     @field_validator("api_base_url")
     @classmethod
@@ -251,6 +275,16 @@ class Settings(_Storage):
             return parse_day(day) if isinstance(day, str) else day
         except BadDateError as exc:
             raise ConfigError(f"STREAM_STATS_START_DATE: {exc}") from None
+
+    @field_validator("live_drift_limits", mode="before")
+    @classmethod
+    def _drift_limits(cls, text: Any) -> Any:
+        """`viewers=5,minutes=5,ivs_viewers=5,severity=WARN`, any of them (the others keep
+        their defaults)."""
+        if not isinstance(text, str):
+            return text
+        pairs = dict(item.split("=", 1) for item in text.replace(" ", "").split(",") if item)
+        return {k: v.upper() if k == "severity" else v for k, v in pairs.items()}
 
     @field_validator("automation", mode="before")
     @classmethod
@@ -319,7 +353,18 @@ LIVE_VARIABLES = (
     "LIVE_RESCAN_SAMPLES",
     "LIVE_KEY_PREFIX",
     "LIVE_SPOOL_DIR",
+    "LIVE_HEARTBEAT_SCAN_SECONDS",
+    "LIVE_FRESH_SECONDS",
+    "LIVE_IVS_REGION",
+    "LIVE_IVS_ENDPOINT_URL",
+    "LIVE_IVS_CALLS_PER_PASS",
+    "LIVE_IVS_SECONDS",
 )
+DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS = 60.0
+DEFAULT_LIVE_FRESH_SECONDS = 60.0
+DEFAULT_LIVE_IVS_CALLS_PER_PASS = 20
+DEFAULT_LIVE_IVS_SECONDS = 60.0
+_SECONDS = "a number of seconds in {ge}..{le}"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 GLOB_CHARACTERS = set("*?[]\\")
 
@@ -351,6 +396,45 @@ class LiveSettings(_Storage):
     )
     key_prefix: str = Field(default=DEFAULT_LIVE_KEY_PREFIX, validation_alias="LIVE_KEY_PREFIX")
     spool_dir: str = Field(default=DEFAULT_LIVE_SPOOL_DIR, validation_alias="LIVE_SPOOL_DIR")
+    # HSCAN of the heartbeat hashes every this many seconds (not every sample), counting the
+    # heartbeats updated within `fresh_seconds` of Redis TIME (the platform's cleanup: 60 s)
+    heartbeat_scan_seconds: float = Field(
+        default=DEFAULT_LIVE_HEARTBEAT_SCAN_SECONDS,
+        ge=1,
+        le=3600,
+        allow_inf_nan=False,
+        validation_alias="LIVE_HEARTBEAT_SCAN_SECONDS",
+        description=_SECONDS,
+    )
+    fresh_seconds: float = Field(
+        default=DEFAULT_LIVE_FRESH_SECONDS,
+        ge=1,
+        le=3600,
+        allow_inf_nan=False,
+        validation_alias="LIVE_FRESH_SECONDS",
+        description=_SECONDS,
+    )
+    # reconciliation with IVS (live/ivs.py): on when a region is set and boto3 finds
+    # credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity, a role)
+    ivs_region: str | None = Field(default=None, validation_alias="LIVE_IVS_REGION")
+    ivs_endpoint_url: str | None = Field(  # a fake IVS, for tests and the demo
+        default=None, validation_alias="LIVE_IVS_ENDPOINT_URL"
+    )
+    ivs_calls_per_pass: int = Field(
+        default=DEFAULT_LIVE_IVS_CALLS_PER_PASS,
+        ge=2,
+        le=1000,
+        validation_alias="LIVE_IVS_CALLS_PER_PASS",
+        description="an integer in {ge}..{le}",
+    )
+    ivs_seconds: float = Field(
+        default=DEFAULT_LIVE_IVS_SECONDS,
+        ge=1,
+        le=3600,
+        allow_inf_nan=False,
+        validation_alias="LIVE_IVS_SECONDS",
+        description=_SECONDS,
+    )
 
     @field_validator("redis_url")
     @classmethod
@@ -386,9 +470,16 @@ class LiveSettings(_Storage):
 
     def describe(self) -> str:
         """One line for the sampler's start (no secrets)."""
+        ivs = (
+            f"IVS {self.ivs_region} every {self.ivs_seconds:g} s, at most "
+            f"{self.ivs_calls_per_pass} calls; "
+            if self.ivs_region
+            else "no IVS reconciliation (LIVE_IVS_REGION unset); "
+        )
         return (
             f"redis {self.redis_shown}, prefix {self.key_prefix!r}, every "
-            f"{self.sample_seconds:g} s; spool {os.path.abspath(self.spool_dir)}; "
+            f"{self.sample_seconds:g} s, heartbeat scan every {self.heartbeat_scan_seconds:g} s "
+            f"(fresh: {self.fresh_seconds:g} s); {ivs}spool {os.path.abspath(self.spool_dir)}; "
             f"finished hours to {self._storage_shown()}, bucket {self.private_bucket}; "
             f"time zone {self.timezone}"
         )

@@ -22,6 +22,7 @@ from .facts import FACT_COLUMNS, METADATA_COLUMNS, SCHEMA_VERSION, VALUES, RawEx
 from .reports import costs
 from .reports import models as m
 from .reports.live.document import LiveViewersDoc
+from .reports.live.drift import LiveDriftDoc
 from .reports.tables import Document, Table, object_bytes
 
 # "raw_costs": a raw extract of the cost reports (raw key, but not part of `raw_extract`)
@@ -58,7 +59,11 @@ class AssetFile:
         if self.layout == "costs":
             return keys.costs_key(day, self.name)
         if self.layout == "live":
-            return keys.live_viewers_key(day)
+            return (
+                keys.live_drift_key(day)
+                if self.name == "live-drift"
+                else keys.live_viewers_key(day)
+            )
         if self.layout == "daily":
             return keys.daily_key(day, self.name)
         if self.layout == "weekly":
@@ -151,6 +156,7 @@ WEEKLY_ASSETS = [name for name, f in ASSET_FILES.items() if f.layout == "weekly"
 # account), not in index.json. Its hour files are written by the sampler, not by an asset.
 LIVE_FILES: dict[str, AssetFile] = {
     "live_viewers": AssetFile("live", "live-viewers", LiveViewersDoc),
+    "live_drift": AssetFile("live", "live-drift", LiveDriftDoc),
 }
 
 # Each creator's own files (docs/contract.md §4): in the reports' bucket, which must then be

@@ -74,6 +74,12 @@ def live_viewers_key(day: dt.date) -> str:
     return f"{PREFIX}/live/{day:%Y-%m}/{day.isoformat()}-live-viewers.json"
 
 
+def live_drift_key(day: dt.date) -> str:
+    """A day's drift of the live counts (docs/live.md, "Drift"), in `PRIVATE_BUCKET` beside
+    the live audience report."""
+    return f"{PREFIX}/live/{day:%Y-%m}/{day.isoformat()}-live-drift.json"
+
+
 def creator_key(creator: str, secret: bytes | None = None) -> str:
     """A creator's folder name under `creators/` (docs/contract.md, "The creator key").
 

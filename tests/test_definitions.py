@@ -18,7 +18,7 @@ GROUPS = {
     "rolling": {"rolling_creators", "rolling_countries", "rolling_summary"},
     "weekly": {"weekly_creators", "weekly_summary", "creator_weeks"},
     "costs": {"stream_costs", "cold_videos"},
-    "live": {"raw_live_samples", "live_viewers"},
+    "live": {"raw_live_samples", "live_viewers", "live_drift"},
 }
 
 
@@ -54,6 +54,7 @@ def test_code_location_loads_from_the_module(monkeypatch):
         "dead_run_reaper",
         "freshness_checks_sensor",
         "late_files_log",
+        "live_freshness_checks_sensor",
     }
 
 

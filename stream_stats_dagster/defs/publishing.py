@@ -11,6 +11,9 @@ and only for them:
    check, day) pointing at it, so that the UI's check pages show each day's truth;
 4. one operation-log record per day (contract §6).
 
+A check of severity WARN (`CheckResult.severity`, live_drift's drift limits by default) is
+recorded as a WARN evaluation and does not stop its day: the report is the finding.
+
 A day that fails writes nothing: the files of its last good run stay, and its failed checks
 point at that run's materialization (red on that day). The other days of the run still
 publish; the step then fails in one line naming the failed days (`Failure.metadata` carries
@@ -58,7 +61,7 @@ class DayReport:
             f"{asset} {name}: {result.description}"
             for asset, results in self.checks.items()
             for name, result in results.items()
-            if not result.passed
+            if not result.passed and result.severity == "ERROR"
         ]
 
 
@@ -164,8 +167,8 @@ def _record_checks(context: dg.AssetExecutionContext, reports: Mapping[str, DayR
                         target_materialization_data=targets.get(k),
                         description=result.description,
                         metadata={n: _metadata(v) for n, v in result.metadata.items()},
-                        severity=dg.AssetCheckSeverity.ERROR,
-                        blocking=True,
+                        severity=dg.AssetCheckSeverity(result.severity),
+                        blocking=result.severity == "ERROR",
                     )
                 )
 

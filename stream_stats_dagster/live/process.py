@@ -43,7 +43,17 @@ def run_sampler(
         rescan_samples=settings.rescan_samples,
         timezone=settings.timezone,
         say=say,
+        heartbeat_scan_seconds=settings.heartbeat_scan_seconds,
+        fresh_seconds=settings.fresh_seconds,
+        reconcile_seconds=settings.ivs_seconds,
     )
+    reconciler = _reconciler(settings, say)
+    ivs = None
+    if reconciler is not None:
+        from .ivs import BackgroundReconciler
+
+        ivs = sampler.reconciler = BackgroundReconciler(reconciler, sampler.write_lines)
+        ivs.start()
     uploads = UploadWorker(
         spool,
         store,
@@ -79,6 +89,9 @@ def run_sampler(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if ivs is not None:
+            ivs.stop()
+            ivs.join(timeout=30)
         if started:
             uploads.stop()
             uploads.join(timeout=60)
@@ -86,6 +99,25 @@ def run_sampler(
         client.close()
     say(f"live-sampler: stopped after {sampler.samples} samples; spool {spool.root}")
     return 0
+
+
+def _reconciler(settings: LiveSettings, say: Callable[[str], None]):
+    """The IVS reconciler when a region is set and boto3 finds credentials, else None (said)."""
+    if not settings.ivs_region:
+        return None
+    import boto3
+
+    from .ivs import IvsReconciler, make_client
+
+    if boto3.Session().get_credentials() is None:
+        say(
+            f"ivs: LIVE_IVS_REGION is {settings.ivs_region} but no AWS credentials were found "
+            "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a web identity or a role): no "
+            "reconciliation"
+        )
+        return None
+    client = make_client(settings.ivs_region, settings.ivs_endpoint_url)
+    return IvsReconciler(client, settings.ivs_calls_per_pass, say=say)
 
 
 def _password(url: str) -> str | None:

@@ -12,6 +12,10 @@ Stage discovery is a `SCAN` of the keyspace (several round trips, never `KEYS`),
 samples, or at once when the stage counters stop adding up to the total in a new way (a
 stage was created since).
 
+Every `LIVE_HEARTBEAT_SCAN_SECONDS` (60 s), not every sample, `scan_heartbeats` HSCANs the
+heartbeat hashes and counts the fresh ones (updated within `LIVE_FRESH_SECONDS` of Redis
+`TIME`), sparing production Redis a read of every field every few seconds.
+
 Every command here is in Redis's `@read` category except `TIME`, `MULTI` and `EXEC`: the
 sampler runs as a user that may do nothing else (docs/live.md shows the ACL).
 """
@@ -28,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..reports.live.samples import StageInfo
+from .heartbeats import count_fresh
 from .keys import RedisKeys
 
 SCAN_COUNT = 1000
@@ -42,6 +47,18 @@ class Reading:
     heartbeats: list[int | None]
     info: dict[str, StageInfo | None]
     problems: list[str] = field(default_factory=list)  # values that are not what they should be
+    info_absent: list[bool] | None = None  # per stage: its `stage:{arn}` key was absent
+
+
+@dataclass
+class HeartbeatScan:
+    """One pass of HSCAN over every stage's heartbeat hash."""
+
+    at_us: int  # Redis TIME at the start of the pass: freshness is measured from it
+    fresh: list[int]
+    unparsable: list[int]
+    fields: list[int]
+    round_trips: int
 
 
 class RedisUnavailable(Exception):
@@ -108,8 +125,44 @@ class RedisReader:
             heartbeats=[int(h) for h in heartbeats],
             info={a: _info(i, k.stage(a), problems) for a, _, i in pairs},
             problems=problems,
+            info_absent=[i is None for i in infos],
         )
         return reading
+
+    def scan_heartbeats(self, arns: Sequence[str], fresh_ms: int) -> HeartbeatScan:
+        """HSCAN every stage's heartbeat hash (never HGETALL: a hash of thousands of viewers
+        is read in steps of `SCAN_COUNT`), all stages' next steps pipelined in one round
+        trip, and count the heartbeats updated within `fresh_ms` of Redis TIME at its start.
+        Not a transaction: it takes several round trips and is not one instant."""
+        fresh, unparsable, fields = [0] * len(arns), [0] * len(arns), [0] * len(arns)
+        with self._errors():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.time()
+            for arn in arns:
+                pipe.hscan(self.keys.heartbeat(arn), 0, count=SCAN_COUNT)
+            replies = pipe.execute()
+            seconds, micros = replies[0]
+            at_us = int(seconds) * 1_000_000 + int(micros)
+            now_ms = at_us // 1000
+            pending = list(zip(range(len(arns)), replies[1:], strict=True))
+            trips = 1
+            while pending:
+                again = []
+                for i, (cursor, values) in pending:
+                    f, u = count_fresh(list(values.values()), now_ms, fresh_ms)
+                    fresh[i] += f
+                    unparsable[i] += u
+                    fields[i] += len(values)
+                    if int(cursor):
+                        again.append((i, int(cursor)))
+                if not again:
+                    break
+                pipe = self.client.pipeline(transaction=False)
+                for i, cursor in again:
+                    pipe.hscan(self.keys.heartbeat(arns[i]), cursor, count=SCAN_COUNT)
+                pending = [(i, r) for (i, _), r in zip(again, pipe.execute(), strict=True)]
+                trips += 1
+        return HeartbeatScan(at_us, fresh, unparsable, fields, trips)
 
     def _errors(self):
         return _RedisErrors(self.secret)

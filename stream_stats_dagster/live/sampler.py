@@ -19,8 +19,15 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..reports.live import instants
-from ..reports.live.samples import InfoLine, ReadInfo, SampleLine, StageInfo, StagesLine
-from .reader import Reading, RedisUnavailable
+from ..reports.live.samples import (
+    InfoLine,
+    IvsLine,
+    ReadInfo,
+    SampleLine,
+    StageInfo,
+    StagesLine,
+)
+from .reader import HeartbeatScan, Reading, RedisUnavailable
 from .spool import Spool
 
 
@@ -28,6 +35,14 @@ class Reader(Protocol):
     def scan_stages(self) -> list[str]: ...
 
     def read(self, arns: Sequence[str]) -> Reading: ...
+
+    def scan_heartbeats(self, arns: Sequence[str], fresh_ms: int) -> HeartbeatScan: ...
+
+
+class Reconciler(Protocol):
+    """Compares some stages with the IVS API each pass (`ivs.py`)."""
+
+    def reconcile(self, at_us: int, counters: dict[str, int | None]) -> list[IvsLine]: ...
 
 
 class Sampler:
@@ -42,6 +57,10 @@ class Sampler:
         say: Callable[[str], None] = print,
         monotonic: Callable[[], float] = time.monotonic,
         wall_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+        heartbeat_scan_seconds: float | None = None,
+        fresh_seconds: float = 60.0,
+        reconciler: Reconciler | None = None,
+        reconcile_seconds: float = 60.0,
     ):
         self.reader, self.spool = reader, spool
         self.interval = interval_seconds
@@ -58,6 +77,13 @@ class Sampler:
         self.said: set[str] = set()
         self.samples = 0
         self.lock = threading.Lock()
+        # heartbeat scans (HSCAN, every `heartbeat_scan_seconds` on the Redis clock)
+        self.scan_us = None if heartbeat_scan_seconds is None else heartbeat_scan_seconds * 1e6
+        self.fresh_ms = round(fresh_seconds * 1000)
+        self.last_scan: int | None = None
+        self.reconciler, self.reconcile_us = reconciler, reconcile_seconds * 1e6
+        self.last_reconcile: int | None = None
+        self.write_lock = threading.Lock()  # the sampling and a background reconciler
 
     # -- the Redis clock, for the upload thread ---------------------------------------------
 
@@ -95,7 +121,9 @@ class Sampler:
                         "and that time is a gap"
                     )
             return None
-        self._write(reading)
+        scan = self._scan(reading)
+        ivs = self._reconcile(reading)
+        self._write(reading, scan, ivs)
         with self.lock:
             if self.down_since is not None:
                 before = self.down_since[0]
@@ -131,10 +159,47 @@ class Sampler:
         self.since_scan += 1
         return reading
 
-    def _write(self, reading: Reading) -> None:
+    def _due(self, last: int | None, every_us: float, at_us: int) -> bool:
+        """Due at the first sample at least `every_us` after the last time (half an interval
+        early, so that a grid of samples does not skip a whole interval)."""
+        return last is None or at_us - last >= every_us - self.interval * 1e6 / 2
+
+    def _scan(self, reading: Reading) -> HeartbeatScan | None:
+        """The heartbeat scan, when one is due; a Redis that stops answering during it costs
+        the scan, not the sample (said once, like a gap)."""
+        if self.scan_us is None or not self._due(self.last_scan, self.scan_us, reading.at_us):
+            return None
+        assert self.arns is not None
+        try:
+            scan = self.reader.scan_heartbeats(self.arns, self.fresh_ms)
+        except RedisUnavailable as exc:
+            self._say_once(f"heartbeat scan failed ({exc}): the next one is tried next sample")
+            return None
+        self.last_scan = reading.at_us
+        return scan
+
+    def _reconcile(self, reading: Reading) -> list[IvsLine]:
+        if self.reconciler is None:
+            return []
+        if not self._due(self.last_reconcile, self.reconcile_us, reading.at_us):
+            return []
+        assert self.arns is not None
+        self.last_reconcile = reading.at_us
+        counters = dict(zip(self.arns, reading.viewers, strict=True))
+        return self.reconciler.reconcile(reading.at_us, counters)
+
+    def _say_once(self, text: str) -> None:
+        key = text.split(" (")[0]
+        if key not in self.said:
+            self.said.add(key)
+            self.say(f"warning: {text} (said once)")
+
+    def _write(
+        self, reading: Reading, scan: HeartbeatScan | None = None, ivs: Sequence[IvsLine] = ()
+    ) -> None:
         assert self.arns is not None
         hour = instants.hour_start(reading.at_us, self.timezone)
-        lines: list[StagesLine | InfoLine | SampleLine] = []
+        lines: list[StagesLine | InfoLine | SampleLine | IvsLine] = []
         changed = [
             a
             for a, v in reading.info.items()
@@ -162,12 +227,26 @@ class Sampler:
                 publisher=reading.publisher,
                 viewers=reading.viewers,
                 heartbeats=reading.heartbeats,
+                infoMissing=None
+                if reading.info_absent is None
+                else [i for i, absent in enumerate(reading.info_absent) if absent],
+                freshAt=None if scan is None else instants.text(scan.at_us),
+                fresh=None if scan is None else list(scan.fresh),
+                unparsable=None if scan is None else list(scan.unparsable),
             )
         )
-        self.spool.append(hour, lines)
+        lines.extend(ivs)
+        with self.write_lock:
+            self.spool.append(hour, lines)
         self.hour = hour
         if changed:
             self.spool.save_info(self.info)
+
+    def write_lines(self, at_us: int, lines: Sequence[IvsLine]) -> None:
+        """Lines of a reconciliation made beside the sampling, into the hour of `at_us` (an
+        hour already uploaded gets them in a later upload, merged with the stored file)."""
+        with self.write_lock:
+            self.spool.append(instants.hour_start(at_us, self.timezone), lines)
 
     def _info_line(self, arns: Sequence[str]) -> InfoLine:
         info = {}

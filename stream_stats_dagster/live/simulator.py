@@ -14,7 +14,22 @@ Every change is one MULTI/EXEC ending in `TIME`, and is logged as a JSON line wi
 instant and the counters' new values: Redis runs a transaction whole, so a sample (also a
 transaction, `reader.py`) sees exactly the changes logged before its own `TIME`.
 
-`populate` fills a Redis at a given scale at once (no log), for the benchmark.
+Failure modes (seed 003's list of where the counts go wrong), each switched on for a window
+of the session, in seconds from its start:
+
+- `no_leaves`: viewers who go never send the leave (closed tab, dropped network): no DECR,
+  no HDEL, no more heartbeats; only the cleanup removes them, once they are silent.
+- `cleanup_stopped`: the heartbeat service's cleanup does not run (its process is down):
+  silent viewers stay counted and in the heartbeat hash.
+- `reset_at`: an API restart resets the busiest stage's counter to 0 while its viewers stay
+  (they DECR it below zero as they leave).
+- `decouple_at`: from then on, the writes to one stage's counter are lost (a lost Redis
+  connection on that path) while the total and the heartbeats are written: the total no
+  longer adds up to the stages. The stage is the busiest one that was not reset.
+
+`truth()` is what IVS knows: each stage's viewers still connected (those who left without a
+leave are not). `populate` fills a Redis at a given scale at once (no log), for the
+benchmark.
 """
 
 from __future__ import annotations
@@ -53,15 +68,22 @@ class SimulatorConfig:
     region: str = "ap-northeast-1"
     account: str = "123456789012"
     other_keys: int = 300  # unrelated keys, so that discovery takes several SCAN steps
+    # failure modes (seconds from the session's start; None: off)
+    no_leaves: tuple[float, float] | None = None
+    cleanup_stopped: tuple[float, float] | None = None
+    reset_at: float | None = None
+    decouple_at: float | None = None
 
 
 class LogEvent(BaseModel):
     at: str  # Redis TIME of the change's transaction
-    event: Literal["publisher", "stage", "join", "leave", "timeout"]
+    event: Literal["publisher", "stage", "join", "leave", "timeout", "vanish", "reset", "decouple"]
     stage: str | None = None
     user: str | None = None
     total: int | None = None  # the counters after the change
     viewers: int | None = None
+    heartbeats: int | None = None  # HLEN of the stage's heartbeat hash after the change
+    lost: int | None = None  # reset: the counter's value before
     status: str | None = None
     info: dict | None = None
 
@@ -103,6 +125,9 @@ class Simulator:
         self.counts: dict[str, int] = {}
         self.next_user = 0
         self.events = 0
+        self.start: float | None = None  # monotonic start of the session
+        self.decoupled: str | None = None
+        self.reset_stage: str | None = None
 
     # -- transactions -------------------------------------------------------------------------
 
@@ -155,25 +180,117 @@ class Simulator:
 
         def build(p) -> None:
             p.incr(self.keys.total)
-            p.incr(self.keys.viewers(stage))
+            self._counter(p, stage, +1)
             p.hset(self.keys.heartbeat(stage), user, beat)
+            p.hlen(self.keys.heartbeat(stage))
 
-        (total, viewers, _), at = self._commit(build)
+        (total, viewers, _, hlen), at = self._commit(build)
         self.viewers[user] = Viewer(user, stage, now_ms, self.monotonic())
         self.counts[stage] += 1
-        self._log(at, event="join", stage=stage, user=user, total=total, viewers=viewers)
+        self._log(
+            at,
+            event="join",
+            stage=stage,
+            user=user,
+            total=total,
+            viewers=int(viewers),
+            heartbeats=hlen,
+        )
+
+    def _counter(self, p, stage: str, step: int) -> None:
+        """INCR/DECR the stage's counter, or only read it if its writes are lost."""
+        if stage == self.decoupled:
+            p.get(self.keys.viewers(stage))
+        elif step > 0:
+            p.incr(self.keys.viewers(stage))
+        else:
+            p.decr(self.keys.viewers(stage))
 
     def leave(self, user: str, event: Literal["leave", "timeout"] = "leave") -> None:
         viewer = self.viewers.pop(user)
 
         def build(p) -> None:
             p.decr(self.keys.total)
-            p.decr(self.keys.viewers(viewer.stage))
+            self._counter(p, viewer.stage, -1)
             p.hdel(self.keys.heartbeat(viewer.stage), user)
+            p.hlen(self.keys.heartbeat(viewer.stage))
 
-        (total, viewers, _), at = self._commit(build)
+        (total, viewers, _, hlen), at = self._commit(build)
         self.counts[viewer.stage] -= 1
-        self._log(at, event=event, stage=viewer.stage, user=user, total=total, viewers=viewers)
+        self._log(
+            at,
+            event=event,
+            stage=viewer.stage,
+            user=user,
+            total=total,
+            viewers=int(viewers or 0),
+            heartbeats=hlen,
+        )
+
+    def vanish(self, user: str) -> None:
+        """The viewer goes without a leave: nothing is written; it stops heartbeating."""
+        viewer = self.viewers[user]
+        viewer.vanished = True
+        self._log(self._now_ms() * 1000, event="vanish", stage=viewer.stage, user=user)
+
+    def truth(self) -> dict[str, int]:
+        """What IVS knows: each stage's viewers still connected."""
+        out = dict.fromkeys(self.stages, 0)
+        for v in self.viewers.values():
+            if not v.vanished:
+                out[v.stage] += 1
+        return out
+
+    def connected(self) -> dict[str, list[str]]:
+        """What IVS knows, by participant: each stage's viewers still connected."""
+        out: dict[str, list[str]] = {a: [] for a in list(self.stages)}
+        for v in list(self.viewers.values()):
+            if not v.vanished:
+                out.setdefault(v.stage, []).append(f"p-{v.user}")
+        return out
+
+    def _busiest(self, but: str | None = None) -> str | None:
+        present = self.truth()
+        options = [a for a in self.stages if a != but and present[a] > 0]
+        return max(options, key=lambda a: (present[a], a), default=None)
+
+    def reset_counter(self) -> None:
+        """An API restart: the busiest stage's counter back to 0, its viewers still there."""
+        stage = self._busiest()
+        if stage is None:
+            return
+        self.reset_stage = stage
+
+        def build(p) -> None:
+            p.getset(self.keys.viewers(stage), 0)
+            p.get(self.keys.total)
+            p.hlen(self.keys.heartbeat(stage))
+
+        (old, total, hlen), at = self._commit(build)
+        self._log(
+            at,
+            event="reset",
+            stage=stage,
+            total=int(total or 0),
+            viewers=0,
+            heartbeats=hlen,
+            lost=int(old or 0),
+        )
+
+    def decouple(self) -> None:
+        """From now on the writes to one stage's counter are lost."""
+        stage = self._busiest(but=self.reset_stage)
+        if stage is None:
+            return
+        self.decoupled = stage
+        (viewers,), at = self._commit(lambda p: p.get(self.keys.viewers(stage)))
+        self._log(at, event="decouple", stage=stage, viewers=int(viewers or 0))
+
+    def _in(self, window: tuple[float, float] | None) -> bool:
+        if window is None or self.start is None:
+            return False
+        elapsed = self.monotonic() - self.start
+        return window[0] <= elapsed < window[1]
 
     def heartbeats(self) -> None:
         now = self.monotonic()
@@ -195,6 +312,8 @@ class Simulator:
     def cleanup(self) -> int:
         """The platform's cleanup: every viewer whose heartbeat is older than
         `silent_seconds` is removed (DECR + HDEL), each in its own transaction."""
+        if self._in(self.config.cleanup_stopped):
+            return 0
         cutoff = self._now_ms() - int(self.config.silent_seconds * 1000)
         removed = 0
         for stage in list(self.stages):
@@ -230,12 +349,16 @@ class Simulator:
         self.other_keys()
         self.create_stage()
         self.publisher("live")
-        start = self.monotonic()
+        start = self.start = self.monotonic()
         last_cleanup = start
         while not stop.is_set():
             elapsed = self.monotonic() - start
             if elapsed >= c.seconds:
                 break
+            if c.reset_at is not None and elapsed >= c.reset_at and self.reset_stage is None:
+                self.reset_counter()
+            if c.decouple_at is not None and elapsed >= c.decouple_at and not self.decoupled:
+                self.decouple()
             self.step(self.target(elapsed))
             if self.monotonic() - last_cleanup >= c.cleanup_seconds:
                 self.cleanup()
@@ -261,7 +384,9 @@ class Simulator:
                 self.join()
         elif len(present) > target:
             for user in self.rng.sample(present, min(len(present) - target, 1 + target // 10)):
-                if self.rng.random() < self.config.vanish_share:
+                if self._in(self.config.no_leaves):
+                    self.vanish(user)
+                elif self.rng.random() < self.config.vanish_share:
                     self.viewers[user].vanished = True
                 else:
                     self.leave(user)

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..reports.live import instants
 from ..reports.live.samples import (
     InfoLine,
+    IvsLine,
     SampleLine,
     StageInfo,
     StagesLine,
@@ -43,7 +44,9 @@ class Spool:
     def path(self, hour_us: int) -> Path:
         return self.hours_dir / f"{instants.to_datetime(hour_us):{NAME_FORMAT}}{SUFFIX}"
 
-    def append(self, hour_us: int, lines: Sequence[StagesLine | InfoLine | SampleLine]) -> None:
+    def append(
+        self, hour_us: int, lines: Sequence[StagesLine | InfoLine | SampleLine | IvsLine]
+    ) -> None:
         """Append lines to an hour's file and fsync them: once this returns they survive a
         kill or a power cut of the sampler's node."""
         data = b"".join(line_bytes(line) for line in lines)
@@ -77,7 +80,7 @@ class Spool:
                 out.append(instants.of(t.replace(tzinfo=dt.UTC)))
         return sorted(out)
 
-    def lines(self, hour_us: int) -> list[StagesLine | InfoLine | SampleLine]:
+    def lines(self, hour_us: int) -> list[StagesLine | InfoLine | SampleLine | IvsLine]:
         return parse_lines(self.path(hour_us).read_bytes())
 
     def size(self, hour_us: int) -> int:

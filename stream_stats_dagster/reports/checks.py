@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from itertools import pairwise
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ class CheckResult(NamedTuple):
     passed: bool
     description: str
     metadata: dict[str, Any]
+    # ERROR: a failure stops the day's publication; WARN: the day is published and the
+    # failed check shows (live_drift's drift checks, by default)
+    severity: Literal["ERROR", "WARN"] = "ERROR"
 
 
 class Problems:

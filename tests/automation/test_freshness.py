@@ -21,15 +21,13 @@ from tests.support.definitions import load_definitions
 SETTINGS = load_settings({"STREAM_STATS_START_DATE": "2025-03-01"})
 
 
-def test_summaries_have_freshness_checks_and_their_sensor(monkeypatch):
+def test_summaries_and_live_assets_have_freshness_checks_and_their_sensors(monkeypatch):
     defs = load_definitions(monkeypatch, STREAM_STATS_START_DATE="2025-03-01")
     keys = {key for checks in defs.asset_checks for key in checks.check_keys}
-    assert keys == {
-        dg.AssetCheckKey(dg.AssetKey("summary"), FRESHNESS_CHECK),
-        dg.AssetCheckKey(dg.AssetKey("weekly_summary"), FRESHNESS_CHECK),
-    }
+    fresh = ("summary", "weekly_summary", "raw_live_samples", "live_viewers", "live_drift")
+    assert keys == {dg.AssetCheckKey(dg.AssetKey(a), FRESHNESS_CHECK) for a in fresh}
     names = {s.name for s in defs.sensors}
-    assert {"freshness_checks_sensor", "late_files_log"} <= names
+    assert {"freshness_checks_sensor", "live_freshness_checks_sensor", "late_files_log"} <= names
 
 
 def _evaluate(instance: dg.DagsterInstance, asset: str, passed: bool) -> None:

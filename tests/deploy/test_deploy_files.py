@@ -59,7 +59,7 @@ def instance() -> dict:
 def test_compose_file_passes_docker_compose_config(compose):
     docker_compose = shutil.which("docker-compose")
     assert docker_compose
-    for profiles in ([], ["--profile", "auth"]):
+    for profiles in ([], ["--profile", "auth"], ["--profile", "live"]):
         result = subprocess.run(
             [docker_compose, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
             capture_output=True,
@@ -70,13 +70,15 @@ def test_compose_file_passes_docker_compose_config(compose):
         )
         assert result.returncode == 0, result.stderr
     # the deploy_docker shape (PostgreSQL, the gRPC code server, webserver, daemon), a Docker
-    # API filter for each of the two Dagster processes that use Docker, and the auth proxy
+    # API filter for each of the two Dagster processes that use Docker, the auth proxy, and
+    # the live sampler (profile `live`, tests/deploy/test_live_sampler_deploy.py)
     assert set(compose["services"]) == {
         "postgres",
         *IMAGE_SERVICES,
         "daemon-docker-api",
         "webserver-docker-api",
         "auth-proxy",
+        "live-sampler",
     }
 
 
@@ -199,8 +201,11 @@ def test_secrets_have_no_values_in_the_compose_file():
     }
     for name, value in found:
         value = value.split(" #")[0].strip()
-        if name.endswith("_FILE"):
-            assert value.startswith("/run/secrets/stream-stats/"), (name, value)
+        if name.endswith("_FILE"):  # the Dagster processes' files, or the live sampler's
+            assert value.startswith(("/run/secrets/stream-stats/", "/run/secrets/live/")), (
+                name,
+                value,
+            )
         else:
             assert re.fullmatch(r"\$\{[A-Z0-9_]+(:-|:\?[^}]+)\}", value), (name, value)
 

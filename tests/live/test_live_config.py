@@ -21,6 +21,8 @@ def test_defaults_and_describe_without_the_password():
     line = s.describe()
     assert "rediss://sampler:***@redis.example.com:6380/0" in line
     assert SECRET not in line and SECRET not in repr(s) and SECRET not in str(s)
+    assert (s.heartbeat_scan_seconds, s.fresh_seconds, s.ivs_region) == (60.0, 60.0, None)
+    assert "heartbeat scan every 60 s (fresh: 60 s)" in line and "no IVS reconciliation" in line
 
 
 def test_private_bucket_and_r2_follow_the_pipelines_variables():
@@ -53,6 +55,10 @@ def test_private_bucket_and_r2_follow_the_pipelines_variables():
         ({"LIVE_KEY_PREFIX": "ivs:*:"}, "LIVE_KEY_PREFIX must not hold SCAN pattern"),
         ({"STREAM_STATS_TIMEZONE": "Mars/Base"}, "STREAM_STATS_TIMEZONE 'Mars/Base'"),
         ({"R2_ACCESS_KEY_ID": "k"}, "R2 keys are set but R2_ENDPOINT_URL"),
+        ({"LIVE_HEARTBEAT_SCAN_SECONDS": "0.5"}, "LIVE_HEARTBEAT_SCAN_SECONDS must be"),
+        ({"LIVE_FRESH_SECONDS": "soon"}, "LIVE_FRESH_SECONDS must be"),
+        ({"LIVE_IVS_SECONDS": "nan"}, "LIVE_IVS_SECONDS must be"),
+        ({"LIVE_IVS_CALLS_PER_PASS": "1"}, "LIVE_IVS_CALLS_PER_PASS must be an integer"),
     ],
 )
 def test_bad_values_say_which_variable_in_one_line(env, message):

@@ -21,6 +21,7 @@ from stream_stats_dagster.live.servers import RedisServer
 from stream_stats_dagster.live.simulator import read_log
 from stream_stats_dagster.reports.live import instants
 from stream_stats_dagster.reports.live.document import LiveViewersDoc
+from stream_stats_dagster.reports.live.drift import LiveDriftDoc
 from stream_stats_dagster.reports.live.samples import HourFile
 from tests.live.conftest import live_env, require_redis, simulate, start_sampler
 
@@ -65,7 +66,13 @@ def session(tmp_path_factory):
                 r.check_name: r.asset_check_evaluation.passed  # type: ignore[union-attr]
                 for r in _check_evaluations(instance)
             }
+            drift_checks = {
+                e.check_name: (e.passed, e.severity.value)
+                for e in _check_evaluations_of(instance, "live_drift", DRIFT_CHECKS)
+            }
+            drift_event = instance.get_latest_materialization_event(dg.AssetKey("live_drift"))
     hour_path = private / keys.live_samples_key(dt.datetime.fromisoformat(HOUR))
+    drift_path = private / keys.live_drift_key(DAY)
     return {
         "root": root,
         "log": read_log(root / "changes.jsonl"),
@@ -76,6 +83,9 @@ def session(tmp_path_factory):
         "again": report_path.read_bytes(),
         "events": events,
         "checks": checks,
+        "drift": LiveDriftDoc.model_validate_json(drift_path.read_bytes()),
+        "drift_checks": drift_checks,
+        "drift_event": drift_event,
         "sampler_out": (root / "sampler.out").read_text(),
     }
 
@@ -87,6 +97,18 @@ def _check_evaluations(instance):
         records = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
         out += [r.event.dagster_event.event_specific_data for r in records if r.event]
     return [type("E", (), {"check_name": e.check_name, "asset_check_evaluation": e}) for e in out]
+
+
+DRIFT_CHECKS = ("total_vs_stages", "counters_vs_heartbeats", "counters_vs_ivs")
+
+
+def _check_evaluations_of(instance, asset: str, names):
+    out = []
+    for name in names:
+        key = dg.AssetCheckKey(dg.AssetKey(asset), name)
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        out += [r.event.dagster_event.event_specific_data for r in records if r.event]
+    return out
 
 
 def _state_at(log, t: int) -> tuple[int, dict[str, int], str | None]:
@@ -226,3 +248,23 @@ def test_the_samplers_user_cannot_write(tmp_path):
         with pytest.raises(redis.exceptions.NoPermissionError):
             client.incr("ivs:prod:total_viewers")
         assert client.get("ivs:prod:total_viewers") is None  # reads work
+
+
+def test_dagster_publishes_the_days_drift_privately_with_its_checks(session):
+    """A healthy session: the total adds up to the stages and each counter to HLEN at every
+    sample (each change is one transaction); the viewers who closed the tab are counted
+    until the cleanup removes them, which only the fresh heartbeats see."""
+    doc, log = session["drift"], session["log"]
+    assert doc.date == DAY.isoformat() and doc.measured.samples == session["doc"].coverage.samples
+    assert doc.totalVsStages.worst == 0 and doc.totalVsStages.samples > 0
+    assert all(s.counterVsHeartbeats.worst == 0 and s.negative is None for s in doc.stages)
+    assert doc.measured.heartbeatScans >= 1 and doc.ivs.reconciliations == 0
+    assert session["drift_event"].asset_materialization.partition == DAY.isoformat()
+    # evaluated for the day, WARN unless configured otherwise; the healthy ones passed
+    assert set(session["drift_checks"]) == set(DRIFT_CHECKS)
+    assert all(sev == "WARN" for _, sev in session["drift_checks"].values())
+    assert session["drift_checks"]["total_vs_stages"][0] is True
+    assert session["drift_checks"]["counters_vs_ivs"][0] is True
+    stats = session["root"] / "data" / "points-system-bucket"
+    assert not list(stats.rglob("*drift*"))
+    assert any(e.event == "join" for e in log)

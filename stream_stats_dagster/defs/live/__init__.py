@@ -1,5 +1,7 @@
-"""The live viewers (docs/live.md): assets in group `live`, their jobs and schedules."""
+"""The live viewers (docs/live.md): assets in group `live`, their jobs, schedules and
+freshness checks."""
 
+import warnings
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -14,18 +16,28 @@ LIVE_VIEWERS_JOB = "live_viewers_job"
 HOURLY_CRON = "10 * * * *"  # ten past each local hour: the sampler uploads as an hour ends
 DAILY_CRON = "30 1 * * *"  # 01:30: after the day's last hour and the first of the next
 LOOKBACK_HOURS = 48  # an hour uploaded late (an R2 outage) is still recorded for two days
+# Freshness (WARN): the last hour recorded by forty past the next, yesterday's reports by 03:00
+FRESHNESS = {
+    "raw_live_samples": "40 * * * *",
+    "live_viewers": "0 3 * * *",
+    "live_drift": "0 3 * * *",
+}
+FRESHNESS_CHECKS = dg.AssetSelection.checks(
+    *(dg.AssetCheckKey(dg.AssetKey(a), "freshness_check") for a in FRESHNESS)
+)
 
 
 def build_live_definitions(settings: Settings) -> dg.Definitions:
     samples_job = dg.define_asset_job(
         LIVE_SAMPLES_JOB,
-        selection=dg.AssetSelection.assets("raw_live_samples"),
+        selection=dg.AssetSelection.assets("raw_live_samples") - FRESHNESS_CHECKS,
         description="Verify and record hours of live samples the sampler uploaded.",
     )
     viewers_job = dg.define_asset_job(
         LIVE_VIEWERS_JOB,
-        selection=dg.AssetSelection.assets("live_viewers"),
-        description="A day's live audience from its hours of samples.",
+        selection=dg.AssetSelection.assets("live_viewers", "live_drift") - FRESHNESS_CHECKS,
+        description="A day's live audience, and the drift of its counts, from its hours of "
+        "samples.",
     )
     running = settings.automation == "running"
     status = dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED
@@ -38,10 +50,30 @@ def build_live_definitions(settings: Settings) -> dg.Definitions:
         f"{LIVE_VIEWERS_JOB} for yesterday, at 01:30 in the report time zone (after its last "
         "hour, and the next day's first, were uploaded and recorded).",
     )
+    sensor_status = dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+    with warnings.catch_warnings():
+        # superseded by `FreshnessPolicy` per Dagster; the WARN check row per late partition
+        # is what the other reports use too (defs/automation/freshness.py)
+        warnings.simplefilter("ignore", dg.SupersessionWarning)
+        checks = [
+            check
+            for asset, deadline in FRESHNESS.items()
+            for check in dg.build_time_partition_freshness_checks(
+                assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=settings.timezone
+            )
+        ]
+        sensor = dg.build_sensor_for_freshness_checks(
+            freshness_checks=checks,
+            name="live_freshness_checks_sensor",
+            default_status=sensor_status,
+            minimum_interval_seconds=300,
+        )
     return dg.Definitions(
         assets=build_live_assets(settings),
+        asset_checks=checks,
         jobs=[samples_job, viewers_job],
         schedules=[daily, uploaded_hours_schedule(samples_job, settings, status)],
+        sensors=[sensor],
     )
 
 

@@ -7,6 +7,9 @@
 - `live_viewers` (daily): the day's live audience from the day's hour files and the hours
   around it, checked, then published by `publishing.check_then_publish` like every report:
   private, and not named in `index.json`.
+- `live_drift` (daily, beside it): how far the counts were off (`reports/live/drift.py`), with
+  its drift checks (WARN by default, limits from `STREAM_STATS_LIVE_DRIFT_LIMITS`), published
+  the same way.
 """
 
 import datetime as dt
@@ -21,7 +24,7 @@ from ...dates import ReportDay
 from ...files import LIVE_FILES
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports.checks import CheckResult
-from ...reports.live import document, instants, report
+from ...reports.live import document, drift, instants, report
 from ...reports.live.samples import HourFile
 from ...storage.base import ObjectStore, StorageError, md5_hex
 from ..common import partition_days, preview
@@ -40,6 +43,14 @@ CHECK_TEXT = {
     "live minutes, sampled seconds and peak.",
     "stages_consistent": "Each stage once, by viewer-minutes; average at most peak; first "
     "seen, peak and last seen in order inside the day.",
+}
+DRIFT_CHECK_TEXT = {
+    "total_vs_stages": "The platform's total against the sum of the stage counters: no "
+    "episode more than the limit's viewers off for more than its minutes.",
+    "counters_vs_heartbeats": "Each stage's counter against HLEN of its heartbeat hash and "
+    "against its fresh heartbeats: no episode over the limits.",
+    "counters_vs_ivs": "Each reconciled stage's counter against its CONNECTED participants in "
+    "IVS: no difference over the limit.",
 }
 
 
@@ -92,6 +103,50 @@ def day_hours(day: dt.date, timezone: str) -> list[int]:
     rd = ReportDay(day, timezone)
     start, end = instants.of(rd.start_utc), instants.of(rd.end_utc)
     return list(range(start - instants.HOUR_US, end + instants.HOUR_US, instants.HOUR_US))
+
+
+def drift_page(asset: str, doc: drift.LiveDriftDoc) -> dict[str, object]:
+    """What a day's drift page shows (plotted by day in the UI) and the most-off stages."""
+    t = doc.totalVsStages
+    top = doc.stages[:10]
+    stages = preview(
+        _frame(
+            [
+                (
+                    s.name,
+                    s.stageArn[-12:],
+                    s.counterVsHeartbeats.worst if s.counterVsHeartbeats else None,
+                    s.counterVsFresh.worst if s.counterVsFresh else None,
+                    s.negative.lowest if s.negative else None,
+                    s.expiredInfo.minutes if s.expiredInfo else None,
+                    s.ivsWorst,
+                )
+                for s in top
+            ],
+            ["name", "stage", "vsHLEN", "vsFresh", "negative", "expiredInfoMin", "vsIVS"],
+        )
+    )
+    return {
+        "total vs stages worst": t.worst,
+        "total vs stages minutes": t.minutes,
+        "stages with drift": doc.stagesWithDrift,
+        "negative counters": sum(1 for s in doc.stages if s.negative),
+        "expired-info counters": sum(1 for s in doc.stages if s.expiredInfo),
+        "heartbeat scans": doc.measured.heartbeatScans,
+        "ivs reconciliations": doc.ivs.reconciliations,
+        "ivs stages off": doc.ivs.stagesOff,
+        "most off stages": stages,
+    }
+
+
+def read_day_hours(store: ObjectStore, bucket: str, day: dt.date, timezone: str) -> list[HourFile]:
+    """The hour files a day reads (its own and one on each side) that were uploaded."""
+    hours = []
+    for start in day_hours(day, timezone):
+        found = read_hour(store, bucket, Hour("", start, _key(start)))
+        if found is not None:
+            hours.append(found[0])
+    return hours
 
 
 def day_page(asset: str, doc: document.LiveViewersDoc) -> dict[str, object]:
@@ -224,12 +279,7 @@ def build_live_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         for day in partition_days(context):
             k = day.isoformat()
             try:
-                hours = []
-                for start in day_hours(day, settings.timezone):
-                    h = Hour("", start, _key(start))
-                    found = read_hour(store, bucket, h)
-                    if found is not None:
-                        hours.append(found[0])
+                hours = read_day_hours(store, bucket, day, settings.timezone)
             except (BadHour, StorageError) as exc:
                 reports[k] = DayReport(error=str(exc))
                 continue
@@ -245,7 +295,71 @@ def build_live_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             reports[k] = DayReport(docs={"live_viewers": doc}, checks={"live_viewers": checks})
         yield from check_then_publish(context, storage, reports, publication)
 
-    return [live_samples, live_viewers]
+    limits = settings.live_drift_limits
+    drift_publication = Publication(
+        files={"live_drift": LIVE_FILES["live_drift"]}, page=drift_page, source=settings.source
+    )
+
+    @dg.multi_asset(
+        name="live_drift_report",
+        outs={
+            "live_drift": dg.AssetOut(
+                is_required=False,
+                group_name=GROUP,
+                kinds=KINDS,
+                description="How far the day's live counts were off, and where from "
+                "(docs/live.md, Drift): the total against the stages, each counter against "
+                "HLEN, fresh heartbeats and IVS, negative counters, counters of stages whose "
+                "info expired; episodes with minutes and sizes. Private; not in index.json.",
+            )
+        },
+        deps=[dg.AssetDep("raw_live_samples")],
+        partitions_def=daily,
+        backfill_policy=daily_backfill_policy(),
+        can_subset=True,
+        check_specs=[
+            dg.AssetCheckSpec(
+                name,
+                asset="live_drift",
+                blocking=limits.severity == "ERROR",
+                description=f"{text} Limits: {limits.viewers} viewers for {limits.minutes:g} "
+                f"min, IVS {limits.ivs_viewers} viewers; {limits.severity}.",
+                partitions_def=daily,
+            )
+            for name, text in DRIFT_CHECK_TEXT.items()
+        ],
+    )
+    def live_drift(context: dg.AssetExecutionContext, storage: StorageResource):
+        store, bucket = storage.get_store(), storage.private
+        reports = {}
+        for day in partition_days(context):
+            k = day.isoformat()
+            try:
+                hours = read_day_hours(store, bucket, day, settings.timezone)
+            except (BadHour, StorageError) as exc:
+                reports[k] = DayReport(error=str(exc))
+                continue
+            doc = drift.live_drift(day, settings.timezone, hours)
+            checks = {}
+            for name, check in drift.CHECKS.items():
+                problems = check(doc, limits)
+                checks[name] = (
+                    CheckResult(
+                        False,
+                        f"{name}: {problems[0]}"
+                        + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+                        {"problems": len(problems), "first": problems[:10]},
+                        limits.severity,
+                    )
+                    if problems
+                    else CheckResult(
+                        True, f"{name}: within the limits", {"problems": 0}, limits.severity
+                    )
+                )
+            reports[k] = DayReport(docs={"live_drift": doc}, checks={"live_drift": checks})
+        yield from check_then_publish(context, storage, reports, drift_publication)
+
+    return [live_samples, live_viewers, live_drift]
 
 
 def _key(start_us: int) -> str:

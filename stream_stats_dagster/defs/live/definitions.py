@@ -13,6 +13,8 @@ def live() -> dg.Definitions:
     built = build_live_definitions(load_settings())
     return dg.Definitions(
         assets=with_conventions(built.assets or []),
+        asset_checks=built.asset_checks,
         jobs=built.jobs,
         schedules=built.schedules,
+        sensors=built.sensors,
     )

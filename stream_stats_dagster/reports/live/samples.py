@@ -9,12 +9,20 @@ at any point leaves every acknowledged sample behind:
   ones that changed, and all known ones first in every hour, since the platform's info keys
   expire after an hour while their counters stay);
 - `{"kind": "sample", "at": ..., "intervalMs": ..., "total": ..., "publisher": ...,
-  "viewers": [...], "heartbeats": [...]}`: one reading, `at` being Redis `TIME`.
+  "viewers": [...], "heartbeats": [...]}`: one reading, `at` being Redis `TIME`. Since
+  schema 2 also `infoMissing` (the indexes of the stages whose `stage:{arn}` key was absent)
+  and, on the samples that carry a heartbeat scan (every `LIVE_HEARTBEAT_SCAN_SECONDS`, not
+  every sample), `freshAt` (Redis `TIME` of the scan), `fresh` (heartbeats updated within
+  `LIVE_FRESH_SECONDS` of it) and `unparsable` (heartbeats whose timestamp did not parse);
+- `{"kind": "ivs", ...}`: one reconciliation of a stage with the IVS API (`ivs.py`).
 
 The hour file (`HourFile`, contract §10) is built from an hour's lines alone, so it is the
 same bytes however often it is built: columns, one row per sample, one column per stage
 (sorted by ARN; null where a stage was not read), instead of one object per stage per
 sample. At 1,000 stages a sample is ~8 KB of numbers rather than ~90 KB of repeated ARNs.
+
+Schema 2 adds columns (`infoMissing`, `freshAt`, `fresh`, `unparsable`) and `reconciliations`;
+a schema-1 file (part 1's sampler) still reads: its new columns are None (not measured).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from ... import jsonbytes
 from . import instants
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class StageInfo(BaseModel):
@@ -67,13 +75,36 @@ class SampleLine(BaseModel):
     publisher: str | None
     viewers: list[int | None]  # aligned with the last stages line
     heartbeats: list[int | None]
+    infoMissing: list[int] | None = None  # indexes (in the stages line) of absent infos
+    freshAt: str | None = None  # a heartbeat scan's Redis TIME, on the samples that carry one
+    fresh: list[int | None] | None = None  # heartbeats within the fresh window of freshAt
+    unparsable: list[int | None] | None = None  # heartbeats whose timestamp did not parse
 
 
-SpoolLine = Annotated[StagesLine | InfoLine | SampleLine, Field(discriminator="kind")]
+class Reconciliation(BaseModel):
+    """One stage compared with the IVS real-time API: its current session's CONNECTED
+    participants (all pages) against its Redis counter read in the same tick."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: str  # Redis TIME of the sample the counter comes from
+    stageArn: str
+    sessionId: str | None  # None: the stage has no current session (IVS says 0)
+    connected: int
+    counter: int | None
+    calls: int  # API calls it took
+    complete: bool = True  # False: more pages than a pass holds (connected is a lower bound)
+
+
+class IvsLine(Reconciliation):
+    kind: Literal["ivs"] = "ivs"
+
+
+SpoolLine = Annotated[StagesLine | InfoLine | SampleLine | IvsLine, Field(discriminator="kind")]
 SPOOL_LINE = TypeAdapter(SpoolLine)
 
 
-def line_bytes(line: StagesLine | InfoLine | SampleLine) -> bytes:
+def line_bytes(line: StagesLine | InfoLine | SampleLine | IvsLine) -> bytes:
     return jsonbytes.dumps(line)
 
 
@@ -94,6 +125,11 @@ class SampleColumns(BaseModel):
     publisher: list[str | None]
     viewers: list[list[int | None]]  # [sample][stage]
     heartbeats: list[list[int | None]]
+    # schema 2 (None in a schema-1 file: not measured)
+    infoMissing: list[list[int] | None] | None = None  # [sample] -> stages with no info key
+    freshAt: list[str | None] | None = None  # [sample] -> the heartbeat scan's instant
+    fresh: list[list[int | None] | None] | None = None  # [sample][stage], None: no scan
+    unparsable: list[list[int | None] | None] | None = None
 
 
 class HourFile(BaseModel):
@@ -101,13 +137,14 @@ class HourFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schemaVersion: Literal[1] = SCHEMA_VERSION
+    schemaVersion: Literal[1, 2] = SCHEMA_VERSION
     hourStart: str
     hourEnd: str
     timezone: str
     keyPrefix: str
     stages: list[HourStage]
     samples: SampleColumns
+    reconciliations: list[Reconciliation] | None = None  # schema 2
 
     def problems(self) -> list[str]:
         """What makes the file inconsistent (empty when it is sound): rows that do not line
@@ -119,6 +156,18 @@ class HourFile(BaseModel):
             out.append(f"sample columns of different lengths (at: {n})")
         if any(len(row) != width for row in (*s.viewers, *s.heartbeats)):
             out.append(f"a sample row does not have one value per stage ({width})")
+        extra = [c for c in (s.infoMissing, s.freshAt, s.fresh, s.unparsable) if c is not None]
+        if self.schemaVersion >= 2 and len(extra) != 4:
+            out.append("a schema-2 file without its infoMissing, freshAt, fresh, unparsable")
+        if any(len(c) != n for c in extra):
+            out.append(f"schema-2 sample columns of different lengths (at: {n})")
+        rows = [r for c in (s.fresh, s.unparsable) if c is not None for r in c if r is not None]
+        if any(len(row) != width for row in rows):
+            out.append(f"a heartbeat scan row does not have one value per stage ({width})")
+        if s.infoMissing is not None and any(
+            not 0 <= i < width for row in s.infoMissing for i in row or []
+        ):
+            out.append("an infoMissing index outside the stages")
         arns = [st.stageArn for st in self.stages]
         if arns != sorted(set(arns)):
             out.append("stages not sorted by ARN or listed twice")
@@ -134,7 +183,7 @@ class HourFile(BaseModel):
 
 
 def build_hour(
-    lines: Iterable[StagesLine | InfoLine | SampleLine],
+    lines: Iterable[StagesLine | InfoLine | SampleLine | IvsLine],
     hour_start_us: int,
     timezone: str,
     key_prefix: str,
@@ -142,10 +191,12 @@ def build_hour(
 ) -> HourFile:
     """The hour file of an hour's spool lines (in the order written), merged with `earlier`
     (a file of the same hour already stored: a late sample never drops stored ones). Samples
-    are sorted by instant; one instant read twice is kept once (the first)."""
+    are sorted by instant; one instant read twice is kept once (the first). Always schema 2;
+    the rows of a schema-1 `earlier` keep None for what schema 1 did not measure."""
     arns: list[str] = []
     info: dict[str, tuple[int, StageInfo | None]] = {}
-    rows: dict[int, tuple[SampleLine, list[str]]] = {}
+    rows: dict[int, dict] = {}
+    recs: dict[tuple[int, str], Reconciliation] = {}
     for line in lines:
         if isinstance(line, StagesLine):
             arns = list(line.arns)
@@ -154,10 +205,21 @@ def build_hour(
                 at = instants.parse(value.readAt)
                 if arn not in info or info[arn][0] <= at:
                     info[arn] = (at, StageInfo(**value.model_dump(exclude={"readAt"})))
-        else:
-            rows.setdefault(instants.parse(line.at), (line, arns))
-    union = {arn for _, names in rows.values() for arn in names}
-    earlier_rows: dict[int, dict[str, tuple]] = {}
+        elif isinstance(line, IvsLine):
+            rec = Reconciliation(**line.model_dump(exclude={"kind"}))
+            recs.setdefault((instants.parse(rec.at), rec.stageArn), rec)
+        elif instants.parse(line.at) not in rows:
+            rows[instants.parse(line.at)] = _row(
+                arns,
+                (line.intervalMs, line.total, line.publisher),
+                line.viewers,
+                line.heartbeats,
+                None if line.infoMissing is None else [arns[i] for i in line.infoMissing],
+                line.freshAt,
+                line.fresh,
+                line.unparsable,
+            )
+    union = {arn for row in rows.values() for arn in row["arns"]}
     if earlier is not None:
         union |= {s.stageArn for s in earlier.stages}
         for stage in earlier.stages:
@@ -167,29 +229,51 @@ def build_hour(
                 info[stage.stageArn] = (at, value if stage.infoReadAt else None)
         es, names = earlier.samples, [s.stageArn for s in earlier.stages]
         for i, t in enumerate(es.at):
-            earlier_rows[instants.parse(t)] = {
-                "row": (es.intervalMs[i], es.total[i], es.publisher[i]),
-                "viewers": dict(zip(names, es.viewers[i], strict=True)),
-                "heartbeats": dict(zip(names, es.heartbeats[i], strict=True)),
-            }
+            rows[instants.parse(t)] = _row(  # the stored row wins
+                names,
+                (es.intervalMs[i], es.total[i], es.publisher[i]),
+                es.viewers[i],
+                es.heartbeats[i],
+                None
+                if es.infoMissing is None or es.infoMissing[i] is None
+                else [names[j] for j in es.infoMissing[i]],
+                None if es.freshAt is None else es.freshAt[i],
+                None if es.fresh is None else es.fresh[i],
+                None if es.unparsable is None else es.unparsable[i],
+            )
+        for rec in earlier.reconciliations or []:
+            recs[(instants.parse(rec.at), rec.stageArn)] = rec
     table = sorted(union)
-    cols = SampleColumns(at=[], intervalMs=[], total=[], publisher=[], viewers=[], heartbeats=[])
-    for at in sorted(set(rows) | set(earlier_rows)):
-        if at in earlier_rows:
-            old = earlier_rows[at]
-            interval, total, publisher = old["row"]
-            viewers, heartbeats = old["viewers"], old["heartbeats"]
-        else:
-            line, names = rows[at]
-            interval, total, publisher = line.intervalMs, line.total, line.publisher
-            viewers = dict(zip(names, line.viewers, strict=True))
-            heartbeats = dict(zip(names, line.heartbeats, strict=True))
+    position = {a: i for i, a in enumerate(table)}
+    cols = SampleColumns(
+        at=[],
+        intervalMs=[],
+        total=[],
+        publisher=[],
+        viewers=[],
+        heartbeats=[],
+        infoMissing=[],
+        freshAt=[],
+        fresh=[],
+        unparsable=[],
+    )
+    for at in sorted(rows):
+        row = rows[at]
+        interval, total, publisher = row["row"]
         cols.at.append(instants.text(at))
         cols.intervalMs.append(interval)
         cols.total.append(total)
         cols.publisher.append(publisher)
-        cols.viewers.append([viewers.get(a) for a in table])
-        cols.heartbeats.append([heartbeats.get(a) for a in table])
+        cols.viewers.append([row["viewers"].get(a) for a in table])
+        cols.heartbeats.append([row["heartbeats"].get(a) for a in table])
+        missing = row["missing"]
+        cols.infoMissing.append(  # type: ignore[union-attr]
+            None if missing is None else sorted(position[a] for a in missing)
+        )
+        cols.freshAt.append(row["freshAt"])  # type: ignore[union-attr]
+        for name in ("fresh", "unparsable"):
+            values = row[name]
+            getattr(cols, name).append(None if values is None else [values.get(a) for a in table])
     stages = []
     for arn in table:
         read_at, value = info.get(arn, (-1, None))
@@ -208,7 +292,31 @@ def build_hour(
         keyPrefix=key_prefix,
         stages=stages,
         samples=cols,
+        reconciliations=[recs[k] for k in sorted(recs)],
     )
+
+
+def _row(
+    names: Sequence[str],
+    row: tuple,
+    viewers: Sequence[int | None],
+    heartbeats: Sequence[int | None],
+    missing: Sequence[str] | None,
+    fresh_at: str | None,
+    fresh: Sequence[int | None] | None,
+    unparsable: Sequence[int | None] | None,
+) -> dict:
+    """One sample by stage ARN (a spool line's or a stored file's)."""
+    return {
+        "arns": list(names),
+        "row": row,
+        "viewers": dict(zip(names, viewers, strict=True)),
+        "heartbeats": dict(zip(names, heartbeats, strict=True)),
+        "missing": None if missing is None else set(missing),
+        "freshAt": fresh_at,
+        "fresh": None if fresh is None else dict(zip(names, fresh, strict=True)),
+        "unparsable": None if unparsable is None else dict(zip(names, unparsable, strict=True)),
+    }
 
 
 def hour_bytes(hour: HourFile) -> bytes:
@@ -216,7 +324,7 @@ def hour_bytes(hour: HourFile) -> bytes:
     return jsonbytes.dumps(hour)
 
 
-def parse_lines(body: bytes) -> list[StagesLine | InfoLine | SampleLine]:
+def parse_lines(body: bytes) -> list[StagesLine | InfoLine | SampleLine | IvsLine]:
     """A spool file's lines; a last line without its newline (a write cut by a kill) is not
     part of it."""
     complete = body[: body.rfind(b"\n") + 1]
