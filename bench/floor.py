@@ -21,9 +21,30 @@ What it does, as the product does it:
   per-video `video-metadata.json` is read once and migrated, as the product does); more than
   200 unknown uids list the catalogue (`GET .../stream`, 1,000 a page, by creation time),
   the rest one `GET .../stream/{uid}` each, 8 at a time; a 404 is a deleted video.
+- Per-video minutes (the product's `raw_uid_minutes`, after the raw step): one node a day
+  (`u{i}_p1`) of every video with views, grouped by uid and creator, ordered `uid_ASC,
+  creator_ASC`, 10,000 rows a page; a full page is followed by one starting AT its last uid
+  (`uid_geq`), whose rows already read are dropped; ≤12 nodes a request, in requests of
+  their own.
+- The catalogue (the product's `video_catalog`, after that): incremental from the cache's
+  cursor after one `GET .../stream?limit=1` for the account's total (a cache that would
+  still know fewer found videos is listed whole); from the start when `fullListingAt` is
+  unset or 7 days old, then the known videos the listing lacks one by one (≤300); the
+  cache is saved if anything changed, `fullListingAt` stamped by a whole listing.
 - Files: 5 raw extracts, 4 daily files and 3 rolling windows (+ the forward-only
   `last7days-*` pointers) a day, 2 weekly files a week, `stream-stats/index.json` last in a
-  run, and an operation-log record per day and operation in LOG_BUCKET.
+  run, and an operation-log record per day and operation in LOG_BUCKET. And per day of a
+  report run: `raw/...-uid-minutes.json` (columns, by uid then creator),
+  `costs/...-video-catalog.json` (the found videos created before the day's end), and each
+  creator's file of the day (every creator of the 7-day window: their row of the day's
+  creators file or null, of the window, their videos of the day from the per-video minutes
+  with the snapshot's names, built like videos-with-posts, and their posts); per week each
+  creator's week file (their row of the weekly creators file). Creator files live under
+  `creators/<key>/` (key: base32 of SHA-256, or HMAC-SHA256 with
+  STREAM_STATS_CREATOR_KEY_SECRET, of the creator id) and are written as sets: one GET of
+  the set's manifest (`creators/manifests/{days,weeks}/...`, `{key: md5}`), a PUT of each
+  file it does not list with that MD5 (16 in flight), a DELETE of each it lists that the
+  set no longer has, then the manifest.
 
 Where it is leaner than the product, on purpose (a plain script would be): one process
 holds the cache for all its runs and the last six days' facts from one run to the next
@@ -31,15 +52,21 @@ holds the cache for all its runs and the last six days' facts from one run to th
 pointer once per run and file (only a run's newest window can move it), and S3 PUTs are
 sent without a HEAD first (unconditional ones; local files are compared before writing).
 There is no client-side pacing (the bench switches the product's off too) and only a
-simple retry of 429/5xx with `retry-after`.
+simple retry of 429/5xx with `retry-after`. It does not refuse a re-collect whose
+per-video minutes shrank nor keep revisions of them (the product's `--accept-shrink`
+guard), does not run the creator files' checks (it writes them; the product writes them
+only when the day's checks pass, as they do on the simulator), and keeps everything in
+STATS_BUCKET (PRIVATE_BUCKET unset, as in the bench).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import random
@@ -63,6 +90,8 @@ NULL = "__null__"
 MAX_DAYS_PER_RUN, WEEKS_PER_RUN = 7, 4
 MAX_NODES, PAGE, SERIES_LIMIT = 12, 10000, 1000
 WARM_THRESHOLD, REST_CONCURRENCY = 200, 8
+FULL_LISTING_EVERY, RECHECK_LIMIT = dt.timedelta(days=7), 300  # the catalogue's refresh
+SET_CONCURRENCY = 16  # PUTs of a set of creator files in flight
 DAY, WEEK = dt.timedelta(days=1), dt.timedelta(days=6)
 CACHE_CONTROL = {
     "raw": "private, max-age=3600",
@@ -72,12 +101,16 @@ CACHE_CONTROL = {
     "pointer": "public, max-age=60",
     "index": "public, max-age=60",
     "private": "private, max-age=0",
+    "raw_costs": "private, max-age=3600",
+    "costs": "private, max-age=600",
+    "creators": "private, max-age=600",
 }
 RAW_NAMES = ("creator-minutes", "country-minutes", "video-minutes", "hourly-minutes",
              "video-metadata")  # fmt: skip
 META_FIELDS = ("found", "creator", "name", "title", "created")  # the snapshot, after uid
 DETAIL_FIELDS = ("duration", "size", "state", "readyToStreamAt", "scheduledDeletion")
 CACHE_COLUMNS = ("uid", *META_FIELDS, *DETAIL_FIELDS)
+CATALOG_COLUMNS = tuple(c for c in CACHE_COLUMNS if c != "found")  # the day's snapshot
 REPEATED_NAMES = ("creator", "title", "state", "scheduledDeletion")
 
 # What the store did, for the bench (plain ints: cheap enough to keep always).
@@ -124,6 +157,8 @@ class Config:
         self.timezone = get("STREAM_STATS_TIMEZONE", "Asia/Seoul")
         self.tz = ZoneInfo(self.timezone)
         self.start = dt.date.fromisoformat(get("STREAM_STATS_START_DATE", "2025-01-01"))
+        secret = get("STREAM_STATS_CREATOR_KEY_SECRET")
+        self.creator_secret = secret.encode() if secret else None
         self.top = int(get("STREAM_STATS_TOP_VIDEOS", "1000"))
         if not 1 <= self.top <= PAGE:
             raise SystemExit("floor: STREAM_STATS_TOP_VIDEOS must be in 1..10000")
@@ -185,6 +220,11 @@ class LocalStore:
         count("bytes_written", len(body))
         count("files_written")
         return True
+
+    def delete(self, bucket: str, key: str) -> None:
+        count("store_delete")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(bucket, key))
 
     @staticmethod
     def tag_of(body: bytes) -> str:
@@ -288,6 +328,10 @@ class S3Store:
         count("files_written")
         return True
 
+    def delete(self, bucket: str, key: str) -> None:
+        count("store_delete")
+        self.client.delete_object(Bucket=bucket, Key=key)
+
     def put_if(self, bucket: str, key: str, body: bytes, cc: str, tag: str | None) -> bool:
         cond = {"IfNoneMatch": "*"} if tag is None else {"IfMatch": tag}
         try:
@@ -336,12 +380,14 @@ def _b64md5(body: bytes) -> str:
 class Node:
     """One aliased `streamMinutesViewedAdaptiveGroups` field of a document."""
 
-    __slots__ = ("after", "alias", "day", "dims", "end", "kind", "limit", "order", "page", "start")
+    __slots__ = ("after", "alias", "day", "dims", "end", "geq", "kind", "limit", "order", "page",
+                 "start")  # fmt: skip
 
-    def __init__(self, alias, kind, day, dims, start, end, limit, order, after=None, page=1):
+    def __init__(self, alias, kind, day, dims, start, end, limit, order, after=None, page=1,
+                 geq=False):  # fmt: skip
         self.alias, self.kind, self.day, self.dims = alias, kind, day, dims
         self.start, self.end, self.limit, self.order = start, end, limit, order
-        self.after, self.page = after, page
+        self.after, self.page, self.geq = after, page, geq  # geq: `<dim>_geq`, else `_gt`
 
 
 def document(nodes: list[Node]) -> tuple[str, dict[str, str]]:
@@ -360,7 +406,8 @@ def document(nodes: list[Node]) -> tuple[str, dict[str, str]]:
     for n in nodes:
         filters = [f"datetime_geq: {var('Time', n.start)}", f"datetime_lt: {var('Time', n.end)}"]
         if n.after is not None:
-            filters.append(f"{n.after[0]}_gt: {var('string', n.after[1])}")
+            op = "geq" if n.geq else "gt"
+            filters.append(f"{n.after[0]}_{op}: {var('string', n.after[1])}")
         fields.append(
             f"      {n.alias}: streamMinutesViewedAdaptiveGroups(\n"
             f"        filter: {{{', '.join(filters)}}}\n"
@@ -485,17 +532,7 @@ class Cloudflare:
                          (f"{bucket}_ASC",)),
                 ]
             )  # fmt: skip
-        url = f"{self.cfg.base}/graphql"
-        while queue:
-            batch = [queue.popleft() for _ in range(min(MAX_NODES, len(queue)))]
-            text, variables = document(batch)
-            payload = {"query": text, "variables": {"accountTag": self.cfg.account, **variables}}
-            body = self._call(lambda p=payload: self.http.post(url, json=p), "GraphQL")
-            scope = body["data"]["viewer"]["accounts"][0]
-            for node in batch:
-                follow = self._absorb(node, scope[node.alias], state[node.day])
-                if follow is not None:
-                    queue.append(follow)
+        self._drain(queue, lambda node, rows: self._absorb(node, rows, state[node.day]))
         return {
             day: Facts(
                 day,
@@ -506,6 +543,61 @@ class Cloudflare:
             )
             for day, s in state.items()
         }
+
+    def _drain(self, queue: deque[Node], absorb: Callable[[Node, list], Node | None]) -> None:
+        """Send the queued nodes, at most 12 a request, one request at a time; `absorb` takes
+        a node's rows and may queue its next page behind the others."""
+        url = f"{self.cfg.base}/graphql"
+        while queue:
+            batch = [queue.popleft() for _ in range(min(MAX_NODES, len(queue)))]
+            text, variables = document(batch)
+            payload = {"query": text, "variables": {"accountTag": self.cfg.account, **variables}}
+            body = self._call(lambda p=payload: self.http.post(url, json=p), "GraphQL")
+            scope = body["data"]["viewer"]["accounts"][0]
+            for node in batch:
+                follow = absorb(node, scope[node.alias])
+                if follow is not None:
+                    queue.append(follow)
+
+    def fetch_uid_minutes(self, days: list[dt.date]) -> dict[dt.date, list[tuple]]:
+        """Every video with views on each day, with its creator: [(uid, creator, minutes,
+        views)] ascending by uid, then creator. One node a day (`u{i}_p1`), grouped by uid
+        and creator, ordered `uid_ASC, creator_ASC`; a full page is followed by one that
+        starts AT its last uid (`uid_geq`), whose rows already read are dropped."""
+        tz = self.cfg.tz
+        out: dict[dt.date, list[tuple]] = {}
+        seen: dict[dt.date, set] = {}  # the last uid's creators already read
+        queue: deque[Node] = deque()
+        for i, day in enumerate(dict.fromkeys(days)):
+            start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+            end = dt.datetime.combine(day + DAY, dt.time(0), tzinfo=tz)
+            out[day], seen[day] = [], set()
+            queue.append(Node(f"u{i}_p1", "uids", day, ("uid", "creator"), utc_z(start),
+                              utc_z(end), PAGE, ("uid_ASC", "creator_ASC")))  # fmt: skip
+
+        def absorb(node: Node, rows: list) -> Node | None:
+            got, done = out[node.day], seen[node.day]
+            added = 0
+            for r in rows:
+                uid, creator = r["dimensions"]["uid"], r["dimensions"]["creator"]
+                last = got[-1][0] if got else None
+                if uid == last and creator in done:
+                    continue  # read on the page before
+                if uid != last:
+                    done.clear()
+                done.add(creator)
+                got.append((uid, creator, int(r["sum"]["minutesViewed"]), int(r["count"])))
+                added += 1
+            if len(rows) < node.limit:
+                return None
+            if not added:
+                raise RuntimeError(f"{node.alias}: a full page of rows already read")
+            alias = f"{node.alias.split('_')[0]}_p{node.page + 1}"
+            return Node(alias, "uids", node.day, node.dims, node.start, node.end, node.limit,
+                        node.order, ("uid", got[-1][0]), node.page + 1, geq=True)  # fmt: skip
+
+        self._drain(queue, absorb)
+        return out
 
     @staticmethod
     def _absorb(node: Node, rows: list, s: dict) -> Node | None:
@@ -544,6 +636,12 @@ class Cloudflare:
 
         with ThreadPoolExecutor(max_workers=max(1, min(REST_CONCURRENCY, len(uids)))) as pool:
             return dict(pool.map(one, uids))
+
+    def count_videos(self) -> int | None:
+        """How many videos the account holds (the list endpoint's `total`, one call)."""
+        body = self._call(lambda: self.http.get(self.stream_url, params={"limit": "1"}), "count")
+        total = body.get("total")
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
 
     def list_videos(self, created_after: str | None) -> Iterator[tuple[str, list, str | None]]:
         """(uid, cache row, created) of the catalogue in creation order, paged as the
@@ -592,6 +690,17 @@ def video_row(item: dict) -> list:
 
 
 # ----------------------------------------------------------------------------- metadata cache
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    """A Stream time (`...Z`) as an aware datetime; None if absent or not a time."""
+    if not text:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def parse_cache(text: str) -> tuple[dict, dict[str, list]]:
@@ -655,6 +764,7 @@ class MetadataCache:
                     for i in range(len(META_FIELDS) + 1, len(CACHE_COLUMNS)):
                         self.columns[i].append(None)
         self.row_of = {uid: i for i, uid in enumerate(self.columns[0])}
+        self._created: list[dt.datetime | None] | None = None
         self.loaded = True
 
     def snapshot(self, uid: str) -> dict:
@@ -682,6 +792,74 @@ class MetadataCache:
         if new or cursor != self.cursor or self.migrated:
             self._save(new, cursor)
 
+    def refresh(self, client: Cloudflare, now: dt.datetime) -> None:
+        """The catalogue brought up to date, as the product's `video_catalog` step does it:
+        from the cursor (after one call for the account's total: a cache that would still
+        know fewer found videos is listed whole), or from the start when it was never
+        listed whole or that is 7 days old; a whole listing asks for the known videos it no
+        longer shows one by one (at most 300). Saved if anything changed."""
+        if not self.loaded:
+            self._load()
+        last_full = dt.datetime.fromisoformat(self.full_at) if self.full_at else None
+        full = last_full is None or now - last_full >= FULL_LISTING_EVERY
+        total = None if full else client.count_videos()
+        listed, cursor = self._list(client, None if full else self.cursor)
+        uids, found = self.columns[0], self.columns[1]
+        if total is not None:
+            known = {u for u, f in zip(uids, found, strict=True) if f} | listed.keys()
+            if len(known) < total:
+                full = True
+                listed, cursor = self._list(client, None)
+        new = listed
+        if full:
+            absent = sorted(u for u, f in zip(uids, found, strict=True) if f and u not in listed)
+            if absent:
+                new = {**listed, **client.get_videos(absent[:RECHECK_LIMIT])}
+        columns, row_of = self.columns, self.row_of
+        new = {
+            u: r
+            for u, r in new.items()
+            if u not in row_of or [c[row_of[u]] for c in columns[1:]] != r
+        }
+        stamp = now.astimezone(dt.UTC).isoformat() if full else None
+        if new or full or cursor != self.cursor or self.migrated:
+            self._save(new, cursor, stamp)
+
+    @staticmethod
+    def _list(client: Cloudflare, start: str | None) -> tuple[dict[str, list], str | None]:
+        listed, cursor = {}, start
+        for uid, row, created in client.list_videos(start):
+            listed[uid] = row
+            if created and (cursor is None or created > cursor):
+                cursor = created
+        return listed, cursor
+
+    def catalog_doc(self, day: dt.date, end_utc: dt.datetime) -> tuple[bytes, dict]:
+        """The day's catalogue snapshot (`costs/...-video-catalog.json`): found videos
+        created before the day's end (or without a creation time), by uid; and
+        `{uid: (name, title)}` of those videos."""
+        c = self.columns
+        if self._created is None:  # parsed once per saved catalogue
+            self._created = [_time(t) for t in c[5]]
+        rows = [
+            i
+            for i, (f, t) in enumerate(zip(c[1], self._created, strict=True))
+            if f and (t is None or t < end_utc)
+        ]
+        columns = {}
+        for name in CATALOG_COLUMNS:
+            col = c[CACHE_COLUMNS.index(name)]
+            values = [col[i] for i in rows]
+            if name == "duration":
+                values = [None if v is None else float(v) for v in values]
+            elif name == "size":
+                values = [None if v is None else int(v) for v in values]
+            columns[name] = values
+        doc = {"schemaVersion": 1, "date": day.isoformat(), "videoCount": len(rows),
+               "columns": columns}  # fmt: skip
+        names = {c[0][i]: (c[3][i], c[4][i]) for i in rows}
+        return dumps(doc), names
+
     def _merge(self, new: dict[str, list]) -> None:
         old = self.columns
         keep = [i for i, uid in enumerate(old[0]) if uid not in new]
@@ -693,11 +871,13 @@ class MetadataCache:
             columns.append([col[i] if r is None else r[c - 1] for _, i, r in rows])
         self.columns = columns
         self.row_of = {uid: i for i, uid in enumerate(columns[0])}
+        self._created = None
 
-    def _save(self, new: dict[str, list], cursor: str | None) -> None:
+    def _save(self, new: dict[str, list], cursor: str | None, full_at: str | None = None) -> None:
         for attempt in range(6):
             self._merge(new)
             self.cursor = max(filter(None, [self.cursor, cursor]), default=None)
+            self.full_at = max(filter(None, [self.full_at, full_at]), default=None)
             body = dumps(
                 {
                     "schemaVersion": 1,
@@ -784,19 +964,17 @@ def series_text(prefixes: list[str], per_day: list[dict], key: str) -> str:
     )
 
 
-def daily_creators(day: dt.date, window: list[Facts | None]) -> tuple[bytes, int]:
-    """The day's creators file and its number of creators."""
+def daily_creators(day: dt.date, window: list[Facts | None]) -> tuple[bytes, dict[str, str]]:
+    """The day's creators file, and each creator's entry of it as JSON text (in order)."""
     prefixes = series_prefixes([day - dt.timedelta(days=6 - i) for i in range(7)])
     per_day = [f.keyed("creators") if f else {} for f in window]
-    order = ranked(per_day[-1])
-    items = (
-        f'{{"creator":{js(k)},"minutesViewed":{m},"viewCount":{v},'
+    entries = {
+        k: f'{{"creator":{js(k)},"minutesViewed":{m},"viewCount":{v},'
         f'"trend":[{series_text(prefixes, per_day, k)}]}}'
-        for k, (m, v) in order
-    )
-    return document_text({"schemaVersion": 1, "date": day.isoformat()}, "creators", items), len(
-        order
-    )
+        for k, (m, v) in ranked(per_day[-1])
+    }
+    head = {"schemaVersion": 1, "date": day.isoformat()}
+    return document_text(head, "creators", entries.values()), entries
 
 
 def daily_countries(f: Facts) -> dict:
@@ -878,16 +1056,72 @@ def key_window(window: list[Facts | None], what: str) -> tuple[list, list[dict]]
     return ranked(totals), per_day
 
 
-def window_file(head: dict, days: list[dt.date], field: str, key: str, entries) -> bytes:
-    """A rolling or weekly creators/countries file from `key_window`'s result."""
+def window_entries(days: list[dt.date], key: str, entries) -> dict[str, str]:
+    """Each entry of a rolling or weekly creators/countries file (from `key_window`'s
+    result) as JSON text, in the file's order."""
     order, per_day = entries
     prefixes = series_prefixes(days)
-    items = (
-        f'{{"{key}":{js(k)},"dailyStats":[{series_text(prefixes, per_day, k)}],'
+    return {
+        k: f'{{"{key}":{js(k)},"dailyStats":[{series_text(prefixes, per_day, k)}],'
         f'"totalMinutesViewed":{m},"totalViewCount":{v}}}'
         for k, (m, v) in order
+    }
+
+
+def window_file(head: dict, field: str, entries: dict[str, str]) -> bytes:
+    return document_text(head, field, entries.values())
+
+
+# ----------------------------------------------------------------------------- creator files
+
+
+def creator_key(creator: str, secret: bytes | None) -> str:
+    """The creator's folder: base32 (RFC 4648, lower case, no padding) of SHA-256 of the id's
+    UTF-8 bytes, or of HMAC-SHA256 with STREAM_STATS_CREATOR_KEY_SECRET when it is set."""
+    data = creator.encode()
+    digest = hmac.new(secret, data, hashlib.sha256) if secret else hashlib.sha256(data)
+    return base64.b32encode(digest.digest()).decode().rstrip("=").lower()
+
+
+def text_of(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def by_creator(items: list[dict]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in items:
+        out.setdefault(item["creator"], []).append(text_of(item))
+    return out
+
+
+def creator_day_files(
+    day: dt.date, start: dt.date, day_rows: dict[str, str], last7: dict[str, str], videos: dict
+) -> dict[str, bytes]:
+    """`{creator: file}` for every creator of the window ending `day` (`last7`, the rolling
+    creators entries): their entry of the day's creators file (or null), of the window, and
+    their videos and posts of `videos` (the day's complete per-uid minutes, built like
+    videos-with-posts)."""
+    video_rows, post_rows = by_creator(videos["videos"]), by_creator(videos["posts"])
+    head = f'{{"schemaVersion":1,"date":"{day.isoformat()}","creator":'
+    bounds = f',"startDate":"{start.isoformat()}","endDate":"{day.isoformat()}"'
+    return {
+        creator: (
+            f"{head}{js(creator)}{bounds},"
+            f'"day":{day_rows.get(creator, "null")},"last7Days":{entry},'
+            f'"videos":[{",".join(video_rows.get(creator, ()))}],'
+            f'"posts":[{",".join(post_rows.get(creator, ()))}]}}\n'
+        ).encode()
+        for creator, entry in last7.items()
+    }
+
+
+def creator_week_files(monday: dt.date, sunday: dt.date, week: dict[str, str]) -> dict:
+    """`{creator: file}` for every creator of the week: their entry of the weekly file."""
+    head = (
+        f'{{"schemaVersion":1,"weekStart":"{monday.isoformat()}",'
+        f'"weekEnd":"{sunday.isoformat()}","creator":'
     )
-    return document_text(head, field, items)
+    return {c: f'{head}{js(c)},"week":{entry}}}\n'.encode() for c, entry in week.items()}
 
 
 def window_summary(days, window, creators, countries, bounds) -> dict:
@@ -936,6 +1170,22 @@ def pointer_key(name: str) -> str:
 
 def history_key(end: dt.date, name: str) -> str:
     return f"{PREFIX}/rolling/history/{end:%Y-%m}/{end.isoformat()}-last7days-{name}.json"
+
+
+def creator_day_key(key: str, day: dt.date) -> str:
+    return f"{PREFIX}/creators/{key}/days/{day:%Y-%m}/{day.isoformat()}.json"
+
+
+def creator_week_key(key: str, monday: dt.date) -> str:
+    return f"{PREFIX}/creators/{key}/weeks/{monday:%Y-%m}/{week_label(monday)}.json"
+
+
+def creator_manifest_key(kind: str, day: dt.date) -> str:
+    return f"{PREFIX}/creators/manifests/{kind}/{day:%Y-%m}/{day.isoformat()}.json"
+
+
+def costs_key(day: dt.date, name: str) -> str:
+    return f"{PREFIX}/costs/{day:%Y-%m}/{day.isoformat()}-{name}.json"
 
 
 def index_entry(kind: str, day: dt.date) -> dict:
@@ -1111,10 +1361,29 @@ class Floor:
             finally:
                 for done in loads:
                     done.result()
+        uids: dict[dt.date, list[tuple]] = {}
         try:
             self.cache.resolve(client, (r[0] for f in fetched.values() for r in f.videos))
+            if reports:  # the daily job's raw_uid_minutes and video_catalog, in that order
+                uids = client.fetch_uid_minutes(days)
+                self.cache.refresh(client, dt.datetime.now(dt.UTC))
         finally:
             client.close()
+        names: dict[dt.date, dict[str, tuple]] = {}
+        for day, rows in uids.items():
+            k = day.isoformat()
+            rows.sort(key=lambda r: (r[0], r[1] is not None, r[1] or ""))  # uid, then creator
+            columns = {
+                "uid": [r[0] for r in rows],
+                "creator": [r[1] for r in rows],
+                "minutesViewed": [r[2] for r in rows],
+                "viewCount": [r[3] for r in rows],
+            }
+            self.put(raw_key(day, "uid-minutes"),
+                     {"schemaVersion": 1, "date": k, "columns": columns}, "raw_costs")  # fmt: skip
+            end = dt.datetime.combine(day + DAY, dt.time(0), tzinfo=self.cfg.tz)
+            catalog, names[day] = self.cache.catalog_doc(day, end.astimezone(dt.UTC))
+            self.put(costs_key(day, "video-catalog"), catalog, "costs")
         metas: dict[dt.date, dict[str, dict]] = {}
         for day, f in fetched.items():
             meta = [self.cache.snapshot(r[0]) for r in f.videos]
@@ -1137,18 +1406,39 @@ class Floor:
             self.written_raw.add(day)
         self.facts.update(fetched)
         if reports:
-            self.reports(days, metas, run_id, started)
+            self.reports(days, metas, run_id, started, uids, names)
         # keep only what the next run's windows can use: the last six days
         self.facts = {d: f for d, f in self.facts.items() if d > days[-1] - 6 * DAY}
         self.runs.append({"keys": len(days), "seconds": round(time.perf_counter() - t0, 3)})
 
-    def reports(self, days, metas, run_id: str, started: float) -> None:
+    def put_set(self, manifest_key: str, files: dict[str, bytes]) -> None:
+        """Make the set of files at `manifest_key` exactly `files`, as the product's file
+        sets do: one GET of the manifest (`{key: md5}` of the set's last write), a PUT of
+        each file whose MD5 it does not hold (16 in flight), a DELETE of each file it holds
+        that the set no longer has, then the new manifest."""
+        old = None
+        body = self.store.get(self.bucket, manifest_key)
+        if body is not None:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                old = json.loads(body)["files"]
+        tags = {k: hashlib.md5(b, usedforsecurity=False).hexdigest() for k, b in files.items()}
+        todo = sorted(k for k in files if old is None or old.get(k) != tags[k])
+        gone = sorted(set(old or ()) - set(files))
+        cc = CACHE_CONTROL["creators"]
+        with ThreadPoolExecutor(max_workers=SET_CONCURRENCY) as pool:
+            list(pool.map(lambda k: self.store.put(self.bucket, k, files[k], cc), todo))
+            list(pool.map(lambda k: self.store.delete(self.bucket, k), gone))
+        self.put(manifest_key, {"schemaVersion": 1, "files": dict(sorted(tags.items()))},
+                 "private")  # fmt: skip
+
+    def reports(self, days, metas, run_id: str, started: float, uids, names) -> None:
         daily_details, rolling_details = {}, {}
         for day in days:
             window_days = [day - dt.timedelta(days=6 - i) for i in range(7)]
             window = self.window(window_days)
             f = window[-1]
-            creators, creators_count = daily_creators(day, window)
+            creators, day_rows = daily_creators(day, window)
+            creators_count = len(day_rows)
             countries = daily_countries(f)
             videos = videos_with_posts(f, metas[day])
             summary = daily_summary(day, window)
@@ -1168,13 +1458,28 @@ class Floor:
             rk = key_window(window, "countries")
             rs = window_summary(window_days, window, rc, rk, bounds)
             head = {"schemaVersion": 1, **bounds}
+            last7 = window_entries(window_days, "creator", rc)
             bodies = {
                 "creators": self.put(history_key(day, "creators"), window_file(
-                    head, window_days, "creators", "creator", rc), "rolling"),
+                    head, "creators", last7), "rolling"),
                 "countries": self.put(history_key(day, "countries"), window_file(
-                    head, window_days, "countries", "clientCountryName", rk), "rolling"),
+                    head, "countries", window_entries(window_days, "clientCountryName", rk)),
+                    "rolling"),
                 "summary": self.put(history_key(day, "summary"), rs, "rolling"),
             }  # fmt: skip
+            # each creator's file of the day: every video of theirs with views, with its post
+            day_names = names[day]
+            meta = {
+                u: {"found": u in day_names, "name": day_names.get(u, (None, None))[0],
+                    "title": day_names.get(u, (None, None))[1]}
+                for u in dict.fromkeys(r[0] for r in uids[day])
+            }  # fmt: skip
+            theirs = videos_with_posts(Facts(day, {}, {}, uids[day], []), meta)
+            files = creator_day_files(day, window_days[0], day_rows, last7, theirs)
+            secret = self.cfg.creator_secret
+            keyed = {creator_day_key(creator_key(c, secret), day): b for c, b in files.items()}
+            self.put_set(creator_manifest_key("days", day), keyed)
+            del files, keyed, theirs, meta, last7, day_rows
             if day == days[-1]:  # only a run's newest window can move the pointers
                 for name, body in bodies.items():
                     self.move_pointer(name, day, body)
@@ -1200,8 +1505,12 @@ class Floor:
             wk = key_window(window, "countries")
             ws = window_summary(days, window, wc, wk, bounds)
             head = {"schemaVersion": 1, **bounds}
-            self.put(weekly_key(monday, "creators"),
-                     window_file(head, days, "creators", "creator", wc), "weekly")  # fmt: skip
+            week = window_entries(days, "creator", wc)
+            self.put(weekly_key(monday, "creators"), window_file(head, "creators", week), "weekly")
+            secret = self.cfg.creator_secret
+            self.put_set(creator_manifest_key("weeks", monday), {
+                creator_week_key(creator_key(c, secret), monday): b
+                for c, b in creator_week_files(days[0], days[-1], week).items()})  # fmt: skip
             self.put(weekly_key(monday, "summary"), ws, "weekly")
             details[monday] = {"creatorsCount": len(wc[0]),
                                "totalMinutesViewed": ws["totalMinutesViewed"]}  # fmt: skip
