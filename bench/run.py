@@ -54,6 +54,17 @@ CACHE_KEYS = ("stream-stats/cache/video-catalog.json", "stream-stats/cache/video
 CACHE_PREFIX = "stream-stats/cache/"
 INDEX_KEY = "stream-stats/index.json"
 WEEKLY_PREFIX = "stream-stats/weekly/"
+CREATORS_PREFIX = "stream-stats/creators/"
+
+
+def weekly_only(key: str) -> bool:
+    """Written by the weekly job alone: the weekly files, each creator's week files
+    (`creators/<key>/weeks/...`) and their manifests (`creators/manifests/weeks/...`)."""
+    if key.startswith(WEEKLY_PREFIX):
+        return True
+    return key.startswith(CREATORS_PREFIX) and key.split("/")[3] == "weeks"
+
+
 STATS_BUCKET, LOG_BUCKET = "bench-stats", "bench-logs"
 # Cloudflare's budgets, for the minimum time they would add (the simulator's are off).
 NODE_BUDGET, CALL_BUDGET, BUDGET_WINDOW = 300, 1200, 300.0
@@ -430,6 +441,29 @@ class Bench:
             if p.is_file() and not p.name.endswith(".stream-stats-tmp")
         }
 
+    def cache_doc(self, group: Group, path: str, key: str) -> Any:
+        """A metadata cache object of the path's stats bucket, parsed, with `fullListingAt`
+        reduced to whether it is set (None: absent, or not JSON)."""
+        if group.storage == "s3":
+            assert self.s3 is not None
+            stats, _ = self.buckets(group.name, path)
+            try:
+                body = self.s3.client().get_object(Bucket=stats, Key=key)["Body"].read()
+            except Exception:
+                return None
+        else:
+            try:
+                body = (self.local_root(group.name, path) / STATS_BUCKET / key).read_bytes()
+            except OSError:
+                return None
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return None
+        if isinstance(doc, dict) and "fullListingAt" in doc:
+            doc["fullListingAt"] = doc["fullListingAt"] is not None
+        return doc
+
     def release(self, group: Group) -> None:
         if group.storage == "s3":
             assert self.s3 is not None
@@ -637,7 +671,15 @@ class Bench:
         differ = sorted(k for k in floor.keys() | dagster.keys() if floor.get(k) != dagster.get(k))
         # The metadata cache is the catalogue, not a report: both paths write it in the same
         # format and it is compared, but a difference there is reported apart from the files.
-        cache = [k for k in differ if k.startswith(CACHE_PREFIX)]
+        # Its `fullListingAt` is the wall-clock time of the last whole listing, so it is
+        # compared as set or not; everything else byte for byte.
+        cache = [
+            k
+            for k in differ
+            if k.startswith(CACHE_PREFIX)
+            and self.cache_doc(group, "floor", k) != self.cache_doc(group, "dagster", k)
+        ]
+        differ = [k for k in differ if not k.startswith(CACHE_PREFIX) or k in cache]
         reports = [k for k in differ if not k.startswith(CACHE_PREFIX)]
         verdict = "identical" if not reports else f"{len(reports)} differ, e.g. {reports[:3]}"
         cache_verdict = "identical" if not cache else f"differs ({', '.join(cache)})"
@@ -682,8 +724,9 @@ class Bench:
 
     def compare_with_floor(self, group: Group, case: Case, result: dict[str, Any]) -> None:
         """The UI case's stats bucket against the floor of `case.floor_case`, if that ran:
-        every file but the weekly ones (the UI backfill is the daily job alone), and the
-        index without its weekly entry."""
+        every file but the weekly ones and each creator's week files (the UI backfill is the
+        daily job alone) and the metadata cache (its listing time is each path's clock),
+        and the index without its weekly entry."""
         floor_group = next((g for g, c in self._case_groups.items() if case.floor_case in c), None)
         snapshot = self.floor_snapshots.get(floor_group or "")
         if snapshot is None:
@@ -692,9 +735,11 @@ class Bench:
         assert self.s3 is not None
         floor_files, floor_index = snapshot
         ui_files = self.stored(group, "dagster")
-        left_out = sorted(k for k in floor_files if k.startswith(WEEKLY_PREFIX))
-        expected = {k: v for k, v in floor_files.items() if k not in left_out and k != INDEX_KEY}
-        got = {k: v for k, v in ui_files.items() if k != INDEX_KEY}
+        left_out = sorted(k for k in floor_files if weekly_only(k))
+        # the metadata cache carries each path's own listing time (compared in the groups)
+        skip = (INDEX_KEY, *CACHE_KEYS)
+        expected = {k: v for k, v in floor_files.items() if k not in left_out and k not in skip}
+        got = {k: v for k, v in ui_files.items() if k not in skip}
         differ = sorted(k for k in expected.keys() | got.keys() if expected.get(k) != got.get(k))
         stats, _ = self.buckets(group.name, "dagster")
         try:
