@@ -91,7 +91,18 @@ PROJECT_VARS = (
 # --------------------------------------------------------------------------- simulator
 
 
-def make_simulator(quick: bool, latency: float):
+def scaled_config(base, scale: int):
+    """`base` (a SimulatorConfig) with `scale` times its creators, videos and views (as
+    `bench/creators.py` scales the seed): videos, big creators and their posts, small
+    creators, unwatched videos and view records per hour."""
+    if scale == 1:
+        return base
+    fields = ("videos", "big_creators", "big_posts", "small_creators", "unwatched_videos",
+              "records_per_hour")  # fmt: skip
+    return type(base)(**{**base.model_dump(), **{f: getattr(base, f) * scale for f in fields}})
+
+
+def make_simulator(quick: bool, latency: float, scale: int = 1):
     from stream_stats_dagster.simulator import Simulator, SimulatorConfig, small_config
 
     class BenchSimulator(Simulator):
@@ -117,7 +128,7 @@ def make_simulator(quick: bool, latency: float):
     config = (
         small_config(latency_seconds=latency) if quick else SimulatorConfig(latency_seconds=latency)
     )
-    sim = BenchSimulator(config)
+    sim = BenchSimulator(scaled_config(config, scale))
     _ = sim.platform.catalog  # build the catalogue now, not inside a timed case
     return sim
 
@@ -158,6 +169,7 @@ class Case:
     ui: bool = False  # through dagster-webserver + dagster-daemon (bench/ui.py), no floor
     floor_case: str | None = None  # ui: the case whose floor it is compared with
     partitions: list[str] = field(default_factory=list)  # ui: the backfill's partitions
+    scale: int = 1  # the simulator's creators, videos and views: times the seed's
 
 
 @dataclass
@@ -168,6 +180,7 @@ class Group:
     cases: list[Case] = field(default_factory=list)
     paths: tuple[str, ...] = PATHS
     keep_cache: bool = False
+    scale: int = 1
 
 
 def plan(day: dt.date, backfill_days: int) -> dict[str, Case]:
@@ -251,6 +264,19 @@ def plan(day: dt.date, backfill_days: int) -> dict[str, Case]:
             partitions=[(first + dt.timedelta(days=i)).isoformat() for i in range(backfill_days)],
         ),
     ]
+    cases.append(
+        Case(
+            "day-warm-10x-local",
+            "day-10x-local",
+            "local",
+            ["collect", "--date", day.isoformat()],
+            day - dt.timedelta(days=6),
+            f"one day {day} at 10x the seed's creators, videos and views, warm cache (local dir)",
+            prefill=True,
+            keep_cache=True,
+            scale=10,
+        )
+    )
     return {c.name: c for c in cases}
 
 
@@ -274,7 +300,7 @@ class Bench:
         self.results: list[dict[str, Any]] = []
         self.alone: dict[str, Any] | None = None  # bench.alone, beside WARM_CASE
         self.stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        self.template: Path | None = None
+        self.templates: dict[int, Path] = {}  # scale -> its template's storage
         # group -> (key -> md5 of the floor's stats bucket, its index.json), kept for the
         # UI case, whose group runs after the floor's storage is released
         self.floor_snapshots: dict[str, tuple[dict[str, str], bytes | None]] = {}
@@ -359,12 +385,13 @@ class Bench:
         return result
 
     # -- storage preparation -----------------------------------------------------------
-    def make_template(self, day: dt.date, start: dt.date) -> Path:
+    def make_template(self, day: dt.date, start: dt.date, scale: int = 1) -> Path:
         """Days start..day-1 collected by `stream-stats collect` (not measured), so that a
         one-day case starts from the steady state: the 12 raw days and 6 daily days a
-        window of `day` needs, the rolling pointer, index and operation logs."""
-        root = self.work / "template"
-        sim = make_simulator(self.args.quick, 0.0)
+        window of `day` needs, the rolling pointer, index and operation logs (at 10x: the
+        six days before `day`, and the cache their runs listed)."""
+        root = self.work / ("template" if scale == 1 else f"template-{scale}x")
+        sim = make_simulator(self.args.quick, 0.0, scale)
         server = sim.serve()
         try:
             env = {
@@ -376,7 +403,7 @@ class Bench:
                 "STREAM_STATS_LOCAL_DIR": str(root),
                 "STATS_BUCKET": STATS_BUCKET,
                 "LOG_BUCKET": LOG_BUCKET,
-                "DAGSTER_HOME": str(self.template_home),
+                "DAGSTER_HOME": str(self.template_home(scale)),
             }
             last = day - dt.timedelta(days=1)
             argv = ["collect", "--from", start.isoformat(), "--to", last.isoformat()]
@@ -409,17 +436,16 @@ class Bench:
             self.s3.create_bucket(stats)
             self.s3.create_bucket(logs)
             if group.prefill:
-                assert self.template is not None
-                self.s3.upload_dir(self.template / STATS_BUCKET, stats)
-                self.s3.upload_dir(self.template / LOG_BUCKET, logs)
+                template = self.templates[group.scale]
+                self.s3.upload_dir(template / STATS_BUCKET, stats)
+                self.s3.upload_dir(template / LOG_BUCKET, logs)
                 if not group.keep_cache:
                     for key in CACHE_KEYS:
                         self.s3.client().delete_object(Bucket=stats, Key=key)
         else:
             root = self.local_root(group.name, path)
             if group.prefill:
-                assert self.template is not None
-                shutil.copytree(self.template, root)
+                shutil.copytree(self.templates[group.scale], root)
                 if not group.keep_cache:
                     for key in CACHE_KEYS:
                         (root / STATS_BUCKET / key).unlink(missing_ok=True)
@@ -473,9 +499,8 @@ class Bench:
                 shutil.rmtree(self.local_root(group.name, path), ignore_errors=True)
 
     # -- a case ------------------------------------------------------------------------
-    @property
-    def template_home(self) -> Path:
-        return self.work / "template-dagster-home"
+    def template_home(self, scale: int = 1) -> Path:
+        return self.work / ("template-dagster-home" + ("" if scale == 1 else f"-{scale}x"))
 
     def dagster_home(self, case: Case, path: str) -> Path:
         """The case's Dagster instance, as an operator's would be: a case that continues
@@ -485,12 +510,13 @@ class Bench:
         if case.after:
             return self.work / f"dagster-home-{case.after}-{path}"
         home = self.work / f"dagster-home-{case.name}-{path}"
-        if case.prefill and self.template_home.is_dir() and not home.exists():
-            shutil.copytree(self.template_home, home)
+        template_home = self.template_home(case.scale)
+        if case.prefill and template_home.is_dir() and not home.exists():
+            shutil.copytree(template_home, home)
         return home
 
     def run_case(self, case: Case, path: str) -> dict[str, Any]:
-        sim = make_simulator(self.args.quick, self.args.latency)
+        sim = make_simulator(self.args.quick, self.args.latency, case.scale)
         server = sim.serve()
         home = self.dagster_home(case, path)
         env = {
@@ -593,7 +619,7 @@ class Bench:
         """`backfill-N-ui`: the daily job's backfill through the webserver and the daemon."""
         from bench.ui import run_backfill
 
-        sim = make_simulator(self.args.quick, self.args.latency)
+        sim = make_simulator(self.args.quick, self.args.latency, case.scale)
         server = sim.serve()
         env = {
             **self.base_env(),
@@ -782,7 +808,10 @@ class Bench:
         for case in cases.values():
             if case.name in selected:
                 paths = ("dagster",) if case.ui else PATHS
-                g = groups.setdefault(case.group, Group(case.group, case.storage, False, [], paths))
+                g = groups.setdefault(
+                    case.group,
+                    Group(case.group, case.storage, False, [], paths, scale=case.scale),
+                )
                 g.prefill = g.prefill or case.prefill
                 g.keep_cache = g.keep_cache or case.keep_cache
                 g.cases.append(case)
@@ -794,9 +823,9 @@ class Bench:
                 self.s3 = stack.enter_context(moto_server(timeout=30.0, count_requests=True))
                 print(f"moto_server: {self.s3.endpoint_url} (pid {self.s3.pid})")
             stack.callback(self.cleanup)
-            if any(g.prefill for g in groups.values()):
-                start = min(c.start for c in cases.values() if c.prefill)
-                self.template = self.make_template(args.date, start)
+            for scale in sorted({g.scale for g in groups.values() if g.prefill}):
+                start = min(c.start for c in cases.values() if c.prefill and c.scale == scale)
+                self.templates[scale] = self.make_template(args.date, start, scale)
             for group in groups.values():
                 self.run_group(group)
         self.report()
@@ -1021,10 +1050,11 @@ def render(
         )
     lines += [
         "",
-        "¹ the two paths' stats buckets after the case's group, object by object (every "
-        "report file, pointer and the index); the metadata cache and the operation-log records "
-        "(without timestamp, run id and duration) are compared too and only named when they "
-        "differ.",
+        "¹ the two paths' stats buckets after the case's group, object by object (everything "
+        "either wrote: report files, per-video minutes, catalogue snapshots, each creator's "
+        "files and manifests, pointers and the index); the metadata cache (its fullListingAt "
+        "as set or not) and the operation-log records (without timestamp, run id and "
+        "duration) are compared too and only named when they differ.",
     ]
     if ui:
         lines += [
