@@ -10,9 +10,9 @@ the bench can put the product next to a floor that does the same work in plain P
 (issue 11, item 6). The bench compares its stats bucket with the product's object by object.
 
 What it does, as the product does it:
-- Plan: the raw extracts of the six days before the first day that are missing (5 HEADs a
-  day), in runs of at most 7 consecutive days; then the days of the range in runs of at most
-  7 (raw + daily + rolling); then the complete weeks of the range, 4 a run.
+- Plan: the days of the range in runs of at most 7 (raw + daily + rolling), each run's raw
+  fetch taking the six days before its first day whose raw extracts are missing (5 HEADs a
+  day) with its own; then the complete weeks of the range, 4 a run.
 - GraphQL (`POST {base}/graphql`): per run, four aliased nodes per day (creators and
   countries paged by keyset at 10,000 rows, the top-N videos, the hourly series on the day's
   UTC bounds), at most 12 nodes a request, the follow-up pages queued behind; the same
@@ -1241,11 +1241,9 @@ class Floor:
         ]
 
     def collect(self, first: dt.date, last: dt.date) -> None:
-        lead = self.missing_raw(first - 6 * DAY, first - DAY)
-        for chunk in self.chunks(lead):
-            self.run(chunk, reports=False)
+        # the first run's raw fetch takes the missing lead days with its own (`run`)
         for chunk in self.chunks(self.days(first, last)):
-            self.run(chunk, reports=True)
+            self.run(chunk)
         self.facts.clear()
         monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
         weeks = []
@@ -1344,29 +1342,26 @@ class Floor:
             self.store.put(self.cfg.log_bucket, key, dumps(record), CACHE_CONTROL["private"])
 
     # -- the daily run ------------------------------------------------------------------------
-    def run(self, days: list[dt.date], *, reports: bool) -> None:
+    def run(self, days: list[dt.date]) -> None:
         t0, started, run_id = time.perf_counter(), time.time(), str(uuid.uuid4())
         # As the product's raw step: the missing raw days of the six before the run's first
-        # day are fetched with the run's days (in `collect` they were fetched just before).
+        # day are fetched with the run's days, in the same requests.
         lead = self.missing_raw(days[0] - 6 * DAY, days[0] - DAY)
         client = Cloudflare(self.cfg)
         # While the GraphQL requests wait on the network, load the metadata cache and the
         # earlier days of the windows (the product's IO manager reads inputs concurrently too).
         with ThreadPoolExecutor(max_workers=2) as pool:
-            loads = [pool.submit(self.cache.load)]
-            if reports:
-                loads.append(pool.submit(self.preload, days))
+            loads = [pool.submit(self.cache.load), pool.submit(self.preload, days)]
             try:
                 fetched = client.fetch_days(sorted([*lead, *days]))
             finally:
                 for done in loads:
                     done.result()
-        uids: dict[dt.date, list[tuple]] = {}
         try:
             self.cache.resolve(client, (r[0] for f in fetched.values() for r in f.videos))
-            if reports:  # the daily job's raw_uid_minutes and video_catalog, in that order
-                uids = client.fetch_uid_minutes(days)
-                self.cache.refresh(client, dt.datetime.now(dt.UTC))
+            # the daily job's raw_uid_minutes and video_catalog steps, in that order
+            uids = client.fetch_uid_minutes(days)
+            self.cache.refresh(client, dt.datetime.now(dt.UTC))
         finally:
             client.close()
         names: dict[dt.date, dict[str, tuple]] = {}
@@ -1405,8 +1400,7 @@ class Floor:
             self.put(raw_key(day, "video-metadata"), {**head, "videos": meta}, "raw")
             self.written_raw.add(day)
         self.facts.update(fetched)
-        if reports:
-            self.reports(days, metas, run_id, started, uids, names)
+        self.reports(days, metas, run_id, started, uids, names)
         # keep only what the next run's windows can use: the last six days
         self.facts = {d: f for d, f in self.facts.items() if d > days[-1] - 6 * DAY}
         self.runs.append({"keys": len(days), "seconds": round(time.perf_counter() - t0, 3)})
