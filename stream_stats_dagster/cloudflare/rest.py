@@ -111,6 +111,7 @@ class Videos:
             raise ValueError("limit must be in 1..1000")
         deadline = self.transport.deadline()
         start, seen, page = created_after, set[str](), 0
+        cap = self.limits.max_list_pages
         while True:
             page += 1
             params = {"asc": "true", "limit": str(limit)}
@@ -136,6 +137,9 @@ class Videos:
                 lambda: self.transport.pacer.rest(deadline=deadline),
                 deadline,
             )
+            if page == 1 and (count := _int_or_none(total)):
+                needed = -(-count // limit)
+                cap = max(cap, min(2 * needed + 10, self.limits.max_list_pages_for_total))
             new = [v for v in items if v.uid not in seen]
             seen.update(v.uid for v in new)
             self.log.debug(
@@ -145,10 +149,11 @@ class Videos:
                 yield new
             if len(items) < limit:
                 return
-            if page >= self.limits.max_list_pages:
+            if page >= cap:
                 raise CloudflareResponseError(
                     f"{what}: still full after {page} pages ({len(seen):,} videos): the list "
-                    f"does not end (ClientLimits.max_list_pages is {self.limits.max_list_pages})"
+                    f"does not end (ClientLimits.max_list_pages is {self.limits.max_list_pages}, "
+                    f"{cap} for the account's total of {_int_or_none(total)})"
                 )
             if not new:
                 raise CloudflareResponseError(

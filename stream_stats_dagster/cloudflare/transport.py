@@ -94,7 +94,11 @@ class ClientLimits:
     deadline_seconds: float = 3600.0  # all waits of one public call together
     timeout_seconds: float = 30.0  # one attempt, from its start to the body's last byte
     max_pages: int = 100  # keyset pages of one day's list (1M rows at 10,000 a page)
-    max_list_pages: int = 1000  # Stream list pages (1M videos at 1,000 a page)
+    # Stream list pages (1M videos at 1,000 a page), raised to twice the pages the account's
+    # `total` (from the first page) needs, up to `max_list_pages_for_total`: 10x the seed's
+    # platform is ~1M videos, a whole listing of it ~1,040 pages
+    max_list_pages: int = 1000
+    max_list_pages_for_total: int = 20_000
     max_body_bytes: int = 256 * 2**20  # one answer; a body that never ends is cut here
     announce_after_seconds: float = 10.0  # longer waits (and unanswered requests) are announced
     malformed_body_retries: int = 2  # bodies that are not JSON (truncated) retried this often

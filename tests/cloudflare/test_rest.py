@@ -187,3 +187,41 @@ def test_list_videos_detects_a_stuck_page() -> None:
     client, _ = _client(_list_endpoint(items, requests))
     with client, pytest.raises(CloudflareResponseError, match="share one created second"):
         list(client.list_videos(limit=10))
+
+
+def test_a_listing_may_take_the_pages_its_total_needs() -> None:
+    """The page bound grows with the account's `total` (10x the seed's platform is ~1,040
+    pages of 1,000), so a large catalogue lists whole while a list without end still fails."""
+    items, requests = _catalogue(2500), []
+    client, _ = _client(_list_endpoint(items, requests), max_list_pages=5)
+    with client:
+        uids = [v.uid for page in client.list_videos(limit=100) for v in page]
+    assert uids == [v["uid"] for v in items] and len(requests) == 26
+
+
+@pytest.mark.parametrize(("total", "pages"), [(None, 5), ("300", 16)])
+def test_a_list_without_end_fails_at_its_bound(total, pages) -> None:
+    requests = []
+    base = dt.datetime(2025, 1, 1, tzinfo=UTC)
+
+    def rest(request: httpx.Request) -> httpx.Response:
+        n = len(requests)
+        requests.append(request)
+        page = [
+            {
+                "uid": f"u{n}-{i}",
+                "meta": {},
+                "created": f"{base + dt.timedelta(days=n):%Y-%m-%dT%H:%M:%SZ}",
+            }
+            for i in range(100)
+        ]
+        body = {"success": True, "errors": [], "result": page}
+        if total is not None:
+            body["total"] = total
+        return httpx.Response(200, json=body)
+
+    client, _ = _client(rest, max_list_pages=5)
+    with client, pytest.raises(CloudflareResponseError, match="the list does not end"):
+        for _ in client.list_videos(limit=100):
+            pass
+    assert len(requests) == pages
