@@ -171,15 +171,18 @@ def file_sizes(root: Path, day: dt.date) -> dict[str, int]:
 
 
 def monthly_cost(new_day: dict[str, int], week_files: int) -> dict[str, float]:
-    """USD a month on R2 for the files' requests and storage (a new day's set each day and
-    a week's set each week; one unchanged re-run a day costs one GET)."""
-    puts = (new_day.get("PUT", 0) + week_files + 1) * DAYS_PER_MONTH
-    gets = (new_day.get("GET", 0) + 1) * DAYS_PER_MONTH
+    """USD a month on R2 for the files' requests (a new day's set every day, a new week's
+    set every week: one PUT a file, the manifest's HEAD and PUT; one unchanged re-run a
+    day costs one GET and one HEAD)."""
+    day_puts = new_day.get("PUT", 0)
+    week_puts = week_files + 1
+    class_a = round(day_puts * DAYS_PER_MONTH + week_puts * DAYS_PER_MONTH / 7)
+    class_b = (new_day.get("GET", 0) + new_day.get("HEAD", 0) + 2) * DAYS_PER_MONTH
     return {
-        "class A requests": puts,
-        "class A USD": round(puts / 1e6 * CLASS_A_PER_MILLION, 2),
-        "class B requests": gets,
-        "class B USD": round(gets / 1e6 * CLASS_B_PER_MILLION, 4),
+        "class A requests": class_a,
+        "class A USD": round(class_a / 1e6 * CLASS_A_PER_MILLION, 2),
+        "class B requests": class_b,
+        "class B USD": round(class_b / 1e6 * CLASS_B_PER_MILLION, 4),
         "per million page views (2 GETs) USD": round(2 * CLASS_B_PER_MILLION, 2),
     }
 
@@ -212,12 +215,9 @@ def measure(scale: int, latency: float) -> dict[str, Any]:
             numbers = run_numbers(Path(env["DAGSTER_HOME"]), DAY)
             replay = replay_writes(Path(tmp) / "data", DAY, latency)
             sizes = file_sizes(Path(tmp) / "data", DAY)
-            weeks = sorted(
-                Path(tmp, "data").rglob(
-                    f"creators/manifests/weeks/*/{DAY - dt.timedelta(days=6)}.json"
-                )
-            )
-            week_files = len(json.loads(weeks[0].read_bytes())["files"]) if weeks else 0
+            # DAY is a Sunday: the creators of its 7-day window are its week's creators, who
+            # get a week file each when the week is collected (a run of its days)
+            week_files = replay["files"]
     finally:
         server.close()
     pages, steps = numbers["pages"], numbers["steps"]
@@ -243,12 +243,13 @@ def main() -> int:
     parser.add_argument("--scale", type=int, action="append")
     parser.add_argument("--latency", type=float, default=0.02)
     args = parser.parse_args()
-    results = [measure(scale, args.latency) for scale in args.scale or [1, 10]]
-    text = json.dumps(results, indent=1, ensure_ascii=False)
-    print(text)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"creators-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json").write_text(text)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for scale in args.scale or [1, 10]:  # each scale's numbers as soon as they are measured
+        text = json.dumps(measure(scale, args.latency), indent=1, ensure_ascii=False)
+        print(text, flush=True)
+        (out / f"creators-{stamp}-x{scale}.json").write_text(text)
     return 0
 
 
