@@ -11,7 +11,7 @@ import dagster as dg
 
 from .config import Settings
 from .dates import days_between
-from .defs.costs import COSTS_JOB
+from .defs.costs.definitions import COSTS_JOB
 from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .progress import terminal
 

@@ -9,7 +9,7 @@ import pytest
 
 from stream_stats_dagster import keys
 from stream_stats_dagster.config import ConfigError, load_settings
-from stream_stats_dagster.defs.live import build_live_definitions
+from stream_stats_dagster.defs.live.definitions import build_live_definitions
 from stream_stats_dagster.defs.resources import storage_resource
 from stream_stats_dagster.reports.live import instants
 from stream_stats_dagster.reports.live.drift import LiveDriftDoc
