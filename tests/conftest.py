@@ -19,3 +19,22 @@ def env(monkeypatch, tmp_path, sim):
     """The project pointed at `sim` over HTTP, with temporary storage and Dagster home
     (modules that need other settings define their own `env`)."""
     return pipeline_env(monkeypatch, tmp_path, sim[1])
+
+
+# Besides the modules marked `e2e` themselves: every test that starts a server or a process
+# (one that uses the simulator over HTTP, or lives where they all do). `make test-fast`
+# (`-m "not e2e"`) leaves them out.
+E2E_PATHS = (
+    "tests/e2e/",
+    "tests/golden/",
+    "tests/test_bench_floor.py",
+    "tests/test_bench_alone.py",
+    "tests/cloudflare/test_cli_waits.py",
+    "tests/cloudflare/test_ledger.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(E2E_PATHS) or "sim" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
