@@ -4,7 +4,10 @@ the simulator over loopback HTTP as the Cloudflare source, the CLI in-process.
 One full week (Monday 2025-03-10 .. Sunday 2025-03-16, also the start date) is collected
 once into moto and once into a local directory from the same simulator; the tests then read
 what landed where: every contract §4 key, the object headers, the operation log, and the bytes,
-which must equal the local backend's."""
+which must equal the local backend's. With a creator key secret, so the same collect also
+shows each creator's own files (contract §11): their rows of the all-creator files and their
+videos of the per-video minutes, nothing of anyone else's, and signed links that read
+exactly one file until they expire."""
 
 from __future__ import annotations
 
@@ -12,22 +15,34 @@ import contextlib
 import datetime as dt
 import io
 import json
+import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import BaseModel
 
 from stream_stats_dagster import cli
-from stream_stats_dagster.files import ASSET_FILES, CACHE_CONTROL
+from stream_stats_dagster.access import creator_file_keys, creator_links
+from stream_stats_dagster.config import load_settings
+from stream_stats_dagster.files import ASSET_FILES, CACHE_CONTROL, COST_FILES, CREATOR_FILES
 from stream_stats_dagster.index import IndexDocument
-from stream_stats_dagster.keys import INDEX_KEY, METADATA_CACHE_KEY, rolling_pointer_key
+from stream_stats_dagster.keys import (
+    INDEX_KEY,
+    METADATA_CACHE_KEY,
+    creator_key,
+    rolling_pointer_key,
+)
 from stream_stats_dagster.metadata_cache import CacheDocument
 from stream_stats_dagster.oplog import OperationRecord, record_key
+from stream_stats_dagster.reports.models import CreatorDayFile, CreatorWeekFile
 from stream_stats_dagster.storage import PreconditionFailed, md5_hex
 from tests.support.pipeline import pipeline_env, simulator_server
+from tests.support.presign_verifier import verifying_server
 from tests.support.s3server import (
     TEST_ACCESS_KEY_ID,
     TEST_SECRET_ACCESS_KEY,
@@ -40,6 +55,8 @@ from tests.support.s3server import (
 FIRST, LAST = "2025-03-10", "2025-03-16"  # Monday..Sunday: one complete ISO week (2025-11)
 DAYS = [(dt.date(2025, 3, 10) + dt.timedelta(days=i)).isoformat() for i in range(7)]
 STATS, LOGS = "points-system-bucket", "logs-bucket"
+SECRET = "creator-key-secret-for-tests"
+NULL = "__null__"  # the creator of videos without one, as the reports name it
 JSON = "application/json"
 
 
@@ -132,7 +149,11 @@ def collected(tmp_path_factory) -> Iterator[Collected]:
         clear_aws_env(mp)
         moto.create_bucket(STATS)
         moto.create_bucket(LOGS)
-        start = {"STREAM_STATS_START_DATE": FIRST, "STREAM_STATS_TOP_VIDEOS": "20"}
+        start = {
+            "STREAM_STATS_START_DATE": FIRST,
+            "STREAM_STATS_TOP_VIDEOS": "20",
+            "STREAM_STATS_CREATOR_KEY_SECRET": SECRET,
+        }
 
         local_tmp = tmp_path_factory.mktemp("local")
         pipeline_env(mp, local_tmp, sim_url, **start)
@@ -244,6 +265,107 @@ def test_conditional_put_is_refused_on_a_stale_etag(collected):
     assert current.etag == new.etag
     # with the current ETag the same conditional write goes through
     assert store.put("stale-etag", key, b'{"endDate":"2025-03-17"}\n', if_match=new.etag).written
+
+
+# -- each creator's own files (contract §11), from the same collect --------------------------
+
+
+@pytest.fixture(scope="module")
+def stored(collected) -> dict[str, bytes]:
+    """Every object of the stats bucket after the week's collect (read once)."""
+    return bucket_objects(collected.moto.client(), STATS)
+
+
+def _json(stored: dict[str, bytes], key: str) -> dict:
+    return json.loads(stored[key])
+
+
+def _uid_rows(stored: dict[str, bytes], day: str) -> dict[str, dict[str, int]]:
+    """{creator: {uid: minutes}} of the day's complete per-video minutes."""
+    columns = _json(stored, COST_FILES["raw_uid_minutes"].key(day))["columns"]
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for uid, creator, minutes in zip(
+        columns["uid"], columns["creator"], columns["minutesViewed"], strict=True
+    ):
+        out[creator or NULL][uid] = out[creator or NULL].get(uid, 0) + minutes
+    return out
+
+
+def _key(creator: str) -> str:
+    return creator_key(creator, SECRET.encode())
+
+
+@pytest.mark.parametrize("day", [DAYS[0], DAYS[3], LAST])
+def test_each_day_file_holds_the_creators_rows_and_only_theirs(collected, stored, day):
+    daily = {r["creator"]: r for r in _json(stored, ASSET_FILES["creators"].key(day))["creators"]}
+    rolling = _json(stored, ASSET_FILES["rolling_creators"].key(day))["creators"]
+    window = {r["creator"]: r for r in rolling}
+    uids = _uid_rows(stored, day)
+    spec = CREATOR_FILES["creator_days"]
+    manifest = _json(stored, spec.manifest_key(day))
+    expected = {spec.key(_key(c), day) for c in window}
+    assert set(manifest["files"]) == expected  # a file for every creator of the window
+    of_day = {k for k in stored if k.endswith(f"/days/{day[:7]}/{day}.json")}
+    assert of_day - {spec.manifest_key(day)} == expected
+    sizes = []
+    for creator in window:
+        key = spec.key(_key(creator), day)
+        sizes.append(len(stored[key]))
+        f = CreatorDayFile.model_validate_json(stored[key])
+        assert f.creator == creator and f.date == day
+        assert (f.day and f.day.model_dump(mode="json")) == daily.get(creator)
+        assert f.last7Days.model_dump(mode="json") == window[creator]
+        # their videos are exactly their rows of the per-video minutes; posts theirs alone
+        assert {v.uid: v.minutesViewed for v in f.videos} == uids.get(creator, {})
+        assert {v.creator for v in f.videos} | {p.creator for p in f.posts} <= {creator}
+        assert sum(p.minutesViewed for p in f.posts) == sum(v.minutesViewed for v in f.videos)
+        if f.day is not None:
+            assert sum(v.minutesViewed for v in f.videos) == f.day.minutesViewed
+    assert sum(len(v) for c, v in uids.items() if c in window) == sum(len(v) for v in uids.values())
+    assert max(sizes) <= 50_000
+    head = collected.moto.client().head_object(Bucket=STATS, Key=key)
+    assert head["CacheControl"] == CACHE_CONTROL["creators"] == "private, max-age=600"
+
+
+def test_each_week_file_is_the_creators_row_of_the_week(stored):
+    weekly = _json(stored, ASSET_FILES["weekly_creators"].key(FIRST))["creators"]
+    spec = CREATOR_FILES["creator_weeks"]
+    assert set(_json(stored, spec.manifest_key(FIRST))["files"]) == {
+        spec.key(_key(r["creator"]), FIRST) for r in weekly
+    }
+    for row in weekly:
+        f = CreatorWeekFile.model_validate_json(stored[spec.key(_key(row["creator"]), FIRST)])
+        assert (f.weekStart, f.weekEnd, f.creator) == (FIRST, LAST, row["creator"])
+        assert f.week.model_dump(mode="json") == row
+
+
+def test_creator_keys_are_the_secret_ones_and_the_secret_is_in_no_output(collected, stored):
+    creator = _json(stored, ASSET_FILES["creators"].key(LAST))["creators"][0]["creator"]
+    keyed = creator_file_keys(creator, dt.date.fromisoformat(LAST), SECRET.encode())
+    plain = creator_file_keys(creator, dt.date.fromisoformat(LAST), None)
+    assert all(k in stored for k in keyed.values())
+    assert not any(k in stored for k in plain.values())
+    assert SECRET not in collected.output
+
+
+def test_a_signed_link_reads_one_creator_file_until_it_expires(collected, stored):
+    creators = _json(stored, ASSET_FILES["creators"].key(LAST))["creators"]
+    creator, other = creators[0]["creator"], creators[1]["creator"]
+    store = r2_store_for(collected.moto.endpoint_url)
+    with verifying_server(store, {TEST_ACCESS_KEY_ID: TEST_SECRET_ACCESS_KEY}) as endpoint:
+        settings = load_settings(collected.env).model_copy(update={"r2_endpoint_url": endpoint})
+        links = {link.file: link for link in creator_links(creator, LAST, 60, settings=settings)}
+        assert set(links) == {"day", "week"}
+        for link in links.values():
+            got = httpx.get(link.url)
+            assert got.status_code == 200 and got.content == stored[link.key]
+        tampered = links["day"].url.replace(_key(creator), _key(other))
+        assert tampered != links["day"].url
+        assert httpx.get(tampered).status_code == 403  # a link names one key
+        short = creator_links(creator, LAST, 1, settings=settings)[0]
+        time.sleep(2.1)
+        refused = httpx.get(short.url)
+        assert refused.status_code == 403 and b"expired" in refused.content
 
 
 def test_recollecting_a_day_changes_no_object(collected, monkeypatch, tmp_path):
