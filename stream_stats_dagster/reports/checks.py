@@ -78,6 +78,16 @@ class Problems:
         self.count += (len(texts) if total is None else total) - len(texts)
 
 
+def listed_result(name: str, problems: list[str]) -> CheckResult:
+    """A check's result from the problems it listed: the first one described, the first ten
+    kept (the cost and live reports' checks, which list their problems themselves)."""
+    if not problems:
+        return CheckResult(True, f"{name}: ok", {"problems": 0})
+    return CheckResult(
+        False, f"{name}: {problems[0]}", {"problems": len(problems), "shown": problems[:10]}
+    )
+
+
 def _result(name: str, problems: Problems, **metadata: Any) -> CheckResult:
     if not problems.count:
         return CheckResult(True, f"{name}: ok", metadata)

@@ -25,7 +25,7 @@ from ...documents import read_documents, write_documents
 from ...files import ASSET_FILES, COST_FILES, AssetFile
 from ...partitions import daily_backfill_policy, daily_partitions
 from ...reports import costs
-from ...reports.checks import CheckResult
+from ...reports.checks import listed_result
 from ..cloudflare_resource import CloudflareResource
 from ..common import clear_failures, partition_days
 from ..oplog_hooks import failure_hook
@@ -72,15 +72,6 @@ def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str)
             allow_retries=False,
         )
     return docs
-
-
-def _check(name: str, problems: list[str]) -> CheckResult:
-    """A cost check's result for one day: the first problem described, the first ten kept."""
-    if not problems:
-        return CheckResult(True, f"{name}: ok", {"problems": 0})
-    return CheckResult(
-        False, f"{name}: {problems[0]}", {"problems": len(problems), "shown": problems[:10]}
-    )
 
 
 def _specs(asset: str, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
@@ -183,7 +174,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         for k in keys:
             catalog = costs.catalog_frame(catalogs.pop(k))
             doc = costs.stream_costs(k, catalog, creators[k].rows, prices)
-            check = _check("creators_add_up_to_platform", costs.costs_add_up(doc))
+            check = listed_result("creators_add_up_to_platform", costs.costs_add_up(doc))
             reports[k] = DayReport(
                 docs={"stream_costs": doc},
                 checks={"stream_costs": {"creators_add_up_to_platform": check}},
@@ -275,7 +266,7 @@ def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             }
             reports[k] = DayReport(
                 docs={"cold_videos": doc},
-                checks={"cold_videos": {n: _check(n, p) for n, p in problems.items()}},
+                checks={"cold_videos": {n: listed_result(n, p) for n, p in problems.items()}},
             )
         yield from check_then_publish(context, storage, reports, cold_published)
 

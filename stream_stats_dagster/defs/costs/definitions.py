@@ -37,17 +37,12 @@ def build_cost_definitions(settings: Settings) -> dg.Definitions:
         status,
         f"{COSTS_JOB} for yesterday, at 00:45 in the report time zone.",
     )
-    return dg.Definitions(assets=build_cost_assets(settings), jobs=[job], schedules=[schedule])
+    return dg.Definitions(
+        assets=with_conventions(build_cost_assets(settings)), jobs=[job], schedules=[schedule]
+    )
 
 
 @dg.definitions
 def costs() -> dg.Definitions:
     """Cost and cold-video reports, their job and schedule."""
-    built = build_cost_definitions(load_settings())
-    return dg.Definitions(
-        assets=with_conventions(built.assets or []),
-        asset_checks=built.asset_checks,
-        jobs=built.jobs,
-        schedules=built.schedules,
-        sensors=built.sensors,
-    )
+    return build_cost_definitions(load_settings())

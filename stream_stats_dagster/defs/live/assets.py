@@ -23,7 +23,7 @@ from ...config import Settings
 from ...dates import ReportDay
 from ...files import LIVE_FILES
 from ...partitions import daily_backfill_policy, daily_partitions
-from ...reports.checks import CheckResult
+from ...reports.checks import CheckResult, listed_result
 from ...reports.live import document, drift, instants, report
 from ...reports.live.samples import HourFile
 from ...storage.base import ObjectStore, StorageError, md5_hex
@@ -284,14 +284,9 @@ def build_live_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 reports[k] = DayReport(error=str(exc))
                 continue
             doc = report.live_viewers(day, settings.timezone, hours)
-            checks = {}
-            for name, check in document.CHECKS.items():
-                problems = check(doc)
-                checks[name] = (
-                    CheckResult(False, f"{name}: {problems[0]}", {"problems": len(problems)})
-                    if problems
-                    else CheckResult(True, f"{name}: ok", {"problems": 0})
-                )
+            checks = {
+                name: listed_result(name, check(doc)) for name, check in document.CHECKS.items()
+            }
             reports[k] = DayReport(docs={"live_viewers": doc}, checks={"live_viewers": checks})
         yield from check_then_publish(context, storage, reports, publication)
 

@@ -72,7 +72,7 @@ def build_live_definitions(settings: Settings) -> dg.Definitions:
             minimum_interval_seconds=300,
         )
     return dg.Definitions(
-        assets=build_live_assets(settings),
+        assets=with_conventions(build_live_assets(settings)),
         asset_checks=checks,
         jobs=[samples_job, viewers_job],
         schedules=[daily, uploaded_hours_schedule(samples_job, settings, status)],
@@ -128,11 +128,4 @@ __all__ = ["LIVE_SAMPLES_JOB", "LIVE_VIEWERS_JOB", "build_live_definitions"]
 @dg.definitions
 def live() -> dg.Definitions:
     """Hours of live samples, the day's live audience, their jobs and schedules."""
-    built = build_live_definitions(load_settings())
-    return dg.Definitions(
-        assets=with_conventions(built.assets or []),
-        asset_checks=built.asset_checks,
-        jobs=built.jobs,
-        schedules=built.schedules,
-        sensors=built.sensors,
-    )
+    return build_live_definitions(load_settings())
