@@ -73,8 +73,7 @@ def creator_links(
         aws_access_key_id=key_id.get_secret_value() if key_id else None,
         aws_secret_access_key=secret_key.get_secret_value() if secret_key else None,
     )
-    secret = settings.creator_key_secret
-    keys = creator_file_keys(creator, day, secret.get_secret_value().encode() if secret else None)
+    keys = creator_file_keys(creator, day, settings.creator_key_bytes)
     signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     return [
         CreatorLink(

@@ -324,6 +324,12 @@ class Settings(_Storage):
             )
         return self
 
+    @property
+    def creator_key_bytes(self) -> bytes | None:
+        """`STREAM_STATS_CREATOR_KEY_SECRET` as the HMAC key of `keys.creator_key`."""
+        secret = self.creator_key_secret
+        return secret.get_secret_value().encode("utf-8") if secret else None
+
     def describe(self) -> str:
         """One line for logs and the CLI: which source and storage a run uses (no secrets)."""
         src = (

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import Settings
 from ..documents import read_documents
 from ..files import COST_FILES, CREATOR_FILES, FileSet
 from ..keys import creator_key
@@ -30,12 +29,6 @@ from .common import RawInputs
 from .storage_resource import StorageResource
 
 COLLECT_HINT = "collect the day again (stream-stats collect --date {day})"
-
-
-def key_secret(settings: Settings) -> bytes | None:
-    """`STREAM_STATS_CREATOR_KEY_SECRET` as the HMAC key of `keys.creator_key`."""
-    secret = settings.creator_key_secret
-    return secret.get_secret_value().encode("utf-8") if secret else None
 
 
 class MissingCreatorInputs(ValueError):

@@ -36,7 +36,7 @@ from ..common import (
     selected,
     step_outs,
 )
-from ..creator_files import CreatorInputs, MissingCreatorInputs, file_set_metadata, key_secret
+from ..creator_files import CreatorInputs, MissingCreatorInputs, file_set_metadata
 from ..publishing import DayReport, Publication, check_then_publish
 from ..storage_resource import StorageResource
 
@@ -147,7 +147,7 @@ def build_daily_assets(
         require_stored(raw, reads)
         with clear_failures():
             creator_inputs = (
-                CreatorInputs(storage, days, key_secret(settings))
+                CreatorInputs(storage, days, settings.creator_key_bytes)
                 if "creator_days" in build
                 else None
             )

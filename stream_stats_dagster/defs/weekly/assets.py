@@ -19,7 +19,7 @@ from ...reports.rules import MissingDaysError
 from ..automation.schedules import weekly_condition
 from ..checks import check_specs, evaluate
 from ..common import RawInputs, clear_failures, partition_days, require_stored, selected, step_outs
-from ..creator_files import file_set_metadata, key_secret, week_files
+from ..creator_files import file_set_metadata, week_files
 from ..publishing import DayReport, Publication, check_then_publish
 from ..rolling.assets import oplog_details, window_checks, window_metadata
 from ..storage_resource import StorageResource
@@ -47,7 +47,7 @@ def build_weekly_assets(
     settings: Settings, on_failure: dg.HookDefinition
 ) -> list[dg.AssetsDefinition]:
     start = settings.start_date
-    secret = key_secret(settings)
+    secret = settings.creator_key_bytes
     publication = Publication(
         files={**{name: ASSET_FILES[name] for name in WEEKLY_ASSETS}, **CREATOR_FILES},
         page=lambda name, doc: (
