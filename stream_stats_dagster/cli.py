@@ -115,6 +115,11 @@ def written_files(
         lead = max(first - dt.timedelta(days=LEAD_DAYS), settings.start_date)
         lines.append(f"raw:     {private}/{span(keys.raw_key, lead, last, '*')}")
     lines.append(f"daily:   {stats}/{span(keys.daily_key, first, last, '*')}")
+    days = f"{first:%Y-%m}/{first}.json" if first == last else f"{first}..{last}"
+    lines.append(
+        f"creators: {stats}/{keys.PREFIX}/creators/<creator key>/days/{days}, one a creator "
+        "(stream-stats creator-link CREATOR --date D signs links to them)"
+    )
     history = span(keys.rolling_history_key, first, last, "*")
     lines.append(f"rolling: {stats}/{history}, {keys.rolling_pointer_key('*')}")
     weeks = complete_weeks(first, last)

@@ -13,6 +13,8 @@ def test_no_weekly_files_without_a_complete_week():
     assert lines[0].startswith("raw:") and "2026-11-18-*.json .. 2026-11-30-*.json" in lines[0]
     assert "weekly:  none (no complete Monday..Sunday week in 2026-11-24..2026-11-30)" in lines
     assert "index:   points-system-bucket/stream-stats/index.json" in lines
+    (creators,) = [line for line in lines if line.startswith("creators:")]
+    assert "stream-stats/creators/<creator key>/days/2026-11-24..2026-11-30" in creators
 
 
 def test_a_complete_week_names_its_files_and_rebuild_names_no_raw():
