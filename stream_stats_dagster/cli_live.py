@@ -164,7 +164,7 @@ def _collect(args: argparse.Namespace) -> int:
         day = parse_day(args.date)
     except (ConfigError, BadDateError) as exc:
         return fail(str(exc), 2)
-    from .defs.live.definitions import LIVE_SAMPLES_JOB, LIVE_VIEWERS_JOB
+    from .defs.jobs import LIVE_SAMPLES_JOB, LIVE_VIEWERS_JOB
 
     terminal.say(f"stream-stats live-collect {day}")
     terminal.say(f"  {settings.describe()}")

@@ -11,8 +11,7 @@ import dagster as dg
 
 from .config import Settings
 from .dates import days_between
-from .defs.costs.definitions import COSTS_JOB
-from .defs.jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
+from .defs.jobs import COSTS_JOB, DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB
 from .progress import terminal
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.definitions import forget_location
 from tests.support.pipeline import pipeline_env, simulator_server
 
 
@@ -32,6 +33,16 @@ E2E_PATHS = (
     "tests/cloudflare/test_cli_waits.py",
     "tests/cloudflare/test_ledger.py",
 )
+
+
+@pytest.fixture(autouse=True)
+def _location_per_test():
+    """Each test loads the code location under its own environment: the location reads its
+    settings when imported (`tests/support/definitions.py`): dropped before the test (a module
+    fixture may have loaded it under the module's environment) and after it."""
+    forget_location()
+    yield
+    forget_location()
 
 
 def pytest_collection_modifyitems(config, items):

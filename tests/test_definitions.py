@@ -118,3 +118,68 @@ def test_the_cli_runs_the_same_definitions_without_the_component_catalogue(monke
     assert shape(lean) == shape(full)
     assert set(full.metadata) == {"plugin_component_types_json"}
     assert not lean.metadata
+
+
+def test_definitions_are_declared_at_module_level_from_settings_read_once(monkeypatch):
+    """Issue 26: no asset factory and no `@dg.definitions` function per domain; every
+    asset, check, job, schedule and sensor is a module-level object of its domain, and the
+    environment is read once, by `defs/settings.py`."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import stream_stats_dagster.config as config
+
+    location = fresh_defs()
+    reads = []
+    real = config.load_settings
+    monkeypatch.setattr(config, "load_settings", lambda *a, **k: reads.append(1) or real(*a, **k))
+    location = fresh_defs()
+    assert len(reads) == 1  # defs/settings.py, and nothing else at load
+
+    defs_dir = Path(inspect.getfile(config)).parent / "defs"
+    for path in defs_dir.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+            nested = [
+                n.name
+                for n in ast.walk(function)
+                if isinstance(n, ast.FunctionDef)
+                and n is not function
+                and any("asset" in ast.unparse(d) for d in n.decorator_list)
+            ]
+            assert not nested, f"{path}: {function.name} builds assets {nested}"
+        decorated = [
+            n.name
+            for n in tree.body
+            if isinstance(n, ast.FunctionDef)
+            and any("definitions" in ast.unparse(d) for d in n.decorator_list)
+        ]
+        assert decorated == (["resources"] if path.name == "resources.py" else []), path
+    for asset in location.assets:  # each one's source is where its domain declares it
+        module = inspect.getmodule(asset.op.compute_fn.decorated_fn)
+        assert module.__name__.startswith("stream_stats_dagster.defs."), module
+
+
+def test_the_location_modules_tests_reload_are_all_that_read_the_settings():
+    """`forget_location` drops the modules that read the settings at import: no module it
+    keeps holds one of theirs (it would keep another environment's partitions)."""
+    from types import ModuleType
+
+    from tests.support.definitions import location_modules
+
+    location = fresh_defs()
+    assert location.assets
+    bound = set(location_modules())
+    assert "stream_stats_dagster.defs.settings" in bound
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("stream_stats_dagster") or name in bound:
+            continue
+        for attr, value in vars(module).items():
+            if isinstance(value, ModuleType) and value.__name__ == f"{name}.{attr}":
+                continue  # a package's submodule: imported anew with it
+            origin = value.__name__ if isinstance(value, ModuleType) else None
+            origin = origin or getattr(value, "__module__", None)
+            assert origin not in bound, f"{name}.{attr} comes from {origin}"

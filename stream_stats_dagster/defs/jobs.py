@@ -12,6 +12,9 @@ AssetJob = Any
 DAILY_JOB = "daily_stats_job"
 WEEKLY_JOB = "weekly_stats_job"
 REBUILD_DAILY_JOB = "rebuild_daily_job"
+COSTS_JOB = "stream_costs_job"  # defs/costs/schedules.py
+LIVE_SAMPLES_JOB = "live_samples_job"  # defs/live/schedules.py
+LIVE_VIEWERS_JOB = "live_viewers_job"
 
 RAW = dg.AssetSelection.groups("raw")
 DAILY = dg.AssetSelection.groups("daily")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..config import Settings, load_settings
+from ..config import Settings
 from .cloudflare_resource import CloudflareResource
 from .io_manager import ReportIOManager
+from .settings import SETTINGS
 from .storage_resource import StorageResource
 
 
@@ -57,4 +58,4 @@ def build_resources(settings: Settings) -> dict[str, object]:
 @dg.definitions
 def resources() -> dg.Definitions:
     """The resources of every asset, from the environment's settings."""
-    return dg.Definitions(resources=build_resources(load_settings()))
+    return dg.Definitions(resources=build_resources(SETTINGS))

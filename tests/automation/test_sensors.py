@@ -89,10 +89,11 @@ def test_follow_up_rebuilds_the_next_days_and_the_week():
 
 def test_sensor_tick_requests_the_changed_day(world, monkeypatch):
     _, store, sim, _, base_url = world
-    monkeypatch.setattr(s, "utc_now", lambda: NOW.astimezone(dt.UTC))
     defs = load_definitions(
         monkeypatch, STREAM_STATS_START_DATE="2025-03-01", STREAM_STATS_AUTOMATION="stopped"
     )
+    # the sensors' clock, in the module the definitions were just loaded from
+    monkeypatch.setattr(f"{s.__name__}.utc_now", lambda: NOW.astimezone(dt.UTC))
     sensor = defs.resolve_sensor_def("late_data_sensor")
     resources = {
         "cloudflare": CloudflareResource(
@@ -117,10 +118,11 @@ def test_a_day_that_shrank_is_warned_of_once_and_never_requested(world, monkeypa
     """Cloudflare answers a stored day with fewer minutes (an empty answer): late data only
     adds, so no run is requested (it would be refused), and one warning record says so."""
     _, store, sim, _, base_url = world
-    monkeypatch.setattr(s, "utc_now", lambda: NOW.astimezone(dt.UTC))
     defs = load_definitions(
         monkeypatch, STREAM_STATS_START_DATE="2025-03-01", STREAM_STATS_AUTOMATION="stopped"
     )
+    # the sensors' clock, in the module the definitions were just loaded from
+    monkeypatch.setattr(f"{s.__name__}.utc_now", lambda: NOW.astimezone(dt.UTC))
     sensor = defs.resolve_sensor_def("late_data_sensor")
     resources = {
         "cloudflare": CloudflareResource(

@@ -354,7 +354,7 @@ RUN_WORKER = textwrap.dedent(
     import dagster as dg
     from stream_stats_dagster.defs.cloudflare_resource import CloudflareResource
     from stream_stats_dagster.config import load_settings
-    from stream_stats_dagster.defs.raw.assets import build_raw_assets
+    from stream_stats_dagster.defs.raw.assets import raw_extract
     from stream_stats_dagster.defs.resources import build_resources
 
     first, last, gate = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -371,7 +371,7 @@ RUN_WORKER = textwrap.dedent(
         while not os.path.exists(gate):
             time.sleep(0.01)
         result = dg.materialize(
-            build_raw_assets(settings, set()),
+            [raw_extract],
             resources=resources,
             instance=instance,
             tags={

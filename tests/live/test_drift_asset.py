@@ -9,16 +9,16 @@ import pytest
 
 from stream_stats_dagster import keys
 from stream_stats_dagster.config import ConfigError, load_settings
-from stream_stats_dagster.defs.live.definitions import build_live_definitions
 from stream_stats_dagster.defs.resources import storage_resource
 from stream_stats_dagster.reports.live import instants
 from stream_stats_dagster.reports.live.drift import LiveDriftDoc
 from stream_stats_dagster.reports.live.samples import hour_bytes
 from stream_stats_dagster.storage import make_store
 from tests.live.test_drift_known_answers import DAY, T0, _hour
+from tests.support.definitions import location_module
 
 
-def _run(tmp_path, limits: str):
+def _run(tmp_path, monkeypatch, limits: str):
     env = {
         "STREAM_STATS_LOCAL_DIR": str(tmp_path / "data"),
         "STREAM_STATS_START_DATE": "2025-03-01",
@@ -32,11 +32,10 @@ def _run(tmp_path, limits: str):
     store = make_store(settings)
     (hour,) = _hour()
     store.put("private-bucket", keys.live_samples_key(instants.to_datetime(T0)), hour_bytes(hour))
-    defs = build_live_definitions(settings)
+    live = location_module(monkeypatch, "stream_stats_dagster.defs.live.assets", **env)
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            defs.assets,
-            selection=["live_drift"],
+            [live.live_drift],
             partition_key=DAY.isoformat(),
             resources={"storage": storage_resource(settings)},
             instance=instance,
@@ -53,8 +52,8 @@ def _run(tmp_path, limits: str):
     return result, evaluations, path
 
 
-def test_warn_checks_publish_the_day_and_show_the_drift(tmp_path):
-    result, checks, path = _run(tmp_path, "viewers=2,minutes=0.1,ivs_viewers=2")
+def test_warn_checks_publish_the_day_and_show_the_drift(tmp_path, monkeypatch):
+    result, checks, path = _run(tmp_path, monkeypatch, "viewers=2,minutes=0.1,ivs_viewers=2")
     assert result.success
     doc = LiveDriftDoc.model_validate_json(path.read_bytes())
     assert doc.stagesWithDrift == 2
@@ -65,8 +64,8 @@ def test_warn_checks_publish_the_day_and_show_the_drift(tmp_path):
     }
 
 
-def test_error_checks_stop_a_day_over_the_limits(tmp_path):
-    result, checks, path = _run(tmp_path, "viewers=2,minutes=0.1,severity=error")
+def test_error_checks_stop_a_day_over_the_limits(tmp_path, monkeypatch):
+    result, checks, path = _run(tmp_path, monkeypatch, "viewers=2,minutes=0.1,severity=error")
     assert not result.success and not path.exists()
     assert checks["counters_vs_heartbeats"] == (False, "ERROR")
     assert checks["counters_vs_ivs"] == (True, "ERROR")  # 3 is not more than the default 5

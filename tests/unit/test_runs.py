@@ -112,7 +112,7 @@ dg.materialize([slow], resources={"storage": StorageResource(local_dir=sys.argv[
 """
 
 
-def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_path):
+def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_path, monkeypatch):
     """Runs not started by `stream-stats` (the daemon's, `dagster asset materialize`) get
     their host and pid from the storage resource; the sensor fails them once they are gone."""
     import os
@@ -123,10 +123,9 @@ def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_p
 
     import dagster as dg
 
-    from stream_stats_dagster.config import load_settings
-    from stream_stats_dagster.defs.automation.sensors import build_dead_run_reaper
     from stream_stats_dagster.defs.storage_resource import StorageResource
     from stream_stats_dagster.runs import PID_TAG
+    from tests.support.definitions import location_module
 
     home = tmp_path / "home"
     home.mkdir()
@@ -145,7 +144,9 @@ def test_a_run_launched_outside_the_cli_is_tagged_and_reaped_by_the_sensor(tmp_p
                     if r.tags.get(PID_TAG) == str(child.pid)
                 ]
             (run,) = runs
-            sensor = build_dead_run_reaper(load_settings({}), dg.DefaultSensorStatus.STOPPED)
+            sensor = location_module(
+                monkeypatch, "stream_stats_dagster.defs.automation.sensors"
+            ).dead_run_reaper
             storage = StorageResource(local_dir=str(tmp_path / "data"))
             context = dg.build_sensor_context(instance=inst, resources={"storage": storage})
             assert "0 dead run(s)" in sensor(context).skip_message  # alive: left alone

@@ -17,6 +17,7 @@ import dagster as dg
 from ... import oplog
 from ...config import Settings
 from ...dates import monday_of
+from ..settings import SENSOR_STATUS, SETTINGS
 from ..storage_resource import StorageResource
 
 DAILY_DEADLINE = "0 1 * * *"  # yesterday's daily files by 01:00 report time
@@ -25,36 +26,35 @@ FRESHNESS_CHECK = "freshness_check"  # the name Dagster gives these checks
 LATE = {"summary": oplog.COLLECT_DAILY, "weekly_summary": oplog.COLLECT_WEEKLY}
 
 
-def build_freshness(
-    settings: Settings, status: dg.DefaultSensorStatus
-) -> tuple[list[dg.AssetChecksDefinition], list[dg.SensorDefinition]]:
-    deadlines = {"summary": DAILY_DEADLINE, "weekly_summary": WEEKLY_DEADLINE}
-    with warnings.catch_warnings():
-        # Dagster calls these superseded by `FreshnessPolicy`, which shows a freshness state,
-        # not a check: the WARN check row per late file is what operators asked for.
-        warnings.simplefilter("ignore", dg.SupersessionWarning)
-        checks = [
-            check
-            for asset, deadline in deadlines.items()
-            for check in dg.build_time_partition_freshness_checks(
-                assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=settings.timezone
-            )
-        ]
-        evaluate = dg.build_sensor_for_freshness_checks(
-            freshness_checks=checks, default_status=status, minimum_interval_seconds=300
+DEADLINES = {"summary": DAILY_DEADLINE, "weekly_summary": WEEKLY_DEADLINE}
+with warnings.catch_warnings():
+    # Dagster calls these superseded by `FreshnessPolicy`, which shows a freshness state, not
+    # a check (and looks only at the latest materialization of any day, with the daemon):
+    # the WARN check row per late file is what operators asked for.
+    warnings.simplefilter("ignore", dg.SupersessionWarning)
+    freshness_checks = [
+        check
+        for asset, deadline in DEADLINES.items()
+        for check in dg.build_time_partition_freshness_checks(
+            assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=SETTINGS.timezone
         )
-
-    @dg.sensor(
-        name="late_files_log",
+    ]
+    freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
+        freshness_checks=freshness_checks,
+        default_status=SENSOR_STATUS,
         minimum_interval_seconds=300,
-        default_status=status,
-        description="One operation-log record for each daily or weekly file that is late.",
     )
-    def late_files_log(context: dg.SensorEvaluationContext, storage: StorageResource):
-        written = late_records(context.instance, storage, settings)
-        return dg.SkipReason(f"{written} late file(s) logged" if written else "nothing late")
 
-    return checks, [evaluate, late_files_log]
+
+@dg.sensor(
+    name="late_files_log",
+    minimum_interval_seconds=300,
+    default_status=SENSOR_STATUS,
+    description="One operation-log record for each daily or weekly file that is late.",
+)
+def late_files_log(context: dg.SensorEvaluationContext, storage: StorageResource):
+    written = late_records(context.instance, storage, SETTINGS)
+    return dg.SkipReason(f"{written} late file(s) logged" if written else "nothing late")
 
 
 def late_partition(asset: str, today: dt.date) -> dt.date:

@@ -10,78 +10,64 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from ...config import Settings
-from ..jobs import DAILY_JOB, AssetJob
+from ..jobs import DAILY_JOB, AssetJob, daily_stats_job
+from ..settings import SCHEDULE_STATUS, SENSOR_STATUS, SETTINGS
 
 AC = dg.AutomationCondition
 DAILY_CRON = "15 0 * * *"  # 00:15 in the report time zone, for the day that just ended
 WEEKLY_CRON = "20 0 * * 1"  # Monday 00:20 in the report time zone (Sunday 15:20 UTC for KST)
 
 
-def weekly_condition(settings: Settings) -> dg.AutomationCondition:
-    """The latest week, once Monday 00:20 has passed, when no day is missing or in flight;
-    `since_last_handled` makes it fire exactly once per week."""
+def weekly_condition(timezone: str) -> dg.AutomationCondition:
+    """The latest week, once Monday 00:20 (in `timezone`) has passed, when no day is missing
+    or in flight; `since_last_handled` makes it fire exactly once per week."""
     return (
         AC.in_latest_time_window()
-        & AC.cron_tick_passed(WEEKLY_CRON, settings.timezone).since_last_handled()
+        & AC.cron_tick_passed(WEEKLY_CRON, timezone).since_last_handled()
         & ~AC.any_deps_missing()
         & ~AC.any_deps_in_progress()
     ).with_label("weekly: after Monday 00:20, all seven days landed")
 
 
 def yesterday_schedule(
-    job: AssetJob,
-    name: str,
-    cron: str,
-    settings: Settings,
-    status: dg.DefaultScheduleStatus,
-    description: str,
+    job: AssetJob, name: str, cron: str, description: str
 ) -> dg.ScheduleDefinition:
     """`job` for the previous report day, at `cron` in the report time zone.
 
     Written by hand with `RunRequest(partition_key=...)`: Dagster's
     `build_schedule_from_partitioned_job` calls a deprecated method on every tick, so each
     tick warned."""
-    tz = ZoneInfo(settings.timezone)
+    tz, start = ZoneInfo(SETTINGS.timezone), SETTINGS.start_date
 
     @dg.schedule(
         name=name,
         job=job,
         cron_schedule=cron,
-        execution_timezone=settings.timezone,
-        default_status=status,
+        execution_timezone=SETTINGS.timezone,
+        default_status=SCHEDULE_STATUS,
         description=description,
     )
     def yesterday(context: dg.ScheduleEvaluationContext):
         day = context.scheduled_execution_time.astimezone(tz).date() - dt.timedelta(days=1)
-        if day < settings.start_date:
-            return dg.SkipReason(f"{day} is before STREAM_STATS_START_DATE {settings.start_date}")
+        if day < start:
+            return dg.SkipReason(f"{day} is before STREAM_STATS_START_DATE {start}")
         return dg.RunRequest(partition_key=day.isoformat())
 
     return yesterday
 
 
-def build_daily_schedule(
-    job: AssetJob, settings: Settings, status: dg.DefaultScheduleStatus
-) -> dg.ScheduleDefinition:
-    """00:15 report time for the previous day (the seed's `15 15 * * *` UTC for KST)."""
-    return yesterday_schedule(
-        job,
-        "daily_stats_schedule",
-        DAILY_CRON,
-        settings,
-        status,
-        f"{DAILY_JOB} for yesterday, at 00:15 in the report time zone.",
-    )
+# 00:15 report time for the previous day (the seed's `15 15 * * *` UTC for KST).
+daily_stats_schedule = yesterday_schedule(
+    daily_stats_job,
+    "daily_stats_schedule",
+    DAILY_CRON,
+    f"{DAILY_JOB} for yesterday, at 00:15 in the report time zone.",
+)
 
-
-def build_automation_sensor(
-    status: dg.DefaultSensorStatus,
-) -> dg.AutomationConditionSensorDefinition:
-    return dg.AutomationConditionSensorDefinition(
-        "weekly_automation",
-        target=dg.AssetSelection.groups("weekly"),
-        default_status=status,
-        minimum_interval_seconds=60,
-        description="Evaluates the weekly files' condition: Monday 00:20, all seven days landed.",
-    )
+weekly_automation = dg.AutomationConditionSensorDefinition(
+    "weekly_automation",
+    target=dg.AssetSelection.groups("weekly"),
+    default_status=SENSOR_STATUS,
+    minimum_interval_seconds=60,
+    description="Evaluates the weekly files' condition: Monday 00:20, all seven days landed.",
+)

@@ -11,7 +11,7 @@ Sensors never wait: a budget wait would raise instead, and the tick is retried l
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -24,12 +24,20 @@ from ...config import Settings
 from ...dates import LEAD_DAYS, ReportDay, days_between, monday_of
 from ...facts import beyond_tolerance
 from ...files import ASSET_FILES
-from ...partitions import daily_partitions, weekly_partitions
 from ...reports.daily import day_totals
 from ...runs import reap_dead_runs
 from ..cloudflare_resource import CloudflareResource
-from ..jobs import DAILY_JOB, REBUILD_DAILY_JOB, WEEKLY_JOB, AssetJob
+from ..jobs import (
+    DAILY_JOB,
+    REBUILD_DAILY_JOB,
+    WEEKLY_JOB,
+    daily_stats_job,
+    rebuild_daily_job,
+    weekly_stats_job,
+)
 from ..oplog_hooks import error_line, run_partition_keys
+from ..partitions import DAILY_PARTITIONS, WEEKLY_PARTITIONS
+from ..settings import SENSOR_STATUS, SETTINGS
 from ..storage_resource import StorageResource
 
 LATE_DATA_TAG = "stream_stats/late_data_day"
@@ -185,113 +193,99 @@ def operations_of_run(asset_keys: Iterable[dg.AssetKey]) -> set[str]:
     }
 
 
-def build_sensors(
-    settings: Settings,
-    daily_partitions: dg.PartitionsDefinition,
-    weekly_partitions: dg.PartitionsDefinition,
-    jobs: Sequence[AssetJob],
-    status: dg.DefaultSensorStatus,
-) -> list[dg.SensorDefinition]:
-    by_name = {j.name: j for j in jobs}
-
-    @dg.sensor(
-        name="late_data_sensor",
-        job_name=DAILY_JOB,
-        minimum_interval_seconds=LATE_DATA_INTERVAL_SECONDS,
-        default_status=status,
-        description="Re-collects recent days whose Cloudflare totals changed (late data).",
-    )
-    def late_data_sensor(
-        context: dg.SensorEvaluationContext,
-        cloudflare: CloudflareResource,
-        storage: StorageResource,
-    ):
-        now = utc_now()
-        try:
-            with cloudflare.client(
-                logger=context.log, limits=NO_WAITING, instance=context.instance
-            ) as client:
-                late = find_late_days(now, settings, client, storage.get_store(), storage.private)
-        except CloudflareError as exc:
-            return dg.SkipReason(f"Cloudflare not asked this time: {exc}")
-        for d in late:
-            if d.shrank and warn_once(d, storage.get_store(), storage.log_bucket, settings.source):
-                context.log.warning(d.warning())
-        grew = [d for d in late if not d.shrank]
-        if not grew:
-            return dg.SkipReason("no recent day grew beyond the tolerance")
-        return [
-            dg.RunRequest(
-                run_key=d.run_key,
-                partition_key=d.day.isoformat(),
-                tags={LATE_DATA_TAG: d.day.isoformat()},
-            )
-            for d in grew
-        ]
-
-    @dg.run_status_sensor(
-        name="late_data_follow_up",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[by_name[DAILY_JOB]],
-        request_jobs=[by_name[REBUILD_DAILY_JOB], by_name[WEEKLY_JOB]],
-        default_status=status,
-        description="After a late day is re-collected: the next days' trends, windows, its week.",
-    )
-    def late_data_follow_up(context: dg.RunStatusSensorContext):
-        day = context.dagster_run.tags.get(LATE_DATA_TAG)
-        if not day:
-            return dg.SkipReason("not a late-data run")
-        today = utc_now().astimezone(ZoneInfo(settings.timezone)).date()
-        return follow_up_requests(
-            dt.date.fromisoformat(day), today, context.dagster_run.run_id, settings
-        ) or dg.SkipReason("nothing depends on that day yet")
-
-    @dg.run_failure_sensor(
-        name="operation_log_on_failure",
-        default_status=status,
-        description="Writes the LOG_BUCKET record of a failed run that died before writing it.",
-    )
-    def operation_log_on_failure(context: dg.RunFailureSensorContext, storage: StorageResource):
-        run = context.dagster_run
-        written = record_failed_run(
-            context.instance,
-            run,
-            context.failure_event.message,
-            storage,
-            settings,
-            daily_partitions,
-            weekly_partitions,
+@dg.sensor(
+    name="late_data_sensor",
+    job_name=DAILY_JOB,
+    minimum_interval_seconds=LATE_DATA_INTERVAL_SECONDS,
+    default_status=SENSOR_STATUS,
+    description="Re-collects recent days whose Cloudflare totals changed (late data).",
+)
+def late_data_sensor(
+    context: dg.SensorEvaluationContext,
+    cloudflare: CloudflareResource,
+    storage: StorageResource,
+):
+    now = utc_now()
+    try:
+        with cloudflare.client(
+            logger=context.log, limits=NO_WAITING, instance=context.instance
+        ) as client:
+            late = find_late_days(now, SETTINGS, client, storage.get_store(), storage.private)
+    except CloudflareError as exc:
+        return dg.SkipReason(f"Cloudflare not asked this time: {exc}")
+    for d in late:
+        if d.shrank and warn_once(d, storage.get_store(), storage.log_bucket, SETTINGS.source):
+            context.log.warning(d.warning())
+    grew = [d for d in late if not d.shrank]
+    if not grew:
+        return dg.SkipReason("no recent day grew beyond the tolerance")
+    return [
+        dg.RunRequest(
+            run_key=d.run_key,
+            partition_key=d.day.isoformat(),
+            tags={LATE_DATA_TAG: d.day.isoformat()},
         )
-        context.log.info(f"run {run.run_id}: wrote {written} missing failure record(s)")
+        for d in grew
+    ]
 
-    return [late_data_sensor, late_data_follow_up, operation_log_on_failure]
+
+@dg.run_status_sensor(
+    name="late_data_follow_up",
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[daily_stats_job],
+    request_jobs=[rebuild_daily_job, weekly_stats_job],
+    default_status=SENSOR_STATUS,
+    description="After a late day is re-collected: the next days' trends, windows, its week.",
+)
+def late_data_follow_up(context: dg.RunStatusSensorContext):
+    day = context.dagster_run.tags.get(LATE_DATA_TAG)
+    if not day:
+        return dg.SkipReason("not a late-data run")
+    today = utc_now().astimezone(ZoneInfo(SETTINGS.timezone)).date()
+    return follow_up_requests(
+        dt.date.fromisoformat(day), today, context.dagster_run.run_id, SETTINGS
+    ) or dg.SkipReason("nothing depends on that day yet")
 
 
-def build_dead_run_reaper(
-    settings: Settings, status: dg.DefaultSensorStatus
-) -> dg.SensorDefinition:
+@dg.run_failure_sensor(
+    name="operation_log_on_failure",
+    default_status=SENSOR_STATUS,
+    description="Writes the LOG_BUCKET record of a failed run that died before writing it.",
+)
+def operation_log_on_failure(context: dg.RunFailureSensorContext, storage: StorageResource):
+    run = context.dagster_run
+    written = record_failed_run(
+        context.instance,
+        run,
+        context.failure_event.message,
+        storage,
+        SETTINGS,
+        DAILY_PARTITIONS,
+        WEEKLY_PARTITIONS,
+    )
+    context.log.info(f"run {run.run_id}: wrote {written} missing failure record(s)")
+
+
+@dg.sensor(
+    name="dead_run_reaper",
+    minimum_interval_seconds=DEAD_RUN_INTERVAL_SECONDS,
+    default_status=SENSOR_STATUS,
+    description="Fails runs whose process on this host is gone, logs them, frees their slots.",
+)
+def dead_run_reaper(context: dg.SensorEvaluationContext, storage: StorageResource):
     """Daemon-launched runs whose process on this host is gone (the default run launcher has
     no health check): failed, logged once and their pool slots freed (`runs`)."""
-    parts = (daily_partitions(settings), weekly_partitions(settings))
+    instance = context.instance
 
-    @dg.sensor(
-        name="dead_run_reaper",
-        minimum_interval_seconds=DEAD_RUN_INTERVAL_SECONDS,
-        default_status=status,
-        description="Fails runs whose process on this host is gone, logs them, frees their slots.",
-    )
-    def dead_run_reaper(context: dg.SensorEvaluationContext, storage: StorageResource):
-        instance = context.instance
+    def record(run: dg.DagsterRun, message: str) -> int:
+        return record_failed_run(
+            instance, run, message, storage, SETTINGS, DAILY_PARTITIONS, WEEKLY_PARTITIONS
+        )
 
-        def record(run: dg.DagsterRun, message: str) -> int:
-            return record_failed_run(instance, run, message, storage, settings, *parts)
-
-        reaped = reap_dead_runs(instance, record)
-        for r in reaped:
-            context.log.warning(f"run {r.run_id}: {r.message}; marked failed, slots freed")
-        return dg.SkipReason(f"{len(reaped)} dead run(s) failed and freed")
-
-    return dead_run_reaper
+    reaped = reap_dead_runs(instance, record)
+    for r in reaped:
+        context.log.warning(f"run {r.run_id}: {r.message}; marked failed, slots freed")
+    return dg.SkipReason(f"{len(reaped)} dead run(s) failed and freed")
 
 
 def record_failed_run(

@@ -23,15 +23,17 @@ from ...config import Settings
 from ...dates import ReportDay
 from ...documents import read_documents, write_documents
 from ...files import ASSET_FILES, COST_FILES, AssetFile
-from ...partitions import daily_backfill_policy, daily_partitions
+from ...partitions import daily_backfill_policy
 from ...reports import costs
 from ...reports.checks import listed_result
 from ..cloudflare_resource import CloudflareResource
-from ..common import clear_failures, partition_days
-from ..oplog_hooks import failure_hook
+from ..common import clear_failures, partition_days, step_outs
+from ..failure_hooks import COLLECT_COLD_FAILED, COLLECT_COSTS_FAILED
+from ..partitions import DAILY_PARTITIONS
 from ..publishing import DayReport, Publication, check_then_publish
 from ..raw.assets import CLOUDFLARE_POOL, RAW_RETRY
 from ..raw.catalogue import fetch_uid_minutes
+from ..settings import SETTINGS
 from ..storage_resource import StorageResource
 
 GROUP = "costs"
@@ -74,24 +76,13 @@ def _read(storage: StorageResource, spec: AssetFile, keys: list[str], what: str)
     return docs
 
 
-def _specs(asset: str, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
+def _specs(asset: str) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            name, asset=asset, blocking=True, description=text, partitions_def=partitions_def
+            name, asset=asset, blocking=True, description=text, partitions_def=DAILY_PARTITIONS
         )
         for name, text in CHECKS[asset].items()
     ]
-
-
-def report_out(name: str, description: str) -> dict[str, dg.AssetOut]:
-    """The one output of a checked cost report: optional, because the step records its
-    materializations day by day, for the days that passed (a multi-asset, so that its
-    check outputs are optional too)."""
-    return {
-        name: dg.AssetOut(
-            is_required=False, group_name=GROUP, description=description, kinds={"pandas"}
-        )
-    }
 
 
 def _page(asset: str, doc) -> dict[str, object]:
@@ -118,159 +109,154 @@ def _page(asset: str, doc) -> dict[str, object]:
     }
 
 
-def build_cost_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    prices = prices_of(settings)
-    common = {
-        "partitions_def": daily_partitions(settings),
-        "group_name": GROUP,
-        "backfill_policy": daily_backfill_policy(),
-        "kinds": {"pandas"},
-    }
-    daily = common["partitions_def"]
+PRICES = prices_of(SETTINGS)
+COSTS_PUBLISHED = Publication(
+    files={"stream_costs": COST_FILES["stream_costs"]},
+    page=_page,
+    source=SETTINGS.source,
+    operation=oplog.COLLECT_COSTS,
+    details=lambda day: {
+        "creatorsCount": len(day.docs["stream_costs"].creators),
+        "totalMinutesViewed": day.docs["stream_costs"].platform.minutesDelivered,
+    },
+)
+COLD_PUBLISHED = Publication(
+    files={"cold_videos": COST_FILES["cold_videos"]},
+    page=_page,
+    source=SETTINGS.source,
+    operation=oplog.COLLECT_COLD,
+    details=lambda day: {
+        "creatorsCount": len(day.docs["cold_videos"].creators),
+        "videosCount": day.docs["cold_videos"].totals.videoCount,
+    },
+)
 
-    costs_published = Publication(
-        files={"stream_costs": COST_FILES["stream_costs"]},
-        page=_page,
-        source=settings.source,
-        operation=oplog.COLLECT_COSTS,
-        details=lambda day: {
-            "creatorsCount": len(day.docs["stream_costs"].creators),
-            "totalMinutesViewed": day.docs["stream_costs"].platform.minutesDelivered,
+
+@dg.multi_asset(
+    name="stream_costs_report",
+    outs=step_outs(
+        GROUP,
+        {
+            "stream_costs": "What Stream costs: minutes delivered and their cost for the day, "
+            "minutes stored and their cost per month, platform and per creator (micro-units)."
         },
-    )
-    cold_published = Publication(
-        files={"cold_videos": COST_FILES["cold_videos"]},
-        page=_page,
-        source=settings.source,
-        operation=oplog.COLLECT_COLD,
-        details=lambda day: {
-            "creatorsCount": len(day.docs["cold_videos"].creators),
-            "videosCount": day.docs["cold_videos"].totals.videoCount,
+        {"pandas"},
+    ),
+    deps=[dg.AssetDep("video_catalog"), dg.AssetDep("raw_creator_minutes")],
+    check_specs=_specs("stream_costs"),
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=daily_backfill_policy(),
+    can_subset=True,
+    hooks={COLLECT_COSTS_FAILED},
+)
+def stream_costs(context: dg.AssetExecutionContext, storage: StorageResource):
+    keys = [d.isoformat() for d in partition_days(context)]
+    with clear_failures():
+        catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
+        creators = _read(storage, ASSET_FILES["raw_creator_minutes"], keys, "raw_creator_minutes")
+    reports = {}
+    for k in keys:
+        catalog = costs.catalog_frame(catalogs.pop(k))
+        doc = costs.stream_costs(k, catalog, creators[k].rows, PRICES)
+        check = listed_result("creators_add_up_to_platform", costs.costs_add_up(doc))
+        reports[k] = DayReport(
+            docs={"stream_costs": doc},
+            checks={"stream_costs": {"creators_add_up_to_platform": check}},
+        )
+    yield from check_then_publish(context, storage, reports, COSTS_PUBLISHED)
+
+
+@dg.multi_asset(
+    name="cold_videos_report",
+    outs=step_outs(
+        GROUP,
+        {
+            "cold_videos": "Ready videos at least STREAM_STATS_COLD_AFTER_DAYS old with no "
+            "minutes in the last 30 days, by creator, with the storage each would save a "
+            "month. A report only: nothing here deletes or changes a video."
         },
-    )
+        {"pandas"},
+    ),
+    deps=[
+        dg.AssetDep("video_catalog"),
+        dg.AssetDep("raw_uid_minutes"),  # and the 29 days before (see below)
+        dg.AssetDep("raw_video_minutes"),
+    ],
+    check_specs=_specs("cold_videos"),
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=daily_backfill_policy(),
+    can_subset=True,
+    pool=CLOUDFLARE_POOL,
+    retry_policy=RAW_RETRY,
+    hooks={COLLECT_COLD_FAILED},
+)
+def cold_videos(
+    context: dg.AssetExecutionContext,
+    cloudflare: CloudflareResource,
+    storage: StorageResource,
+):
+    days = partition_days(context)
+    keys = [d.isoformat() for d in days]
+    store, bucket = storage.get_store(), storage.private
+    windows = {d.isoformat(): costs.cost_window_days(d, SETTINGS.start_date) for d in days}
+    needed = sorted({w.isoformat() for days_ in windows.values() for w in days_})
+    fetch_window(context, cloudflare, storage, sorted(set(needed) - set(keys)))
+    with clear_failures():
+        minutes = {
+            k: costs.uid_minutes_frame(doc)
+            for k, doc in _read(
+                storage, COST_FILES["raw_uid_minutes"], needed, "raw_uid_minutes"
+            ).items()
+        }
+        catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
+        tops = _read(storage, ASSET_FILES["raw_video_minutes"], keys, "raw_video_minutes")
 
-    @dg.multi_asset(
-        name="stream_costs_report",
-        outs=report_out(
-            "stream_costs",
-            "What Stream costs: minutes delivered and their cost for the day, minutes "
-            "stored and their cost per month, platform and per creator (micro-units).",
-        ),
-        deps=[dg.AssetDep("video_catalog"), dg.AssetDep("raw_creator_minutes")],
-        check_specs=_specs("stream_costs", common["partitions_def"]),
-        partitions_def=common["partitions_def"],
-        backfill_policy=common["backfill_policy"],
-        can_subset=True,
-        hooks={failure_hook(oplog.COLLECT_COSTS, daily, settings.source)},
-    )
-    def stream_costs(context: dg.AssetExecutionContext, storage: StorageResource):
-        keys = [d.isoformat() for d in partition_days(context)]
-        with clear_failures():
-            catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
-            creators = _read(
-                storage, ASSET_FILES["raw_creator_minutes"], keys, "raw_creator_minutes"
-            )
-        reports = {}
-        for k in keys:
-            catalog = costs.catalog_frame(catalogs.pop(k))
-            doc = costs.stream_costs(k, catalog, creators[k].rows, prices)
-            check = listed_result("creators_add_up_to_platform", costs.costs_add_up(doc))
-            reports[k] = DayReport(
-                docs={"stream_costs": doc},
-                checks={"stream_costs": {"creators_add_up_to_platform": check}},
-            )
-        yield from check_then_publish(context, storage, reports, costs_published)
+    candidates = {}
+    for day in days:
+        k = day.isoformat()
+        window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
+        catalog = costs.catalog_frame(catalogs.pop(k))
+        end = ReportDay(day, SETTINGS.timezone).end_utc
+        candidates[k] = costs.cold_candidates(
+            catalog, costs.watched_uids(window), end, SETTINGS.cold_after_days
+        )
 
-    @dg.multi_asset(
-        name="cold_videos_report",
-        outs=report_out(
-            "cold_videos",
-            "Ready videos at least STREAM_STATS_COLD_AFTER_DAYS old with no minutes in the "
-            "last 30 days, by creator, with the storage each would save a month. A report "
-            "only: nothing here deletes or changes a video.",
-        ),
-        deps=[
-            dg.AssetDep("video_catalog"),
-            dg.AssetDep("raw_uid_minutes"),  # and the 29 days before (see below)
-            dg.AssetDep("raw_video_minutes"),
-        ],
-        check_specs=_specs("cold_videos", common["partitions_def"]),
-        partitions_def=common["partitions_def"],
-        backfill_policy=common["backfill_policy"],
-        can_subset=True,
-        pool=CLOUDFLARE_POOL,
-        retry_policy=RAW_RETRY,
-        hooks={failure_hook(oplog.COLLECT_COLD, daily, settings.source)},
-    )
-    def cold_videos(
-        context: dg.AssetExecutionContext,
-        cloudflare: CloudflareResource,
-        storage: StorageResource,
-    ):
-        days = partition_days(context)
-        keys = [d.isoformat() for d in days]
-        store, bucket = storage.get_store(), storage.private
-        windows = {d.isoformat(): costs.cost_window_days(d, settings.start_date) for d in days}
-        needed = sorted({w.isoformat() for days_ in windows.values() for w in days_})
-        fetch_window(context, cloudflare, storage, sorted(set(needed) - set(keys)))
-        with clear_failures():
-            minutes = {
-                k: costs.uid_minutes_frame(doc)
-                for k, doc in _read(
-                    storage, COST_FILES["raw_uid_minutes"], needed, "raw_uid_minutes"
-                ).items()
-            }
-            catalogs = _read(storage, COST_FILES["video_catalog"], keys, "video_catalog")
-            tops = _read(storage, ASSET_FILES["raw_video_minutes"], keys, "raw_video_minutes")
+    def read_day(day: dt.date):
+        if day.isoformat() in minutes:
+            return minutes[day.isoformat()]
+        docs = read_documents(store, bucket, COST_FILES["raw_uid_minutes"], [day.isoformat()])
+        doc = docs.get(day.isoformat())
+        return None if doc is None else costs.uid_minutes_frame(doc)
 
-        candidates = {}
-        for day in days:
-            k = day.isoformat()
-            window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
-            catalog = costs.catalog_frame(catalogs.pop(k))
-            end = ReportDay(day, settings.timezone).end_utc
-            candidates[k] = costs.cold_candidates(
-                catalog, costs.watched_uids(window), end, settings.cold_after_days
-            )
-
-        def read_day(day: dt.date):
-            if day.isoformat() in minutes:
-                return minutes[day.isoformat()]
-            docs = read_documents(store, bucket, COST_FILES["raw_uid_minutes"], [day.isoformat()])
-            doc = docs.get(day.isoformat())
-            return None if doc is None else costs.uid_minutes_frame(doc)
-
-        with clear_failures():
-            last = costs.last_viewed_by_day(
-                {k: (windows[k][0], candidates[k]["uid"]) for k in keys},
-                read_day,
-                floor=settings.start_date,
-            )
-        reports = {}
-        for day in days:
-            k = day.isoformat()
-            window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
-            doc = costs.cold_videos(
-                k,
-                candidates.pop(k),
-                last[k],
-                prices,
-                window=windows[k],
-                window_days_stored=len(window),
-                cold_after_days=settings.cold_after_days,
-            )
-            problems = {
-                "no_minutes_in_window": costs.cold_have_no_minutes(doc, window),
-                "not_in_top_videos": costs.cold_not_in_top(doc, tops[k].rows["uid"]),
-                "totals_add_up": costs.cold_totals_add_up(doc),
-            }
-            reports[k] = DayReport(
-                docs={"cold_videos": doc},
-                checks={"cold_videos": {n: listed_result(n, p) for n, p in problems.items()}},
-            )
-        yield from check_then_publish(context, storage, reports, cold_published)
-
-    return [stream_costs, cold_videos]
+    with clear_failures():
+        last = costs.last_viewed_by_day(
+            {k: (windows[k][0], candidates[k]["uid"]) for k in keys},
+            read_day,
+            floor=SETTINGS.start_date,
+        )
+    reports = {}
+    for day in days:
+        k = day.isoformat()
+        window = {w.isoformat(): minutes[w.isoformat()] for w in windows[k]}
+        doc = costs.cold_videos(
+            k,
+            candidates.pop(k),
+            last[k],
+            PRICES,
+            window=windows[k],
+            window_days_stored=len(window),
+            cold_after_days=SETTINGS.cold_after_days,
+        )
+        problems = {
+            "no_minutes_in_window": costs.cold_have_no_minutes(doc, window),
+            "not_in_top_videos": costs.cold_not_in_top(doc, tops[k].rows["uid"]),
+            "totals_add_up": costs.cold_totals_add_up(doc),
+        }
+        reports[k] = DayReport(
+            docs={"cold_videos": doc},
+            checks={"cold_videos": {n: listed_result(n, p) for n, p in problems.items()}},
+        )
+    yield from check_then_publish(context, storage, reports, COLD_PUBLISHED)
 
 
 def fetch_window(

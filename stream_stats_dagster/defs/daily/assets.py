@@ -12,13 +12,12 @@ import datetime as dt
 import dagster as dg
 
 from ... import oplog
-from ...config import Settings
 from ...dates import window_days
 from ...documents import Loaded
 from ...facts import VALUES
 from ...files import ASSET_FILES, CREATOR_FILES, DAILY_ASSETS, FileSet
 from ...index import advance_index
-from ...partitions import daily_backfill_policy, daily_partitions
+from ...partitions import daily_backfill_policy
 from ...reports import checks as report_checks
 from ...reports import daily as report
 from ...reports.daily import MissingMetadataError
@@ -37,7 +36,10 @@ from ..common import (
     step_outs,
 )
 from ..creator_files import CreatorInputs, MissingCreatorInputs, file_set_metadata
+from ..failure_hooks import COLLECT_DAILY_FAILED
+from ..partitions import DAILY_PARTITIONS
 from ..publishing import DayReport, Publication, check_then_publish
+from ..settings import SETTINGS
 from ..storage_resource import StorageResource
 
 DESCRIPTIONS = {
@@ -65,118 +67,6 @@ def daily_reads(name: str, day: dt.date) -> dict[str, list[dt.date]]:
         # and the day's raw_uid_minutes and video_catalog (`CreatorInputs`)
         "creator_days": {"raw_creator_minutes": window_days(day)},
     }[name]
-
-
-def build_daily_assets(
-    settings: Settings, on_failure: dg.HookDefinition
-) -> list[dg.AssetsDefinition]:
-    start = settings.start_date
-    publication = Publication(
-        files={**{name: ASSET_FILES[name] for name in DAILY_ASSETS}, **CREATOR_FILES},
-        page=day_metadata,
-        source=settings.source,
-        operation=oplog.COLLECT_DAILY,
-        details=oplog_details,
-        publish=lambda store, bucket, newest: {
-            "index_moved": advance_index(store, bucket, "daily", newest)
-        },
-    )
-
-    @dg.multi_asset(
-        name="daily_reports",
-        outs=step_outs("daily", DESCRIPTIONS),
-        internal_asset_deps={
-            "creators": {dg.AssetKey("raw_creator_minutes")},
-            "countries": {dg.AssetKey("raw_country_minutes")},
-            "videos_with_posts": {
-                dg.AssetKey("raw_video_minutes"),
-                dg.AssetKey("raw_video_metadata"),
-            },
-            "summary": {
-                dg.AssetKey(a)
-                for a in (
-                    "raw_hourly_minutes",
-                    "raw_creator_minutes",
-                    "raw_country_minutes",
-                    "raw_video_minutes",
-                )
-            },
-            "creator_days": {
-                dg.AssetKey(a) for a in ("raw_creator_minutes", "raw_uid_minutes", "video_catalog")
-            },
-        },
-        deps=[dg.AssetDep("raw_uid_minutes"), dg.AssetDep("video_catalog")],
-        partitions_def=daily_partitions(settings),
-        backfill_policy=daily_backfill_policy(),
-        can_subset=True,
-        check_specs=check_specs([*DAILY_ASSETS, "creator_days"], daily_partitions(settings)),
-        hooks={on_failure},
-    )
-    def daily_reports(
-        context: dg.AssetExecutionContext,
-        raw_creator_minutes: Loaded,
-        raw_country_minutes: Loaded,
-        raw_video_minutes: Loaded,
-        raw_video_metadata: Loaded,
-        raw_hourly_minutes: Loaded,
-        storage: StorageResource,
-    ):
-        wanted = selected(context)
-        # the summary's cross-document check needs the day's creators and countries too,
-        # each creator's files their rows of the creators file
-        needs = set(wanted)
-        if "summary" in wanted:
-            needs |= {"creators", "countries"}
-        if "creator_days" in wanted:
-            needs |= {"creators"}
-        build = [n for n in [*DAILY_ASSETS, "creator_days"] if n in needs]
-        refused = refused_days(context)  # kept their stored facts: nothing to report anew
-        days = [d for d in partition_days(context) if d.isoformat() not in refused]
-        if not days:
-            return
-        loaded = {
-            "raw_creator_minutes": raw_creator_minutes,
-            "raw_country_minutes": raw_country_minutes,
-            "raw_video_minutes": raw_video_minutes,
-            "raw_video_metadata": raw_video_metadata,
-            "raw_hourly_minutes": raw_hourly_minutes,
-        }
-        with clear_failures():
-            raw = RawInputs(storage, loaded, days, start)
-        reads = {d.isoformat(): merged_reads(daily_reads(n, d) for n in build) for d in days}
-        require_stored(raw, reads)
-        with clear_failures():
-            creator_inputs = (
-                CreatorInputs(storage, days, settings.creator_key_bytes)
-                if "creator_days" in build
-                else None
-            )
-        reports = {}
-        for day in days:
-            k = day.isoformat()
-            bad = raw.unreadable_among(reads[k])
-            if bad is not None:
-                reports[k] = DayReport(error=str(bad))
-                continue
-            try:
-                docs = build_day(day, build, raw, start)
-                if creator_inputs is not None:
-                    docs.update(creator_inputs.day_files(day, docs["creators"], raw, start))
-            except (MissingDaysError, MissingMetadataError, MissingCreatorInputs) as exc:
-                reports[k] = DayReport(error=str(exc))
-                continue
-            checks = day_checks(docs, wanted)
-            if "creator_days" in wanted:
-                checks["creator_days"] = evaluate(
-                    "creator_days", docs["creator_videos"], docs["creator_keys"]
-                )
-            reports[k] = DayReport(
-                docs={n: docs[n] for n in [*DAILY_ASSETS, "creator_days"] if n in wanted},
-                checks=checks,
-            )
-        yield from check_then_publish(context, storage, reports, publication)
-
-    return [daily_reports]
 
 
 def build_day(
@@ -259,3 +149,111 @@ def oplog_details(day: DayReport) -> dict[str, int]:
     if "summary" in docs:
         details["totalMinutesViewed"] = docs["summary"]["totalMinutesViewed"]
     return details
+
+
+START = SETTINGS.start_date
+PUBLICATION = Publication(
+    files={**{name: ASSET_FILES[name] for name in DAILY_ASSETS}, **CREATOR_FILES},
+    page=day_metadata,
+    source=SETTINGS.source,
+    operation=oplog.COLLECT_DAILY,
+    details=oplog_details,
+    publish=lambda store, bucket, newest: {
+        "index_moved": advance_index(store, bucket, "daily", newest)
+    },
+)
+
+
+@dg.multi_asset(
+    name="daily_reports",
+    outs=step_outs("daily", DESCRIPTIONS),
+    internal_asset_deps={
+        "creators": {dg.AssetKey("raw_creator_minutes")},
+        "countries": {dg.AssetKey("raw_country_minutes")},
+        "videos_with_posts": {
+            dg.AssetKey("raw_video_minutes"),
+            dg.AssetKey("raw_video_metadata"),
+        },
+        "summary": {
+            dg.AssetKey(a)
+            for a in (
+                "raw_hourly_minutes",
+                "raw_creator_minutes",
+                "raw_country_minutes",
+                "raw_video_minutes",
+            )
+        },
+        "creator_days": {
+            dg.AssetKey(a) for a in ("raw_creator_minutes", "raw_uid_minutes", "video_catalog")
+        },
+    },
+    deps=[dg.AssetDep("raw_uid_minutes"), dg.AssetDep("video_catalog")],
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=daily_backfill_policy(),
+    can_subset=True,
+    check_specs=check_specs([*DAILY_ASSETS, "creator_days"], DAILY_PARTITIONS),
+    hooks={COLLECT_DAILY_FAILED},
+)
+def daily_reports(
+    context: dg.AssetExecutionContext,
+    raw_creator_minutes: Loaded,
+    raw_country_minutes: Loaded,
+    raw_video_minutes: Loaded,
+    raw_video_metadata: Loaded,
+    raw_hourly_minutes: Loaded,
+    storage: StorageResource,
+):
+    wanted = selected(context)
+    # the summary's cross-document check needs the day's creators and countries too,
+    # each creator's files their rows of the creators file
+    needs = set(wanted)
+    if "summary" in wanted:
+        needs |= {"creators", "countries"}
+    if "creator_days" in wanted:
+        needs |= {"creators"}
+    build = [n for n in [*DAILY_ASSETS, "creator_days"] if n in needs]
+    refused = refused_days(context)  # kept their stored facts: nothing to report anew
+    days = [d for d in partition_days(context) if d.isoformat() not in refused]
+    if not days:
+        return
+    loaded = {
+        "raw_creator_minutes": raw_creator_minutes,
+        "raw_country_minutes": raw_country_minutes,
+        "raw_video_minutes": raw_video_minutes,
+        "raw_video_metadata": raw_video_metadata,
+        "raw_hourly_minutes": raw_hourly_minutes,
+    }
+    with clear_failures():
+        raw = RawInputs(storage, loaded, days, START)
+    reads = {d.isoformat(): merged_reads(daily_reads(n, d) for n in build) for d in days}
+    require_stored(raw, reads)
+    with clear_failures():
+        creator_inputs = (
+            CreatorInputs(storage, days, SETTINGS.creator_key_bytes)
+            if "creator_days" in build
+            else None
+        )
+    reports = {}
+    for day in days:
+        k = day.isoformat()
+        bad = raw.unreadable_among(reads[k])
+        if bad is not None:
+            reports[k] = DayReport(error=str(bad))
+            continue
+        try:
+            docs = build_day(day, build, raw, START)
+            if creator_inputs is not None:
+                docs.update(creator_inputs.day_files(day, docs["creators"], raw, START))
+        except (MissingDaysError, MissingMetadataError, MissingCreatorInputs) as exc:
+            reports[k] = DayReport(error=str(exc))
+            continue
+        checks = day_checks(docs, wanted)
+        if "creator_days" in wanted:
+            checks["creator_days"] = evaluate(
+                "creator_days", docs["creator_videos"], docs["creator_keys"]
+            )
+        reports[k] = DayReport(
+            docs={n: docs[n] for n in [*DAILY_ASSETS, "creator_days"] if n in wanted},
+            checks=checks,
+        )
+    yield from check_then_publish(context, storage, reports, PUBLICATION)

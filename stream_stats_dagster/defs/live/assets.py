@@ -19,19 +19,21 @@ import pandas as pd
 from pydantic import ValidationError
 
 from ... import keys, oplog
-from ...config import Settings
 from ...dates import ReportDay
 from ...files import LIVE_FILES
-from ...partitions import daily_backfill_policy, daily_partitions
+from ...partitions import daily_backfill_policy
 from ...reports.checks import CheckResult, listed_result
 from ...reports.live import document, drift, instants, report
 from ...reports.live.samples import HourFile
 from ...storage.base import ObjectStore, StorageError, md5_hex
-from ..common import partition_days, preview
-from ..oplog_hooks import FAILED_PARTITIONS, failure_hook
+from ..common import OWNERS, partition_days, preview
+from ..failure_hooks import COLLECT_LIVE_FAILED
+from ..oplog_hooks import FAILED_PARTITIONS
+from ..partitions import DAILY_PARTITIONS, HOURLY_PARTITIONS
 from ..publishing import DayReport, Publication, check_then_publish
+from ..settings import SETTINGS
 from ..storage_resource import StorageResource
-from .partitions import Hour, hour, hourly_partitions
+from .partitions import Hour, hour
 
 GROUP = "live"
 KINDS = {"redis", "json"}
@@ -183,178 +185,181 @@ def _frame(rows, columns) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def build_live_assets(settings: Settings) -> list[dg.AssetsDefinition]:
-    hourly = hourly_partitions(settings)
-    daily = daily_partitions(settings)
-
-    @dg.multi_asset(
-        name="live_samples",
-        outs={
-            "raw_live_samples": dg.AssetOut(
-                is_required=False,
-                group_name=GROUP,
-                kinds=KINDS,
-                description="An hour of live samples the sampler uploaded (docs/live.md), "
-                "verified and recorded: samples, stages, gaps, bytes.",
+@dg.multi_asset(
+    name="live_samples",
+    outs={
+        "raw_live_samples": dg.AssetOut(
+            is_required=False,
+            group_name=GROUP,
+            kinds=KINDS,
+            owners=OWNERS,
+            description="An hour of live samples the sampler uploaded (docs/live.md), "
+            "verified and recorded: samples, stages, gaps, bytes.",
+        )
+    },
+    partitions_def=HOURLY_PARTITIONS,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=HOURS_PER_RUN),
+    can_subset=True,
+)
+def live_samples(context: dg.AssetExecutionContext, storage: StorageResource):
+    store, bucket = storage.get_store(), storage.private
+    failed: dict[str, str] = {}
+    for key in context.partition_keys:
+        h = hour(HOURLY_PARTITIONS, key)
+        try:
+            found = read_hour(store, bucket, h)
+            before = None
+            if found is not None:
+                start = h.start_us - instants.HOUR_US
+                got = read_hour(store, bucket, Hour("", start, _key(start)))
+                before = got[0] if got else None
+        except (BadHour, StorageError) as exc:
+            failed[key] = str(exc)
+            continue
+        if found is None:
+            failed[key] = f"not uploaded yet: {bucket}/{h.key}"
+            continue
+        doc, body, etag = found
+        if doc.timezone != SETTINGS.timezone:
+            failed[key] = (
+                f"{h.key} was cut at {doc.timezone}'s hours, not STREAM_STATS_TIMEZONE "
+                f"{SETTINGS.timezone}'s: give the sampler the same time zone"
             )
-        },
-        partitions_def=hourly,
-        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=HOURS_PER_RUN),
-        can_subset=True,
-    )
-    def live_samples(context: dg.AssetExecutionContext, storage: StorageResource):
-        store, bucket = storage.get_store(), storage.private
-        failed: dict[str, str] = {}
-        for key in context.partition_keys:
-            h = hour(hourly, key)
-            try:
-                found = read_hour(store, bucket, h)
-                before = None
-                if found is not None:
-                    start = h.start_us - instants.HOUR_US
-                    got = read_hour(store, bucket, Hour("", start, _key(start)))
-                    before = got[0] if got else None
-            except (BadHour, StorageError) as exc:
-                failed[key] = str(exc)
-                continue
-            if found is None:
-                failed[key] = f"not uploaded yet: {bucket}/{h.key}"
-                continue
-            doc, body, etag = found
-            if doc.timezone != settings.timezone:
-                failed[key] = (
-                    f"{h.key} was cut at {doc.timezone}'s hours, not STREAM_STATS_TIMEZONE "
-                    f"{settings.timezone}'s: give the sampler the same time zone"
+            continue
+        page = {**hour_page(h, doc, body, before), "etag": etag}
+        yield dg.AssetMaterialization("raw_live_samples", partition=key, metadata=page)
+    if failed:
+        first = sorted(failed)[0]
+        more = f"; {len(failed) - 1} more hour(s) failed" if len(failed) > 1 else ""
+        raise dg.Failure(
+            description=f"{first}: {failed[first]}{more}",
+            metadata={FAILED_PARTITIONS: dg.MetadataValue.json(sorted(failed))},
+            allow_retries=False,
+        )
+
+
+PUBLICATION = Publication(
+    files=LIVE_FILES,
+    page=day_page,
+    source=SETTINGS.source,
+    operation=oplog.COLLECT_LIVE,
+    details=lambda day: {
+        "totalMinutesViewed": round(day.docs["live_viewers"].platform.viewerMinutes)
+    },
+)
+
+
+@dg.multi_asset(
+    name="live_viewers_report",
+    outs={
+        "live_viewers": dg.AssetOut(
+            is_required=False,
+            group_name=GROUP,
+            kinds=KINDS,
+            owners=OWNERS,
+            description="The day's live audience (docs/live.md): per stage its peak, "
+            "average, viewer-minutes, first and last seen; the platform's peak, "
+            "viewer-minutes, live minutes, most stages at once and hourly trend; coverage "
+            "and gaps. Private; not in index.json.",
+        )
+    },
+    deps=[dg.AssetDep("raw_live_samples")],
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=daily_backfill_policy(),
+    can_subset=True,
+    check_specs=[
+        dg.AssetCheckSpec(
+            name,
+            asset="live_viewers",
+            blocking=True,
+            description=text,
+            partitions_def=DAILY_PARTITIONS,
+        )
+        for name, text in CHECK_TEXT.items()
+    ],
+    hooks={COLLECT_LIVE_FAILED},
+)
+def live_viewers(context: dg.AssetExecutionContext, storage: StorageResource):
+    store, bucket = storage.get_store(), storage.private
+    reports = {}
+    for day in partition_days(context):
+        k = day.isoformat()
+        try:
+            hours = read_day_hours(store, bucket, day, SETTINGS.timezone)
+        except (BadHour, StorageError) as exc:
+            reports[k] = DayReport(error=str(exc))
+            continue
+        doc = report.live_viewers(day, SETTINGS.timezone, hours)
+        checks = {name: listed_result(name, check(doc)) for name, check in document.CHECKS.items()}
+        reports[k] = DayReport(docs={"live_viewers": doc}, checks={"live_viewers": checks})
+    yield from check_then_publish(context, storage, reports, PUBLICATION)
+
+
+LIMITS = SETTINGS.live_drift_limits
+DRIFT_PUBLICATION = Publication(
+    files={"live_drift": LIVE_FILES["live_drift"]}, page=drift_page, source=SETTINGS.source
+)
+
+
+@dg.multi_asset(
+    name="live_drift_report",
+    outs={
+        "live_drift": dg.AssetOut(
+            is_required=False,
+            group_name=GROUP,
+            kinds=KINDS,
+            owners=OWNERS,
+            description="How far the day's live counts were off, and where from "
+            "(docs/live.md, Drift): the total against the stages, each counter against "
+            "HLEN, fresh heartbeats and IVS, negative counters, counters of stages whose "
+            "info expired; episodes with minutes and sizes. Private; not in index.json.",
+        )
+    },
+    deps=[dg.AssetDep("raw_live_samples")],
+    partitions_def=DAILY_PARTITIONS,
+    backfill_policy=daily_backfill_policy(),
+    can_subset=True,
+    check_specs=[
+        dg.AssetCheckSpec(
+            name,
+            asset="live_drift",
+            blocking=LIMITS.severity == "ERROR",
+            description=f"{text} Limits: {LIMITS.viewers} viewers for {LIMITS.minutes:g} "
+            f"min, IVS {LIMITS.ivs_viewers} viewers; {LIMITS.severity}.",
+            partitions_def=DAILY_PARTITIONS,
+        )
+        for name, text in DRIFT_CHECK_TEXT.items()
+    ],
+)
+def live_drift(context: dg.AssetExecutionContext, storage: StorageResource):
+    store, bucket = storage.get_store(), storage.private
+    reports = {}
+    for day in partition_days(context):
+        k = day.isoformat()
+        try:
+            hours = read_day_hours(store, bucket, day, SETTINGS.timezone)
+        except (BadHour, StorageError) as exc:
+            reports[k] = DayReport(error=str(exc))
+            continue
+        doc = drift.live_drift(day, SETTINGS.timezone, hours)
+        checks = {}
+        for name, check in drift.CHECKS.items():
+            problems = check(doc, LIMITS)
+            checks[name] = (
+                CheckResult(
+                    False,
+                    f"{name}: {problems[0]}"
+                    + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+                    {"problems": len(problems), "first": problems[:10]},
+                    LIMITS.severity,
                 )
-                continue
-            page = {**hour_page(h, doc, body, before), "etag": etag}
-            yield dg.AssetMaterialization("raw_live_samples", partition=key, metadata=page)
-        if failed:
-            first = sorted(failed)[0]
-            more = f"; {len(failed) - 1} more hour(s) failed" if len(failed) > 1 else ""
-            raise dg.Failure(
-                description=f"{first}: {failed[first]}{more}",
-                metadata={FAILED_PARTITIONS: dg.MetadataValue.json(sorted(failed))},
-                allow_retries=False,
-            )
-
-    publication = Publication(
-        files=LIVE_FILES,
-        page=day_page,
-        source=settings.source,
-        operation=oplog.COLLECT_LIVE,
-        details=lambda day: {
-            "totalMinutesViewed": round(day.docs["live_viewers"].platform.viewerMinutes)
-        },
-    )
-
-    @dg.multi_asset(
-        name="live_viewers_report",
-        outs={
-            "live_viewers": dg.AssetOut(
-                is_required=False,
-                group_name=GROUP,
-                kinds=KINDS,
-                description="The day's live audience (docs/live.md): per stage its peak, "
-                "average, viewer-minutes, first and last seen; the platform's peak, "
-                "viewer-minutes, live minutes, most stages at once and hourly trend; coverage "
-                "and gaps. Private; not in index.json.",
-            )
-        },
-        deps=[dg.AssetDep("raw_live_samples")],
-        partitions_def=daily,
-        backfill_policy=daily_backfill_policy(),
-        can_subset=True,
-        check_specs=[
-            dg.AssetCheckSpec(
-                name, asset="live_viewers", blocking=True, description=text, partitions_def=daily
-            )
-            for name, text in CHECK_TEXT.items()
-        ],
-        hooks={failure_hook(oplog.COLLECT_LIVE, daily, settings.source)},
-    )
-    def live_viewers(context: dg.AssetExecutionContext, storage: StorageResource):
-        store, bucket = storage.get_store(), storage.private
-        reports = {}
-        for day in partition_days(context):
-            k = day.isoformat()
-            try:
-                hours = read_day_hours(store, bucket, day, settings.timezone)
-            except (BadHour, StorageError) as exc:
-                reports[k] = DayReport(error=str(exc))
-                continue
-            doc = report.live_viewers(day, settings.timezone, hours)
-            checks = {
-                name: listed_result(name, check(doc)) for name, check in document.CHECKS.items()
-            }
-            reports[k] = DayReport(docs={"live_viewers": doc}, checks={"live_viewers": checks})
-        yield from check_then_publish(context, storage, reports, publication)
-
-    limits = settings.live_drift_limits
-    drift_publication = Publication(
-        files={"live_drift": LIVE_FILES["live_drift"]}, page=drift_page, source=settings.source
-    )
-
-    @dg.multi_asset(
-        name="live_drift_report",
-        outs={
-            "live_drift": dg.AssetOut(
-                is_required=False,
-                group_name=GROUP,
-                kinds=KINDS,
-                description="How far the day's live counts were off, and where from "
-                "(docs/live.md, Drift): the total against the stages, each counter against "
-                "HLEN, fresh heartbeats and IVS, negative counters, counters of stages whose "
-                "info expired; episodes with minutes and sizes. Private; not in index.json.",
-            )
-        },
-        deps=[dg.AssetDep("raw_live_samples")],
-        partitions_def=daily,
-        backfill_policy=daily_backfill_policy(),
-        can_subset=True,
-        check_specs=[
-            dg.AssetCheckSpec(
-                name,
-                asset="live_drift",
-                blocking=limits.severity == "ERROR",
-                description=f"{text} Limits: {limits.viewers} viewers for {limits.minutes:g} "
-                f"min, IVS {limits.ivs_viewers} viewers; {limits.severity}.",
-                partitions_def=daily,
-            )
-            for name, text in DRIFT_CHECK_TEXT.items()
-        ],
-    )
-    def live_drift(context: dg.AssetExecutionContext, storage: StorageResource):
-        store, bucket = storage.get_store(), storage.private
-        reports = {}
-        for day in partition_days(context):
-            k = day.isoformat()
-            try:
-                hours = read_day_hours(store, bucket, day, settings.timezone)
-            except (BadHour, StorageError) as exc:
-                reports[k] = DayReport(error=str(exc))
-                continue
-            doc = drift.live_drift(day, settings.timezone, hours)
-            checks = {}
-            for name, check in drift.CHECKS.items():
-                problems = check(doc, limits)
-                checks[name] = (
-                    CheckResult(
-                        False,
-                        f"{name}: {problems[0]}"
-                        + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-                        {"problems": len(problems), "first": problems[:10]},
-                        limits.severity,
-                    )
-                    if problems
-                    else CheckResult(
-                        True, f"{name}: within the limits", {"problems": 0}, limits.severity
-                    )
+                if problems
+                else CheckResult(
+                    True, f"{name}: within the limits", {"problems": 0}, LIMITS.severity
                 )
-            reports[k] = DayReport(docs={"live_drift": doc}, checks={"live_drift": checks})
-        yield from check_then_publish(context, storage, reports, drift_publication)
-
-    return [live_samples, live_viewers, live_drift]
+            )
+        reports[k] = DayReport(docs={"live_drift": doc}, checks={"live_drift": checks})
+    yield from check_then_publish(context, storage, reports, DRIFT_PUBLICATION)
 
 
 def _key(start_us: int) -> str:

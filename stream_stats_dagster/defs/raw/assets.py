@@ -15,13 +15,12 @@ import datetime as dt
 import dagster as dg
 
 from ... import oplog
-from ...config import Settings
 from ...dates import lead_days
 from ...documents import Loaded, read_documents, read_etag, write_documents
 from ...facts import RawExtract, day_size, shrinkage, snapshot_rows
 from ...files import ASSET_FILES, RAW_ASSETS
 from ...metadata_cache import MetadataCache
-from ...partitions import daily_backfill_policy, daily_partitions
+from ...partitions import daily_backfill_policy
 from ...storage.base import ObjectStore, md5_hex
 from ..check_targets import latest_materializations
 from ..cloudflare_resource import CloudflareResource
@@ -35,7 +34,10 @@ from ..common import (
     selected,
     step_outs,
 )
+from ..failure_hooks import COLLECT_DAILY_FAILED
 from ..oplog_hooks import run_duration
+from ..partitions import DAILY_PARTITIONS
+from ..settings import SETTINGS
 from ..storage_resource import StorageResource
 
 # Transient Cloudflare failures are retried inside the client first (honouring
@@ -110,146 +112,139 @@ def refusal(stored: dict[str, Loaded], fresh: dict[str, RawExtract], k: str) -> 
     return shrinkage(before, after)
 
 
-def build_raw_assets(
-    settings: Settings, hooks: set[dg.HookDefinition]
-) -> list[dg.AssetsDefinition]:
-    # The raw files' own fields besides date and rows (contract §4 shapes of today's files).
-    headers = {
-        "raw_video_minutes": {"limit": settings.top_videos},
-        "raw_hourly_minutes": {"timezone": settings.timezone},
-    }
-    daily = daily_partitions(settings)
+# The raw files' own fields besides date and rows (contract §4 shapes of today's files).
+HEADERS = {
+    "raw_video_minutes": {"limit": SETTINGS.top_videos},
+    "raw_hourly_minutes": {"timezone": SETTINGS.timezone},
+}
 
-    @dg.multi_asset(
-        name="raw_extract",
-        outs=step_outs("raw", DESCRIPTIONS, RAW_KINDS),
-        partitions_def=daily,
-        can_subset=True,
-        pool=CLOUDFLARE_POOL,
-        backfill_policy=daily_backfill_policy(),
-        retry_policy=RAW_RETRY,
-        hooks=hooks,
-        check_specs=[
-            dg.AssetCheckSpec(
-                NEVER_SHRINK,
-                asset="raw_hourly_minutes",
-                blocking=False,
-                partitions_def=daily,
-                description="A re-collect never replaces a stored day by one with fewer "
-                "minutes, creators, countries or top videos (beyond 1 minute and 0.1 %): "
-                "such a day keeps its stored facts and is left out of the run's reports.",
-            )
-        ],
-    )
-    def raw_extract(
-        context: dg.AssetExecutionContext,
-        config: RawExtractConfig,
-        cloudflare: CloudflareResource,
-        storage: StorageResource,
-    ):
-        days = partition_days(context)
-        keys = [d.isoformat() for d in days]
-        wanted = selected(context)
-        store, bucket = storage.get_store(), storage.private  # facts, cache: not for readers
-        if cloudflare.source == "simulator":
-            context.log.warning(
-                "source: the built-in Cloudflare simulator (no CLOUDFLARE_API_TOKEN)"
-            )
-        with clear_failures(context, RAW_RETRY):
-            lead = missing_lead_days(store, bucket, days, settings.start_date)
-            with cloudflare.client(logger=context.log, instance=context.instance) as client:
-                facts = client.fetch_days(sorted([*lead, *days]), top_videos=settings.top_videos)
-                catalog, cache_stats = None, None
-                # The catalogue is read after the fetch, not during it: read concurrently,
-                # the two peaks added up (+80 MiB in a 7-day run, measured).
-                if "raw_video_metadata" in wanted or lead:
-                    uids = [u for f in facts.values() for u in f.videos["uid"]]
-                    cache = MetadataCache(store, bucket)
-                    catalog, cache_stats = cache.resolve_frame(client, uids)
-                    if cache_stats.healed:
-                        context.log.warning(cache_stats.healed)
-                api = client.stats.as_dict()
-            stored = stored_days(store, bucket, keys)
 
-        def extract(name: str, f) -> RawExtract:
-            if name == "raw_video_metadata":
-                return RawExtract(f.date, snapshot_rows(catalog, f.videos["uid"]))
-            header = headers.get(name, {})
-            return RawExtract(f.date, getattr(f, TABLE_OF[name]), dict(header))
+@dg.multi_asset(
+    name="raw_extract",
+    outs=step_outs("raw", DESCRIPTIONS, RAW_KINDS),
+    partitions_def=DAILY_PARTITIONS,
+    can_subset=True,
+    pool=CLOUDFLARE_POOL,
+    backfill_policy=daily_backfill_policy(),
+    retry_policy=RAW_RETRY,
+    hooks={COLLECT_DAILY_FAILED},
+    check_specs=[
+        dg.AssetCheckSpec(
+            NEVER_SHRINK,
+            asset="raw_hourly_minutes",
+            blocking=False,
+            partitions_def=DAILY_PARTITIONS,
+            description="A re-collect never replaces a stored day by one with fewer "
+            "minutes, creators, countries or top videos (beyond 1 minute and 0.1 %): "
+            "such a day keeps its stored facts and is left out of the run's reports.",
+        )
+    ],
+)
+def raw_extract(
+    context: dg.AssetExecutionContext,
+    config: RawExtractConfig,
+    cloudflare: CloudflareResource,
+    storage: StorageResource,
+):
+    days = partition_days(context)
+    keys = [d.isoformat() for d in days]
+    wanted = selected(context)
+    store, bucket = storage.get_store(), storage.private  # facts, cache: not for readers
+    if cloudflare.source == "simulator":
+        context.log.warning("source: the built-in Cloudflare simulator (no CLOUDFLARE_API_TOKEN)")
+    with clear_failures(context, RAW_RETRY):
+        lead = missing_lead_days(store, bucket, days, SETTINGS.start_date)
+        with cloudflare.client(logger=context.log, instance=context.instance) as client:
+            facts = client.fetch_days(sorted([*lead, *days]), top_videos=SETTINGS.top_videos)
+            catalog, cache_stats = None, None
+            # The catalogue is read after the fetch, not during it: read concurrently,
+            # the two peaks added up (+80 MiB in a 7-day run, measured).
+            if "raw_video_metadata" in wanted or lead:
+                uids = [u for f in facts.values() for u in f.videos["uid"]]
+                cache = MetadataCache(store, bucket)
+                catalog, cache_stats = cache.resolve_frame(client, uids)
+                if cache_stats.healed:
+                    context.log.warning(cache_stats.healed)
+            api = client.stats.as_dict()
+        stored = stored_days(store, bucket, keys)
 
-        lead_keys = {d.isoformat() for d in lead}
-        if lead:
-            context.log.info(f"lead days fetched for the 7-day trends and windows: {_span(lead)}")
-            for name in RAW_ASSETS:
-                extracts = {k: extract(name, f) for k, f in facts.items() if k in lead_keys}
-                with clear_failures():
-                    write_documents(store, bucket, ASSET_FILES[name], extracts)
-                for k in sorted(extracts):
-                    context.log_event(
-                        dg.AssetMaterialization(
-                            name,
-                            partition=k,
-                            description=f"lead day of the run {_span(days)}",
-                            metadata={"key": ASSET_FILES[name].key(k)},
-                        )
-                    )
+    def extract(name: str, f) -> RawExtract:
+        if name == "raw_video_metadata":
+            return RawExtract(f.date, snapshot_rows(catalog, f.videos["uid"]))
+        header = HEADERS.get(name, {})
+        return RawExtract(f.date, getattr(f, TABLE_OF[name]), dict(header))
 
-        names = [n for n in RAW_ASSETS if n in wanted or n in TABLE_OF]
-        outputs = {name: {k: extract(name, facts[k]) for k in keys} for name in names}
-        refused: dict[str, str] = {}
-        warnings: dict[str, str] = {}
-        for k in keys:
-            why = refusal(stored, {n: outputs[n][k] for n in TABLE_OF}, k)
-            if why and not config.accept_shrink:
-                hint = ACCEPT_SHRINK_HINT.format(day=k)
-                refused[k] = f"{k} refused: {why}; the stored facts are kept ({hint})"
-                for name in names:  # the day keeps its stored files, byte for byte
-                    outputs[name][k] = stored[name].get(k) or outputs[name][k]
-            elif int(outputs["raw_hourly_minutes"][k].rows["minutesViewed"].sum()) == 0:
-                warnings[k] = f"{k}: Cloudflare answered no views for this day; kept as it is"
-                context.log.warning(warnings[k])
-
-        meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
-        if lead:
-            meta["lead days fetched"] = len(lead)
+    lead_keys = {d.isoformat() for d in lead}
+    if lead:
+        context.log.info(f"lead days fetched for the 7-day trends and windows: {_span(lead)}")
         for name in RAW_ASSETS:
-            if name not in wanted:
-                continue
-            spec = ASSET_FILES[name]
-            pages = {}
-            for k, e in outputs[name].items():
-                body = spec.encode(e)
-                outputs[name][k] = e = dataclasses.replace(e, body=body)  # encoded once
-                was = read_etag(store, bucket, spec.key(k)) if k in stored[name] else None
-                changed = was != md5_hex(body)
-                pages[k] = {
-                    "key": spec.key(k),
-                    "bytes": len(body),
-                    "files_written": int(changed),
-                    "files_unchanged": int(not changed),
-                    "rows": len(e.rows),
-                    **({"refused": refused[k]} if k in refused else {}),
-                    **({"warning": warnings[k]} if k in warnings else {}),
-                }
-                if name != "raw_video_metadata":
-                    pages[k]["total minutes"] = int(e.rows["minutesViewed"].sum())
-                    pages[k]["preview"] = preview(e.rows)
-            add_day_metadata(context, name, pages)
-            output_meta = dict(meta)
-            if name == "raw_video_metadata" and cache_stats is not None:
-                output_meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
-            yield dg.Output(outputs[name], output_name=name, metadata=output_meta)
+            extracts = {k: extract(name, f) for k, f in facts.items() if k in lead_keys}
+            with clear_failures():
+                write_documents(store, bucket, ASSET_FILES[name], extracts)
+            for k in sorted(extracts):
+                context.log_event(
+                    dg.AssetMaterialization(
+                        name,
+                        partition=k,
+                        description=f"lead day of the run {_span(days)}",
+                        metadata={"key": ASSET_FILES[name].key(k)},
+                    )
+                )
 
-        if "raw_hourly_minutes" in wanted:
-            record_refusals(context, storage, settings, keys, refused)
+    names = [n for n in RAW_ASSETS if n in wanted or n in TABLE_OF]
+    outputs = {name: {k: extract(name, facts[k]) for k in keys} for name in names}
+    refused: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    for k in keys:
+        why = refusal(stored, {n: outputs[n][k] for n in TABLE_OF}, k)
+        if why and not config.accept_shrink:
+            hint = ACCEPT_SHRINK_HINT.format(day=k)
+            refused[k] = f"{k} refused: {why}; the stored facts are kept ({hint})"
+            for name in names:  # the day keeps its stored files, byte for byte
+                outputs[name][k] = stored[name].get(k) or outputs[name][k]
+        elif int(outputs["raw_hourly_minutes"][k].rows["minutesViewed"].sum()) == 0:
+            warnings[k] = f"{k}: Cloudflare answered no views for this day; kept as it is"
+            context.log.warning(warnings[k])
 
-    return [raw_extract]
+    meta: dict[str, object] = {"days": len(days), "source": cloudflare.source, **api}
+    if lead:
+        meta["lead days fetched"] = len(lead)
+    for name in RAW_ASSETS:
+        if name not in wanted:
+            continue
+        spec = ASSET_FILES[name]
+        pages = {}
+        for k, e in outputs[name].items():
+            body = spec.encode(e)
+            outputs[name][k] = e = dataclasses.replace(e, body=body)  # encoded once
+            was = read_etag(store, bucket, spec.key(k)) if k in stored[name] else None
+            changed = was != md5_hex(body)
+            pages[k] = {
+                "key": spec.key(k),
+                "bytes": len(body),
+                "files_written": int(changed),
+                "files_unchanged": int(not changed),
+                "rows": len(e.rows),
+                **({"refused": refused[k]} if k in refused else {}),
+                **({"warning": warnings[k]} if k in warnings else {}),
+            }
+            if name != "raw_video_metadata":
+                pages[k]["total minutes"] = int(e.rows["minutesViewed"].sum())
+                pages[k]["preview"] = preview(e.rows)
+        add_day_metadata(context, name, pages)
+        output_meta = dict(meta)
+        if name == "raw_video_metadata" and cache_stats is not None:
+            output_meta.update({f"cache_{k}": v for k, v in cache_stats.model_dump().items()})
+        yield dg.Output(outputs[name], output_name=name, metadata=output_meta)
+
+    if "raw_hourly_minutes" in wanted:
+        record_refusals(context, storage, SETTINGS.source, keys, refused)
 
 
 def record_refusals(
     context: dg.AssetExecutionContext,
     storage: StorageResource,
-    settings: Settings,
+    source: str,
     keys: list[str],
     refused: dict[str, str],
 ) -> None:
@@ -280,7 +275,7 @@ def record_refusals(
             details=oplog.OperationDetails(),
             error=why,
             runId=context.run.run_id,
-            source=settings.source,
+            source=source,
         )
         with clear_failures():
             oplog.write_record(storage.get_store(), storage.log_bucket, record)
