@@ -45,6 +45,24 @@ def _location_per_test():
     forget_location()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _each_command_loads_the_location():
+    """An in-process `cli.main` loads the location under the environment of that moment, as
+    the `stream-stats` process it stands for would (a test may change a variable between two
+    commands)."""
+    from stream_stats_dagster import commands
+
+    load = commands.Commands.__init__
+
+    def fresh(self, *args, **kwargs):
+        forget_location()
+        load(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(commands.Commands, "__init__", fresh)
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid.startswith(E2E_PATHS) or "sim" in getattr(item, "fixturenames", ()):
