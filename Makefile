@@ -41,7 +41,7 @@ TEST_WORKERS ?= 4
 test: $(VENV)/.synced $(HOME_CONFIG)  ## the whole test suite (CI runs `make deps test`)
 	$(VENV)/bin/lint-imports --no-cache  # the layers of docs/design.md
 	$(VENV)/bin/dg check defs
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: $(VENV)/.synced  ## unit and pure tests only (no servers, no Dagster runs): seconds
 	$(VENV)/bin/pytest -q -m "not e2e" -n 2 --dist loadfile

@@ -63,7 +63,34 @@ def _each_command_loads_the_location():
         yield
 
 
+# The slowest test files, slowest first (their durations in a `make test` of 2026-12-07):
+# started first, they run beside the many short files instead of after them, alone at the
+# end of the run (`make test` passes `--no-loadscope-reorder`, or xdist would put the files
+# with the most tests first).
+SLOWEST_FIRST = (
+    "tests/e2e/test_r2_collect.py",
+    "tests/e2e/test_ui_backfill.py",
+    "tests/e2e/test_deploy_topology.py",
+    "tests/e2e/test_faults_runs.py",
+    "tests/golden/test_golden.py",
+    "tests/cloudflare/test_ledger.py",
+    "tests/e2e/test_windows.py",
+    "tests/live/test_drift_session.py",
+    "tests/e2e/test_instance_start.py",
+    "tests/e2e/test_r2_faults.py",
+    "tests/e2e/test_collect_cli.py",
+    "tests/cloudflare/test_cli_waits.py",
+    "tests/live/test_live_session.py",
+    "tests/e2e/test_corrupt_state.py",
+    "tests/live/test_sampler_faults.py",
+    "tests/e2e/test_private_bucket.py",
+    "tests/test_bench_floor.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.nodeid.startswith(E2E_PATHS) or "sim" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -17,7 +17,13 @@ from tests.support.pipeline import pipeline_env
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-LIMITS = {"timeout_seconds": 1.0, "max_attempts": 2, "page_size": 50, "max_pages": 4}
+LIMITS = {
+    "timeout_seconds": 1.0,
+    "max_attempts": 2,
+    "page_size": 50,
+    "max_pages": 4,
+    "max_list_pages": 4,
+}
 
 
 def collect(env_overrides: dict[str, str]) -> tuple[int, str, str, float]:

@@ -2,12 +2,14 @@
 
 - `drip_server`: answers every request with a status line and headers at once, then one
   byte of the body every `interval` seconds, for ever. Each byte resets httpx's read timeout.
-- `endless_pager`: a GraphQL endpoint whose keyset lists never end: every node gets a full
-  page of new keys, whatever its `_gt` filter says.
+- `endless_pager`: an API whose lists never end: every GraphQL node gets a full page of new
+  keys, whatever its `_gt` filter says, and the Stream video list a full page of new videos,
+  a second apart, whatever its `start` says (and no `total`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import threading
@@ -15,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 from graphql import parse
 from graphql.language import FieldNode, IntValueNode
@@ -96,6 +99,25 @@ def endless_pager() -> Iterator[str]:
                     if "datetimeHour" not in dims
                 ]
             body = json.dumps({"data": {"viewer": {"accounts": [scope]}}, "errors": None})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            if not url.path.endswith("/stream"):
+                self.send_error(404)
+                return
+            limit = int(parse_qs(url.query).get("limit", ["1000"])[0])
+            base = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+            videos = []
+            for _ in range(limit):
+                n = next(names)
+                created = (base + dt.timedelta(seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                videos.append({"uid": f"uid-{n:012d}", "created": created, "meta": {}})
+            body = json.dumps({"success": True, "errors": [], "result": videos})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
