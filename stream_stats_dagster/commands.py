@@ -36,7 +36,7 @@ class Commands:
 
         from .definitions import run_definitions
         from .defs.automation.sensors import record_failed_run
-        from .partitions import daily_partitions, weekly_partitions
+        from .defs.partitions import DAILY_PARTITIONS, WEEKLY_PARTITIONS
         from .runs import RunInThisProcess
 
         self.settings = settings
@@ -48,7 +48,7 @@ class Commands:
         # copy the way Dagster does at run start.
         storage = defs.resources["storage"].process_config_and_initialize()  # type: ignore[union-attr]
         self.store = storage.get_store()
-        parts = (daily_partitions(settings), weekly_partitions(settings))
+        parts = (DAILY_PARTITIONS, WEEKLY_PARTITIONS)  # the location's own
 
         def record_failure(run, message: str) -> int:
             return record_failed_run(instance, run, message, storage, settings, *parts)

@@ -7,7 +7,11 @@ It mirrors R2's guarantees so that local runs and tests exercise the same semant
 - Conditional PUTs are atomic across threads and processes: every write (and delete) of a
   bucket holds an exclusive `fcntl.flock` on `<root>/.locks/<bucket>.lock` while it checks the
   condition and replaces the file. Each call opens the lock file anew, so threads of one
-  process exclude each other too. Reads take no lock (`os.replace` is atomic for them).
+  process exclude each other too. The new bytes are written and fsynced to their temporary
+  file before the lock is taken, so that writers (a file set's 16 threads) wait for one
+  another only for the check and the rename: with the fsync inside it, a day's 134,600
+  creator files at 10x the seed were written one at a time. Reads take no lock
+  (`os.replace` is atomic for them).
 - A process killed between `mkstemp` and `os.replace` leaves its temporary file behind: a PUT
   removes the temporary files older than an hour (`STALE_TMP_SECONDS`) in the directory of the
   key it writes, once per directory per store. A write in progress is never that old.
@@ -148,7 +152,12 @@ class LocalStore:
     ) -> PutResult:
         path = self._path(bucket, key)
         etag = md5_hex(body)
+        conditional = if_none_match or if_match is not None
+        tmp = None
         try:
+            if not conditional and self.head(bucket, key) == etag:
+                return PutResult(etag=etag, written=False)  # as if just before a newer write
+            tmp = self._stage(path, body)
             with self._locked(bucket):
                 current = self.head(bucket, key)
                 if if_none_match and current is not None:
@@ -161,10 +170,14 @@ class LocalStore:
                     )
                 if current == etag:
                     return PutResult(etag=etag, written=False)
-                self._write(path, body)
+                os.replace(tmp, path)
+                tmp = None
         except OSError as err:
             raise self._error(err, "write", bucket, key) from None
         finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             self._sweep(path.parent)
         return PutResult(etag=etag, written=True)
 
@@ -185,7 +198,9 @@ class LocalStore:
                 if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
                     os.unlink(entry.path)
 
-    def _write(self, path: Path, body: bytes) -> None:
+    def _stage(self, path: Path, body: bytes) -> str:
+        """`body` in a temporary file beside `path`, flushed to disk: what `os.replace` then
+        puts at the key in one step."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
         try:
@@ -195,11 +210,11 @@ class LocalStore:
                 if self.fsync:
                     os.fsync(f.fileno())
             os.chmod(tmp, 0o644)  # mkstemp creates 0600; objects should be readable like any file
-            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+        return tmp
 
     def delete(self, bucket: str, key: str) -> None:
         path = self._path(bucket, key)
