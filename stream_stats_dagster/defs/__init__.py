@@ -1,4 +1,4 @@
-"""Dagster definitions by domain: raw, daily, rolling, weekly, automation."""
+"""Dagster definitions by domain: raw, daily, rolling, weekly, costs, live, automation."""
 
 import warnings
 
