@@ -247,12 +247,18 @@ class RunInThisProcess:
             config = {**({} if self.verbose else QUIET_LOGS), **({"ops": ops} if ops else {})}
             tags = {**partition_tags(keys), **process_tags(), LAUNCH_TAG: launch}
             selection = [dg.AssetKey(a) for a in assets] if assets else None
-            result = self._execute(launch, job_name, tags, selection, config, label, started)
+            with _unstored_logs() as unstored:
+                result = self._execute(launch, job_name, tags, selection, config, label, started)
         finally:
             del RunInThisProcess._defs[launch]
         outcome = read_outcome(result, label, time.monotonic() - started)
         for line in warnings_of(result):
             self.echo(f"  warning: {line}")
+        if unstored:
+            self.echo(
+                f"  warning: {len(unstored)} log message(s) of the run not stored in the "
+                f"Dagster instance: {unstored[0]}"
+            )
         status = "ok" if outcome.success else f"FAILED ({outcome.error})"
         self.echo(f"  {label}: {status} in {outcome.seconds:.1f} s (run {result.run_id[:8]})")
         return outcome
@@ -345,6 +351,34 @@ def _job(launch: str, job_name: str) -> dg.JobDefinition:
     unlike `execute_in_process`, `execute_job` keeps no step output for the length of the run
     (a 7-day run's raw frames were freed after their step: -40 MiB, measured)."""
     return RunInThisProcess._defs[launch].resolve_job_def(job_name)
+
+
+UNSTORED_LOG = "Exception while writing logger call to event log: "
+
+
+class _UnstoredLogs:
+    """Standard error while a run executes: Dagster writes one line there for each log
+    message the instance's database did not take (`UNSTORED_LOG`). Those are kept and said
+    once, as a warning (or the database error ends the command in one line); the rest passes."""
+
+    def __init__(self, stream):
+        self.stream, self.lines = stream, list[str]()
+
+    def write(self, text: str) -> int:
+        if text.startswith(UNSTORED_LOG):
+            self.lines.append(text[len(UNSTORED_LOG) :].strip())
+            return len(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _unstored_logs() -> Iterator[list[str]]:
+    capture = _UnstoredLogs(sys.stderr)
+    with contextlib.redirect_stderr(capture):  # type: ignore[type-var]
+        yield capture.lines
 
 
 @contextlib.contextmanager

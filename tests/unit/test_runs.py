@@ -270,3 +270,19 @@ def test_a_cli_run_killed_before_it_started_is_failed_by_the_next_reap():
         assert [r.run_id for r in reaped] == [gone.run_id]
         assert inst.get_run_by_id(gone.run_id).status == dg.DagsterRunStatus.FAILURE
         assert inst.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.NOT_STARTED
+
+
+def test_log_messages_the_database_did_not_take_are_kept_off_the_terminal(capsys):
+    """Dagster writes a line to standard error for each log message the instance's database
+    did not store: while a run executes, those are kept (said once as a warning, or folded
+    into the database's one-line error) and everything else still reaches the terminal."""
+    import sys
+
+    from stream_stats_dagster.runs import UNSTORED_LOG, _unstored_logs
+
+    with _unstored_logs() as unstored:
+        sys.stderr.write(f"{UNSTORED_LOG}too many retries for DB connection\n")
+        sys.stderr.write("something else\n")
+    sys.stderr.write(f"{UNSTORED_LOG}after the run\n")
+    assert unstored == ["too many retries for DB connection"]
+    assert capsys.readouterr().err == f"something else\n{UNSTORED_LOG}after the run\n"
