@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -26,24 +27,34 @@ FRESHNESS_CHECK = "freshness_check"  # the name Dagster gives these checks
 LATE = {"summary": oplog.COLLECT_DAILY, "weekly_summary": oplog.COLLECT_WEEKLY}
 
 
-DEADLINES = {"summary": DAILY_DEADLINE, "weekly_summary": WEEKLY_DEADLINE}
-with warnings.catch_warnings():
-    # Dagster calls these superseded by `FreshnessPolicy`, which shows a freshness state, not
-    # a check (and looks only at the latest materialization of any day, with the daemon):
-    # the WARN check row per late file is what operators asked for.
-    warnings.simplefilter("ignore", dg.SupersessionWarning)
-    freshness_checks = [
-        check
-        for asset, deadline in DEADLINES.items()
-        for check in dg.build_time_partition_freshness_checks(
-            assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=SETTINGS.timezone
+def deadline_checks(
+    deadlines: Mapping[str, str], sensor_name: str
+) -> tuple[list[dg.AssetChecksDefinition], dg.SensorDefinition]:
+    """Dagster's time-partition freshness check (WARN) of each asset by its deadline cron in
+    the report time zone, and the sensor that evaluates them every five minutes."""
+    with warnings.catch_warnings():
+        # Dagster calls these superseded by `FreshnessPolicy`, which shows a freshness state,
+        # not a check (and looks only at the latest materialization of any day, with the
+        # daemon): the WARN check row per late file is what operators asked for.
+        warnings.simplefilter("ignore", dg.SupersessionWarning)
+        checks = [
+            check
+            for asset, deadline in deadlines.items()
+            for check in dg.build_time_partition_freshness_checks(
+                assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=SETTINGS.timezone
+            )
+        ]
+        sensor = dg.build_sensor_for_freshness_checks(
+            freshness_checks=checks,
+            name=sensor_name,
+            default_status=SENSOR_STATUS,
+            minimum_interval_seconds=300,
         )
-    ]
-    freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=freshness_checks,
-        default_status=SENSOR_STATUS,
-        minimum_interval_seconds=300,
-    )
+    return checks, sensor
+
+
+DEADLINES = {"summary": DAILY_DEADLINE, "weekly_summary": WEEKLY_DEADLINE}
+freshness_checks, freshness_checks_sensor = deadline_checks(DEADLINES, "freshness_checks_sensor")
 
 
 @dg.sensor(

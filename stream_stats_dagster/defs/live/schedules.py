@@ -1,15 +1,15 @@
 """The live viewers' jobs and schedules (docs/live.md), and the freshness checks of their
 assets."""
 
-import warnings
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from ..automation.freshness import deadline_checks
 from ..automation.schedules import yesterday_schedule
 from ..jobs import LIVE_SAMPLES_JOB, LIVE_VIEWERS_JOB
 from ..partitions import HOURLY_PARTITIONS
-from ..settings import SCHEDULE_STATUS, SENSOR_STATUS, SETTINGS
+from ..settings import SCHEDULE_STATUS, SETTINGS
 from .partitions import hour
 
 HOURLY_CRON = "10 * * * *"  # ten past each local hour: the sampler uploads as an hour ends
@@ -79,20 +79,6 @@ def live_samples_schedule(context: dg.ScheduleEvaluationContext):
     return requests
 
 
-with warnings.catch_warnings():
-    # superseded by `FreshnessPolicy` per Dagster; the WARN check row per late partition is
-    # what the other reports use too (defs/automation/freshness.py)
-    warnings.simplefilter("ignore", dg.SupersessionWarning)
-    live_freshness_checks = [
-        check
-        for asset, deadline in FRESHNESS.items()
-        for check in dg.build_time_partition_freshness_checks(
-            assets=[dg.AssetKey(asset)], deadline_cron=deadline, timezone=SETTINGS.timezone
-        )
-    ]
-    live_freshness_checks_sensor = dg.build_sensor_for_freshness_checks(
-        freshness_checks=live_freshness_checks,
-        name="live_freshness_checks_sensor",
-        default_status=SENSOR_STATUS,
-        minimum_interval_seconds=300,
-    )
+live_freshness_checks, live_freshness_checks_sensor = deadline_checks(
+    FRESHNESS, "live_freshness_checks_sensor"
+)
