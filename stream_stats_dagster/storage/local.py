@@ -159,7 +159,9 @@ class LocalStore:
                 return PutResult(etag=etag, written=False)  # as if just before a newer write
             tmp = self._stage(path, body)
             with self._locked(bucket):
-                current = self.head(bucket, key)
+                # an unconditional put compared its bytes above: read the key again (the
+                # whole file, for its MD5) only where a condition depends on it
+                current = self.head(bucket, key) if conditional else None
                 if if_none_match and current is not None:
                     raise PreconditionFailed(
                         f"{key} already exists in {self._where(bucket)} (if-none-match)"
