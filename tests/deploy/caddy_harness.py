@@ -95,10 +95,17 @@ def short_tmp() -> Iterator[Path]:
 
 @contextmanager
 def running_caddy(
-    config: str, tmp: Path, *, sockets: list[Path], env: dict[str, str] | None = None
+    config: str,
+    tmp: Path,
+    *,
+    sockets: list[Path],
+    tls: dict[Path, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[None]:
     """`caddy run` on `config` (Caddyfile text) until the block ends; first waits until each of
-    `sockets` accepts connections."""
+    `sockets` accepts connections, and each socket in `tls` completes a handshake for its host
+    name: Caddy listens before its certificate is issued (in the background, even from its
+    internal CA), and until then it answers a handshake with an internal-error alert."""
     caddyfile = tmp / "Caddyfile"
     caddyfile.write_text(config)
     log = tmp / "caddy.log"
@@ -119,8 +126,10 @@ def running_caddy(
             },
         )
     try:
-        deadline = time.monotonic() + 15
-        while not all(_accepts(s) for s in sockets):
+        deadline = time.monotonic() + 30
+        ready = [lambda s=s: _accepts(s) for s in sockets]
+        ready += [lambda s=s, h=h: _handshakes(s, h) for s, h in (tls or {}).items()]
+        while not all(check() for check in ready):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"caddy did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.02)
@@ -142,6 +151,18 @@ def _accepts(path: Path) -> bool:
             probe.connect(str(path))
         except OSError:
             return False
+    return True
+
+
+def _handshakes(path: Path, host: str) -> bool:
+    """Whether the TLS listener on `path` completes a handshake for `host`."""
+    connection = UnixHTTPSConnection(path, host)
+    try:
+        connection.connect()
+    except OSError:  # ssl.SSLError included
+        return False
+    finally:
+        connection.close()
     return True
 
 

@@ -171,7 +171,7 @@ def test_the_ui_beyond_loopback_needs_credentials(services, ui_password_hash):
         config = replace_once(config, "bind 127.0.0.1", f"bind unix/{health}", where="health")
         webserver = Upstream(web, lambda method, path: (200, {}, b"the Dagster UI"))
         try:
-            with running_caddy(config, tmp, sockets=[front, health], env=env):
+            with running_caddy(config, tmp, sockets=[front, health], tls={front: host}, env=env):
 
                 def get(headers: dict[str, str]) -> tuple[int, bytes, str | None]:
                     connection = UnixHTTPSConnection(front, host)
