@@ -134,6 +134,46 @@ def test_put_if_newer_never_regresses_under_concurrency(store: ObjectStore, buck
         assert jsonbytes.loads(store.get(bucket, key).body)["endDate"] == max(ends)
 
 
+def test_racing_conditional_puts_have_one_winner(store: ObjectStore, bucket: str) -> None:
+    """A conditional PUT's check and write are one step (R2's are; moto's launcher makes
+    them so): of writers racing to create a key, or to replace the same ETag, one wins."""
+    for round_ in range(10):
+        key = f"stream-stats/race/{round_}.json"
+        first = store.put(bucket, key, b"first").etag
+        for target, condition in (
+            (f"{key}.new", {"if_none_match": True}),
+            (key, {"if_match": first}),
+        ):
+            won = _conditional_race(store, bucket, target, condition, writers=16)
+            assert len(won) == 1, (condition, won)
+            assert store.get(bucket, target).body == won[0]
+
+
+def _conditional_race(
+    store: ObjectStore, bucket: str, key: str, condition: dict, *, writers: int
+) -> list[bytes]:
+    """The bodies whose conditional PUT of `key` succeeded, of `writers` racing threads."""
+    barrier = threading.Barrier(writers)
+    won: list[bytes] = []
+
+    def writer(body: bytes) -> None:
+        barrier.wait()
+        try:
+            store.put(bucket, key, body, **condition)
+        except PreconditionFailed:
+            return
+        won.append(body)
+
+    threads = [
+        threading.Thread(target=writer, args=(f"writer {n}".encode(),)) for n in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return won
+
+
 def test_preflight_passes_and_leaves_nothing(store: ObjectStore, bucket: str) -> None:
     assert check_bucket(store, bucket) is None
     assert store.list(bucket, "") == []

@@ -2,7 +2,8 @@
 
 `moto_server()` starts moto's S3 API on 127.0.0.1 (a random port) in its own process, so a
 test can also stop it mid-run (`server.stop()`) to exercise an unreachable endpoint. moto
-accepts any credentials and implements conditional PUTs atomically (412 like R2).
+accepts any credentials and answers a failed conditional PUT 412 like R2; its launcher makes
+each PUT's condition check and write one step, as R2's are (moto alone does not).
 
 `stub_s3_server(handler)` serves every request with a function of the request, e.g. 403 with
 R2's XML error body to test refused credentials (which moto never refuses).
@@ -12,7 +13,7 @@ R2's XML error body to test refused credentials (which moto never refuses).
 settings) changes what a test's client does; `aws_free_env(env)` does the same to an
 environment mapping for a child process.
 
-The benchmark (`bench/`) uses the same launcher: `moto_server(count_requests=True)` also
+The benchmark (`bench/`) uses the same server: `moto_server(count_requests=True)` also
 counts the requests moto answers (method, status, bytes; `S3Server.request_counts()`), and
 `S3Server.objects` / `upload_dir` inspect and fill buckets.
 """
@@ -74,24 +75,41 @@ def moto_executable() -> Path:
     return path
 
 
-# `moto_server` with one extra stderr line per answered request (`count_requests=True`):
-# "S3_REQUEST <method> <status> <request body bytes>", the body size decoded when the client
-# sends an aws-chunked body.
-_COUNTING_LAUNCHER = """
+# `moto_server` through a launcher that makes it closer to R2:
+# - a PUT's condition check and its write are one step (R2's conditional PUTs are atomic;
+#   moto checks If-Match / If-None-Match and then writes, with other requests' threads
+#   running in between, so two racing conditional PUTs could both succeed);
+# - with the argument `count`, one extra stderr line per answered request
+#   (`count_requests=True`): "S3_REQUEST <method> <status> <request body bytes>", the body
+#   size decoded when the client sends an aws-chunked body.
+_LAUNCHER = """
 import sys
+import threading
+from moto.s3.responses import S3Response
 from werkzeug.serving import WSGIRequestHandler
 
-_log_request = WSGIRequestHandler.log_request
+_put_object = S3Response.put_object
+_one_put_at_a_time = threading.Lock()
 
 
-def log_request(self, code="-", size="-"):
-    headers = self.headers
-    length = headers.get("x-amz-decoded-content-length") or headers.get("Content-Length") or 0
-    sys.stderr.write(f"S3_REQUEST {self.command} {code} {length}\\n")
-    _log_request(self, code, size)
+def put_object(self):
+    with _one_put_at_a_time:
+        return _put_object(self)
 
 
-WSGIRequestHandler.log_request = log_request
+S3Response.put_object = put_object
+
+if sys.argv.pop(1) == "count":
+    _log_request = WSGIRequestHandler.log_request
+
+    def log_request(self, code="-", size="-"):
+        headers = self.headers
+        length = headers.get("x-amz-decoded-content-length") or headers.get("Content-Length") or 0
+        sys.stderr.write(f"S3_REQUEST {self.command} {code} {length}\\n")
+        _log_request(self, code, size)
+
+    WSGIRequestHandler.log_request = log_request
+
 from moto.server import main
 
 sys.exit(main())
@@ -220,11 +238,8 @@ def moto_server(timeout: float = 20.0, *, count_requests: bool = False) -> Itera
     (the same server; `S3Server.request_counts()` reads the counts)."""
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    if count_requests:
-        moto_executable()  # the same check: moto[server] installed
-        command = [sys.executable, "-c", _COUNTING_LAUNCHER]
-    else:
-        command = [str(moto_executable())]
+    moto_executable()  # moto[server] installed
+    command = [sys.executable, "-c", _LAUNCHER, "count" if count_requests else "plain"]
     process = subprocess.Popen(
         [*command, "-H", "127.0.0.1", "-p", "0"],
         stdout=subprocess.DEVNULL,
