@@ -248,16 +248,18 @@ class RunInThisProcess:
             tags = {**partition_tags(keys), **process_tags(), LAUNCH_TAG: launch}
             selection = [dg.AssetKey(a) for a in assets] if assets else None
             with _unstored_logs() as unstored:
-                result = self._execute(launch, job_name, tags, selection, config, label, started)
+                result = self._execute(
+                    launch, job_name, tags, selection, config, label, started, unstored
+                )
         finally:
             del RunInThisProcess._defs[launch]
         outcome = read_outcome(result, label, time.monotonic() - started)
         for line in warnings_of(result):
             self.echo(f"  warning: {line}")
-        if unstored:
+        if unstored.lines:
             self.echo(
-                f"  warning: {len(unstored)} log message(s) of the run not stored in the "
-                f"Dagster instance: {unstored[0]}"
+                f"  warning: {len(unstored.lines)} log message(s) of the run not stored in the "
+                f"Dagster instance: {unstored.lines[0]}"
             )
         status = "ok" if outcome.success else f"FAILED ({outcome.error})"
         self.echo(f"  {label}: {status} in {outcome.seconds:.1f} s (run {result.run_id[:8]})")
@@ -275,7 +277,7 @@ class RunInThisProcess:
                 f"{logged}, its pool slots freed"
             )
 
-    def _execute(self, launch, job_name, tags, selection, config, label, started):
+    def _execute(self, launch, job_name, tags, selection, config, label, started, unstored):
         """`execute_job` in a worker thread, supervised from this (the main) thread."""
         job = dg.build_reconstructable_job(__name__, _job.__name__, (launch, job_name))
         done: dict[str, Any] = {}
@@ -299,6 +301,7 @@ class RunInThisProcess:
                 done["error"] = exc
 
         worker = threading.Thread(target=execute, name=f"run-{launch[:8]}", daemon=True)
+        unstored.runs.append(worker)
         with _signals() as received:
             worker.start()
             said, checked, run = None, time.monotonic(), None
@@ -363,6 +366,7 @@ class _UnstoredLogs:
 
     def __init__(self, stream):
         self.stream, self.lines = stream, list[str]()
+        self.runs: list[threading.Thread] = []  # the threads executing the run
 
     def write(self, text: str) -> int:
         if text.startswith(UNSTORED_LOG):
@@ -375,10 +379,17 @@ class _UnstoredLogs:
 
 
 @contextlib.contextmanager
-def _unstored_logs() -> Iterator[list[str]]:
+def _unstored_logs() -> Iterator[_UnstoredLogs]:
+    """Standard error filtered while the block runs, and after it for as long as a thread of
+    `runs` is alive: when the main thread leaves on an error (the database stopped answering
+    its queries too), the run's thread still logs until the process ends."""
     capture = _UnstoredLogs(sys.stderr)
-    with contextlib.redirect_stderr(capture):  # type: ignore[type-var]
-        yield capture.lines
+    sys.stderr = capture  # type: ignore[assignment]
+    try:
+        yield capture
+    finally:
+        if not any(run.is_alive() for run in capture.runs):
+            sys.stderr = capture.stream
 
 
 @contextlib.contextmanager

@@ -284,5 +284,36 @@ def test_log_messages_the_database_did_not_take_are_kept_off_the_terminal(capsys
         sys.stderr.write(f"{UNSTORED_LOG}too many retries for DB connection\n")
         sys.stderr.write("something else\n")
     sys.stderr.write(f"{UNSTORED_LOG}after the run\n")
-    assert unstored == ["too many retries for DB connection"]
+    assert unstored.lines == ["too many retries for DB connection"]
     assert capsys.readouterr().err == f"something else\n{UNSTORED_LOG}after the run\n"
+
+
+def test_a_run_thread_left_behind_on_an_error_keeps_its_unstored_lines_off_the_terminal(capsys):
+    """The main thread can leave on the database's error while the run's thread still logs
+    (found on a loaded machine: the line came after the one-line error): its lines stay
+    filtered until it ends."""
+    import sys
+    import threading
+
+    from stream_stats_dagster.runs import UNSTORED_LOG, _unstored_logs
+
+    stderr, finish = sys.stderr, threading.Event()
+
+    def run() -> None:
+        finish.wait(10)
+        sys.stderr.write(f"{UNSTORED_LOG}too many retries for DB connection\n")
+
+    worker = threading.Thread(target=run)
+    try:
+        with pytest.raises(RuntimeError), _unstored_logs() as unstored:
+            unstored.runs.append(worker)
+            worker.start()
+            raise RuntimeError("the database stopped answering")
+        sys.stderr.write("the one-line error\n")
+        finish.set()
+        worker.join(10)
+        assert unstored.lines == ["too many retries for DB connection"]
+        assert capsys.readouterr().err == "the one-line error\n"
+    finally:
+        finish.set()
+        sys.stderr = stderr
