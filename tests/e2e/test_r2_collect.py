@@ -93,16 +93,31 @@ def expected_report_keys(days: list[str], mondays: list[str] = ()) -> dict[str, 
     return out
 
 
-def bucket_objects(client: Any, bucket: str) -> dict[str, bytes]:
-    """Every object's bytes; each one's ETag must be the MD5 of its body (complete, one PUT)."""
+@dataclass(frozen=True)
+class Object:
+    """An object as a GET returns it: its bytes and the headers readers get."""
+
+    body: bytes
+    content_type: str
+    cache_control: str | None
+
+
+def bucket_contents(client: Any, bucket: str) -> dict[str, Object]:
+    """Every object with its headers; each one's ETag must be the MD5 of its body (complete,
+    one PUT)."""
     out = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", ()):
             response = client.get_object(Bucket=bucket, Key=item["Key"])
             body = response["Body"].read()
             assert response["ETag"].strip('"') == md5_hex(body), item["Key"]
-            out[item["Key"]] = body
+            out[item["Key"]] = Object(body, response["ContentType"], response.get("CacheControl"))
     return out
+
+
+def bucket_objects(client: Any, bucket: str) -> dict[str, bytes]:
+    """Every object's bytes (checked as `bucket_contents` checks them)."""
+    return {key: obj.body for key, obj in bucket_contents(client, bucket).items()}
 
 
 def etags(client: Any, bucket: str) -> dict[str, tuple[str, Any]]:
@@ -143,7 +158,9 @@ def collected(tmp_path_factory) -> Iterator[Collected]:
     """The week collected into moto (R2) and into a local directory from one simulator."""
     with (
         pytest.MonkeyPatch.context() as mp,
-        simulator_server() as (_, sim_url),
+        # a quarter of the small platform's creators: each creator's files are most of the
+        # objects, and every test here reads them all from moto
+        simulator_server(small_creators=150) as (_, sim_url),
         moto_server() as moto,
     ):
         clear_aws_env(mp)
@@ -171,11 +188,22 @@ def collected(tmp_path_factory) -> Iterator[Collected]:
 # -- tests -----------------------------------------------------------------------------------
 
 
-def test_every_file_is_at_its_spec_key_with_json_headers(collected):
+@pytest.fixture(scope="module")
+def contents(collected) -> dict[str, Object]:
+    """Every object of the stats bucket after the week's collect, with its headers (read
+    once: the tests below only read it)."""
+    return bucket_contents(collected.moto.client(), STATS)
+
+
+@pytest.fixture(scope="module")
+def stored(contents) -> dict[str, bytes]:
+    """Every object's bytes."""
+    return {key: obj.body for key, obj in contents.items()}
+
+
+def test_every_file_is_at_its_spec_key_with_json_headers(collected, contents, stored):
     assert f"storage: R2 {collected.moto.endpoint_url}" in collected.output
-    client = collected.moto.client()
     models = expected_report_keys(DAYS, [FIRST])
-    stored = bucket_objects(client, STATS)
     assert set(models) | {METADATA_CACHE_KEY} <= set(stored), sorted(set(models) - set(stored))
     assert all(k.startswith("stream-stats/") and k.endswith(".json") for k in stored)
     assert not [k for k in stored if "/.preflight/" in k]
@@ -187,48 +215,43 @@ def test_every_file_is_at_its_spec_key_with_json_headers(collected):
     assert "stream-stats/rolling/last7days-creators.json" in stored
     assert "stream-stats/cache/video-catalog.json" in stored
 
-    for key, body in stored.items():
+    for key, obj in contents.items():
         if key in models or key == METADATA_CACHE_KEY:
-            validate(key, body, models)
-        head = client.head_object(Bucket=STATS, Key=key)
-        assert head["ContentType"] == JSON, key
-        assert head.get("CacheControl"), key
+            validate(key, obj.body, models)
+        assert obj.content_type == JSON, key
+        assert obj.cache_control, key
     for name, spec in ASSET_FILES.items():
         pk = FIRST if spec.layout == "weekly" else LAST
-        head = client.head_object(Bucket=STATS, Key=spec.key(pk))
-        assert head["CacheControl"] == spec.cache_control, name
+        assert contents[spec.key(pk)].cache_control == spec.cache_control, name
     for name in ("creators", "countries", "summary"):
         pointer = rolling_pointer_key(name)
-        head = client.head_object(Bucket=STATS, Key=pointer)
-        assert head["CacheControl"] == CACHE_CONTROL["pointer"]
+        assert contents[pointer].cache_control == CACHE_CONTROL["pointer"]
         # the pointer holds the newest window, byte for byte its history file
         assert stored[pointer] == stored[ASSET_FILES[f"rolling_{name}"].key(LAST)]
     summary = json.loads(stored[ASSET_FILES["summary"].key(LAST)])
     assert summary["schemaVersion"] == 1 and summary["date"] == LAST
 
 
-def test_operation_log_records_are_in_the_log_bucket(collected):
-    client = collected.moto.client()
+def test_operation_log_records_are_in_the_log_bucket(collected, stored):
     records = {}
-    for key, body in bucket_objects(client, LOGS).items():
-        record = OperationRecord.model_validate_json(body)
+    for key, obj in bucket_contents(collected.moto.client(), LOGS).items():
+        record = OperationRecord.model_validate_json(obj.body)
         assert key == record_key(record)
-        assert client.head_object(Bucket=LOGS, Key=key)["ContentType"] == JSON
+        assert obj.content_type == JSON
         records[(record.operation, record.date)] = record
     expected = {(op, d) for d in DAYS for op in ("collectDailyStats", "updateRollingStats")}
     expected.add(("collectWeeklyStats", FIRST))
     assert expected <= set(records)
     assert all(r.success and r.error is None for r in records.values())
-    stats = bucket_objects(client, STATS)
-    summary = json.loads(stats[ASSET_FILES["summary"].key(LAST)])
+    summary = json.loads(stored[ASSET_FILES["summary"].key(LAST)])
     daily = records[("collectDailyStats", LAST)]
     assert daily.details.totalMinutesViewed == summary["totalMinutesViewed"]
     # no report object ever lands in the log bucket, nor a log record in the stats bucket
-    assert not [k for k in stats if "collectDailyStats" in k]
+    assert not [k for k in stored if "collectDailyStats" in k]
 
 
-def test_bytes_are_identical_to_the_local_backend(collected):
-    remote = bucket_objects(collected.moto.client(), STATS)
+def test_bytes_are_identical_to_the_local_backend(collected, stored):
+    remote = dict(stored)
     local = local_objects(collected.local_root, STATS)
     remote.pop(METADATA_CACHE_KEY)  # its history (what was fetched when) may differ
     local.pop(METADATA_CACHE_KEY)
@@ -268,12 +291,6 @@ def test_conditional_put_is_refused_on_a_stale_etag(collected):
 
 
 # -- each creator's own files (contract §11), from the same collect --------------------------
-
-
-@pytest.fixture(scope="module")
-def stored(collected) -> dict[str, bytes]:
-    """Every object of the stats bucket after the week's collect (read once)."""
-    return bucket_objects(collected.moto.client(), STATS)
 
 
 def _json(stored: dict[str, bytes], key: str) -> dict:
