@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,10 +35,22 @@ def uneven(body: bytes) -> bytes:
     return json.dumps(doc).encode()
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, sim) -> Path:
+    """A collect of 2025-03-02 (its storage and Dagster home), made once per module."""
+    root = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as mp:
+        pipeline_env(mp, root, sim[1], STREAM_STATS_AUTOMATION="stopped")
+        assert cli.main(["collect", "--date", "2025-03-02"]) == 0
+    return root
+
+
 @pytest.fixture
-def collected(monkeypatch, tmp_path, sim):
+def collected(monkeypatch, tmp_path, sim, template):
+    """The stats bucket of a fresh copy of `template`, the project pointed at it."""
+    for name in ("data", "dagster_home"):
+        shutil.copytree(template / name, tmp_path / name)
     env = pipeline_env(monkeypatch, tmp_path, sim[1], STREAM_STATS_AUTOMATION="stopped")
-    assert cli.main(["collect", "--date", "2025-03-02"]) == 0
     return Path(env["STREAM_STATS_LOCAL_DIR"]) / STATS
 
 
