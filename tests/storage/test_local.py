@@ -125,17 +125,14 @@ def test_local_paths_import_no_boto(tmp_path) -> None:
 
 
 def test_a_put_removes_stale_temp_files_of_killed_writes(tmp_path) -> None:
-    """A kill between mkstemp and os.replace leaves `.<name>.<rand>.stream-stats-tmp`; the next
-    PUT into that directory removes the ones older than an hour and keeps fresh ones (a write
-    in progress) and everything else."""
-    store = LocalStore(tmp_path)
-    directory = (tmp_path / "b" / KEY).parent
-    directory.mkdir(parents=True)
-    stale = directory / f".{Path(KEY).name}.k1ll3d.stream-stats-tmp"
-    stale_other = directory / ".2025-03-10-creators.json.zz9.stream-stats-tmp"
-    fresh = directory / f".{Path(KEY).name}.inprog.stream-stats-tmp"
-    not_ours = directory / ".notes.tmp"
-    elsewhere = tmp_path / "b" / "stream-stats/daily/2025-04" / ".x.json.a.stream-stats-tmp"
+    """A kill between mkstemp and os.replace leaves a `.stream-stats-tmp` file in the bucket's
+    staging directory; the store's first PUT to the bucket removes the ones older than an
+    hour and keeps fresh ones (a write in progress), everything else and other buckets'."""
+    staging = tmp_path / ".tmp" / "b"
+    staging.mkdir(parents=True)
+    stale, stale_other = staging / "k1ll3d.stream-stats-tmp", staging / "zz9.stream-stats-tmp"
+    fresh, not_ours = staging / "inprog.stream-stats-tmp", staging / "notes.tmp"
+    elsewhere = tmp_path / ".tmp" / "other" / "a.stream-stats-tmp"
     elsewhere.parent.mkdir(parents=True)
     two_hours_ago = time.time() - 2 * 3600
     for path in (stale, stale_other, fresh, not_ours, elsewhere):
@@ -143,20 +140,21 @@ def test_a_put_removes_stale_temp_files_of_killed_writes(tmp_path) -> None:
         if path is not fresh:
             os.utime(path, (two_hours_ago, two_hours_ago))
 
-    store.put("b", KEY, b"{}")
+    LocalStore(tmp_path).put("b", KEY, b"{}")
 
-    left = sorted(p.name for p in directory.iterdir())
-    assert left == sorted([Path(KEY).name, fresh.name, not_ours.name])
-    assert elsewhere.exists()  # not under a key this store wrote
+    assert sorted(p.name for p in staging.iterdir()) == sorted([fresh.name, not_ours.name])
+    assert elsewhere.exists()  # another bucket's: swept by the first write to that one
+    assert sorted(p.name for p in (tmp_path / "b" / KEY).parent.iterdir()) == [Path(KEY).name]
 
 
 def test_an_unchanged_put_also_sweeps(tmp_path) -> None:
     store = LocalStore(tmp_path)
     store.put("b", KEY, b"{}")
-    stale = (tmp_path / "b" / KEY).with_name(f".{Path(KEY).name}.old.stream-stats-tmp")
+    stale = tmp_path / ".tmp" / "b" / "old.stream-stats-tmp"
     stale.write_bytes(b"{")
     old = time.time() - 3601 - 60
     os.utime(stale, (old, old))
     again = LocalStore(tmp_path)  # a later run's store
     assert again.put("b", KEY, b"{}").written is False
     assert not stale.exists()
+    assert again.list("b", "") == [KEY]  # the staging directory holds no keys
