@@ -12,7 +12,7 @@ from . import cli_live
 from .commands import Commands, fail
 from .config import ConfigError, Settings, load_settings
 from .dates import LEAD_DAYS, BadDateError, parse_day
-from .progress import show_waits, terminal, without_storage_noise
+from .progress import show_waits, terminal
 
 
 def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.date]:
@@ -71,7 +71,7 @@ def _materialize(args: argparse.Namespace, mode: str) -> int:
     except BrokenInstance as exc:
         return fail(str(exc))
     try:
-        with instance, without_storage_noise():
+        with instance:
             commands = Commands(instance, settings, args.verbose, args)
             outcomes = (
                 commands.collect(first, last)

@@ -79,35 +79,41 @@ class Terminal:
 
 terminal = Terminal()
 
-# What Dagster writes straight to sys.stderr when it cannot store an event (its database is
-# gone): the CLI's outcome line names the database instead, once.
-DAGSTER_STORAGE_NOISE = "Exception while writing logger call to event log"
+# What Dagster writes straight to sys.stderr for each log message its instance's database did
+# not take (the database is gone): the CLI's outcome line names the database instead, once.
+DAGSTER_STORAGE_NOISE = "Exception while writing logger call to event log: "
 
 
-class _WithoutStorageNoise:
-    """sys.stderr minus Dagster's lines about events it could not store."""
+class StorageNoise:
+    """sys.stderr minus Dagster's lines about log messages it could not store (`lines` keeps
+    them, to be said once as a warning); everything else passes."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+        self.stream, self.lines = stream, list[str]()
+        self.runs: list[threading.Thread] = []  # the threads executing the run
 
     def write(self, text: str) -> int:
         if text.startswith(DAGSTER_STORAGE_NOISE):
+            self.lines.append(text[len(DAGSTER_STORAGE_NOISE) :].strip())
             return len(text)
-        return self._stream.write(text)
+        return self.stream.write(text)
 
     def __getattr__(self, name: str) -> object:
-        return getattr(self._stream, name)
+        return getattr(self.stream, name)
 
 
 @contextlib.contextmanager
-def without_storage_noise() -> Iterator[None]:
-    """While the block runs, drop Dagster's 'could not write the event' lines from stderr."""
-    previous = sys.stderr
-    sys.stderr = _WithoutStorageNoise(previous)  # type: ignore[assignment]
+def without_storage_noise() -> Iterator[StorageNoise]:
+    """Standard error filtered while the block runs, and after it for as long as a thread of
+    `runs` is alive: when the main thread leaves on an error (the database stopped answering
+    its queries too), the run's thread still logs until the process ends."""
+    noise = StorageNoise(sys.stderr)
+    sys.stderr = noise  # type: ignore[assignment]
     try:
-        yield
+        yield noise
     finally:
-        sys.stderr = previous
+        if not any(run.is_alive() for run in noise.runs):
+            sys.stderr = noise.stream
 
 
 ANNOUNCE_AFTER_SECONDS = 10.0

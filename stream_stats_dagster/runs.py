@@ -36,7 +36,7 @@ import dagster as dg
 import psutil
 
 from .dates import monday_of
-from .progress import terminal
+from .progress import terminal, without_storage_noise
 
 MAX_DAYS_PER_RUN = 7  # a run holds its days' documents: 7 keeps a 90-day backfill's peak low
 WEEKS_PER_RUN = 4
@@ -247,7 +247,7 @@ class RunInThisProcess:
             config = {**({} if self.verbose else QUIET_LOGS), **({"ops": ops} if ops else {})}
             tags = {**partition_tags(keys), **process_tags(), LAUNCH_TAG: launch}
             selection = [dg.AssetKey(a) for a in assets] if assets else None
-            with _unstored_logs() as unstored:
+            with without_storage_noise() as unstored:
                 result = self._execute(
                     launch, job_name, tags, selection, config, label, started, unstored
                 )
@@ -354,42 +354,6 @@ def _job(launch: str, job_name: str) -> dg.JobDefinition:
     unlike `execute_in_process`, `execute_job` keeps no step output for the length of the run
     (a 7-day run's raw frames were freed after their step: -40 MiB, measured)."""
     return RunInThisProcess._defs[launch].resolve_job_def(job_name)
-
-
-UNSTORED_LOG = "Exception while writing logger call to event log: "
-
-
-class _UnstoredLogs:
-    """Standard error while a run executes: Dagster writes one line there for each log
-    message the instance's database did not take (`UNSTORED_LOG`). Those are kept and said
-    once, as a warning (or the database error ends the command in one line); the rest passes."""
-
-    def __init__(self, stream):
-        self.stream, self.lines = stream, list[str]()
-        self.runs: list[threading.Thread] = []  # the threads executing the run
-
-    def write(self, text: str) -> int:
-        if text.startswith(UNSTORED_LOG):
-            self.lines.append(text[len(UNSTORED_LOG) :].strip())
-            return len(text)
-        return self.stream.write(text)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
-
-@contextlib.contextmanager
-def _unstored_logs() -> Iterator[_UnstoredLogs]:
-    """Standard error filtered while the block runs, and after it for as long as a thread of
-    `runs` is alive: when the main thread leaves on an error (the database stopped answering
-    its queries too), the run's thread still logs until the process ends."""
-    capture = _UnstoredLogs(sys.stderr)
-    sys.stderr = capture  # type: ignore[assignment]
-    try:
-        yield capture
-    finally:
-        if not any(run.is_alive() for run in capture.runs):
-            sys.stderr = capture.stream
 
 
 @contextlib.contextmanager

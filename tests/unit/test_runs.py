@@ -278,9 +278,10 @@ def test_log_messages_the_database_did_not_take_are_kept_off_the_terminal(capsys
     into the database's one-line error) and everything else still reaches the terminal."""
     import sys
 
-    from stream_stats_dagster.runs import UNSTORED_LOG, _unstored_logs
+    from stream_stats_dagster.progress import DAGSTER_STORAGE_NOISE as UNSTORED_LOG
+    from stream_stats_dagster.progress import without_storage_noise
 
-    with _unstored_logs() as unstored:
+    with without_storage_noise() as unstored:
         sys.stderr.write(f"{UNSTORED_LOG}too many retries for DB connection\n")
         sys.stderr.write("something else\n")
     sys.stderr.write(f"{UNSTORED_LOG}after the run\n")
@@ -295,7 +296,8 @@ def test_a_run_thread_left_behind_on_an_error_keeps_its_unstored_lines_off_the_t
     import sys
     import threading
 
-    from stream_stats_dagster.runs import UNSTORED_LOG, _unstored_logs
+    from stream_stats_dagster.progress import DAGSTER_STORAGE_NOISE as UNSTORED_LOG
+    from stream_stats_dagster.progress import without_storage_noise
 
     stderr, finish = sys.stderr, threading.Event()
 
@@ -305,7 +307,7 @@ def test_a_run_thread_left_behind_on_an_error_keeps_its_unstored_lines_off_the_t
 
     worker = threading.Thread(target=run)
     try:
-        with pytest.raises(RuntimeError), _unstored_logs() as unstored:
+        with pytest.raises(RuntimeError), without_storage_noise() as unstored:
             unstored.runs.append(worker)
             worker.start()
             raise RuntimeError("the database stopped answering")
