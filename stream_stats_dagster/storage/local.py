@@ -224,7 +224,6 @@ class LocalStore:
         directory = self.root / ".tmp" / bucket
         if directory in self._swept:
             return directory
-        self._bucket_dir(bucket)  # a valid name
         directory.mkdir(parents=True, exist_ok=True)
         cutoff = time.time() - STALE_TMP_SECONDS
         for entry in os.scandir(directory):
@@ -257,8 +256,9 @@ class LocalStore:
         try:
             with self._locked(bucket):
                 path.unlink(missing_ok=True)
-                # S3 has no directories: drop the ones this key leaves empty (under the lock,
-                # so no PUT of this bucket is between its mkdir and its write).
+                # S3 has no directories: drop the ones this key leaves empty (a locked PUT
+                # makes its directory under the lock; an If-None-Match one, which takes no
+                # lock, makes it again if it went in between: `_place`).
                 top = self._bucket_dir(bucket)
                 for parent in path.parents:
                     if parent == top or not parent.is_relative_to(top):
