@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -105,25 +107,34 @@ def test_put_if_newer_moves_forward_only(store: ObjectStore, bucket: str) -> Non
     assert jsonbytes.loads(store.get(bucket, key).body)["endDate"] == "2025-03-12"
 
 
-def _race(store: ObjectStore, bucket: str, key: str, ends: list[str]) -> None:
-    barrier = threading.Barrier(len(ends))
+def _racing(work: Callable[[Any], None], args: list) -> list[BaseException]:
+    """`work(arg)` for each of `args`, each in its own thread, all released at once; what
+    they raised."""
+    barrier = threading.Barrier(len(args))
     errors: list[BaseException] = []
 
-    def writer(end: str) -> None:
+    def run(arg: Any) -> None:
         try:
             barrier.wait()
-            put_if_newer(
-                store, bucket, key, _pointer(end), is_newer=_newer_than(end), retries=len(ends)
-            )
+            work(arg)
         except BaseException as err:
             errors.append(err)
 
-    threads = [threading.Thread(target=writer, args=(end,)) for end in ends]
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert not errors
+    return errors
+
+
+def _race(store: ObjectStore, bucket: str, key: str, ends: list[str]) -> None:
+    def move(end: str) -> None:
+        put_if_newer(
+            store, bucket, key, _pointer(end), is_newer=_newer_than(end), retries=len(ends)
+        )
+
+    assert not _racing(move, ends)
 
 
 def test_put_if_newer_never_regresses_under_concurrency(store: ObjectStore, bucket: str) -> None:
@@ -152,25 +163,16 @@ def test_racing_conditional_puts_have_one_winner(store: ObjectStore, bucket: str
 def _conditional_race(
     store: ObjectStore, bucket: str, key: str, condition: dict, *, writers: int
 ) -> list[bytes]:
-    """The bodies whose conditional PUT of `key` succeeded, of `writers` racing threads."""
-    barrier = threading.Barrier(writers)
+    """The bodies whose conditional PUT of `key` succeeded, of `writers` racing threads (the
+    others' PUTs failed their condition)."""
     won: list[bytes] = []
 
-    def writer(body: bytes) -> None:
-        barrier.wait()
-        try:
-            store.put(bucket, key, body, **condition)
-        except PreconditionFailed:
-            return
+    def write(body: bytes) -> None:
+        store.put(bucket, key, body, **condition)
         won.append(body)
 
-    threads = [
-        threading.Thread(target=writer, args=(f"writer {n}".encode(),)) for n in range(writers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    lost = _racing(write, [f"writer {n}".encode() for n in range(writers)])
+    assert all(isinstance(err, PreconditionFailed) for err in lost), lost
     return won
 
 

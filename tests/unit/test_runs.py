@@ -278,15 +278,14 @@ def test_log_messages_the_database_did_not_take_are_kept_off_the_terminal(capsys
     into the database's one-line error) and everything else still reaches the terminal."""
     import sys
 
-    from stream_stats_dagster.progress import DAGSTER_STORAGE_NOISE as UNSTORED_LOG
-    from stream_stats_dagster.progress import without_storage_noise
+    from stream_stats_dagster.progress import DAGSTER_STORAGE_NOISE, without_storage_noise
 
     with without_storage_noise() as unstored:
-        sys.stderr.write(f"{UNSTORED_LOG}too many retries for DB connection\n")
+        sys.stderr.write(f"{DAGSTER_STORAGE_NOISE}too many retries for DB connection\n")
         sys.stderr.write("something else\n")
-    sys.stderr.write(f"{UNSTORED_LOG}after the run\n")
+    sys.stderr.write(f"{DAGSTER_STORAGE_NOISE}after the run\n")
     assert unstored.lines == ["too many retries for DB connection"]
-    assert capsys.readouterr().err == f"something else\n{UNSTORED_LOG}after the run\n"
+    assert capsys.readouterr().err == f"something else\n{DAGSTER_STORAGE_NOISE}after the run\n"
 
 
 def test_a_run_thread_left_behind_on_an_error_keeps_its_unstored_lines_off_the_terminal(capsys):
@@ -296,14 +295,13 @@ def test_a_run_thread_left_behind_on_an_error_keeps_its_unstored_lines_off_the_t
     import sys
     import threading
 
-    from stream_stats_dagster.progress import DAGSTER_STORAGE_NOISE as UNSTORED_LOG
-    from stream_stats_dagster.progress import without_storage_noise
+    from stream_stats_dagster.progress import DAGSTER_STORAGE_NOISE, without_storage_noise
 
     stderr, finish = sys.stderr, threading.Event()
 
     def run() -> None:
         finish.wait(10)
-        sys.stderr.write(f"{UNSTORED_LOG}too many retries for DB connection\n")
+        sys.stderr.write(f"{DAGSTER_STORAGE_NOISE}too many retries for DB connection\n")
 
     worker = threading.Thread(target=run)
     try:
